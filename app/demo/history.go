@@ -1,0 +1,326 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/atiende/atiende/app/accounts"
+	"github.com/atiende/atiende/app/catalog"
+	"github.com/atiende/atiende/app/clock"
+	"github.com/atiende/atiende/app/db"
+	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/models"
+)
+
+type customer struct {
+	waID, name, company string
+}
+
+var customers = []customer{
+	{"51987654321", "María José Quispe", "Constructora Andina SAC"},
+	{"5215512345678", "Carlos Díaz", "Logística del Valle"},
+	{"573001234567", "Valentina Gómez", "Clínica Santa Fe"},
+	{"5491123456789", "Martín Fernández", "Estudio Fernández & Asoc."},
+	{"56912345678", "Camila Rojas", "Viña Los Robles"},
+	{"51912345678", "Jorge Huamán", "Ferretería El Progreso"},
+	{"5218112345678", "Daniela Herrera", "Grupo Monterrey Textil"},
+	{"573104567890", "Andrés Castillo", "AgroExport Caribe"},
+	{"5493511234567", "Lucía Romero", "Córdoba Software"},
+	{"51998877665", "Rosa Mamani", "Minera Sur"},
+	{"5215587654321", "Alejandro Ruiz", "Farmacias Ruiz"},
+	{"573157654321", "Sofía Morales", "Colegio San Ignacio"},
+	{"56987654321", "Diego Soto", "Transportes Austral"},
+	{"51955544433", "Patricia Vargas", "Hotel Miraflores Park"},
+	{"5491198765432", "Federico Pérez", "Distribuidora Patagonia"},
+	{"51944433322", "Luis Alberto Chávez", "Inmobiliaria Los Pinos"},
+	{"5213312345678", "Gabriela Navarro", "Tequilera Jalisco"},
+	{"573201112233", "Juan Pablo Restrepo", "Café de Altura"},
+	{"51933322211", "Ana Lucía Torres", "Estudio Contable Torres"},
+	{"56911122233", "Ignacio Muñoz", "Salmones del Pacífico"},
+	{"51922211100", "Fernando Salas", "Panificadora Salas"},
+	{"5215511122233", "Mariana López", "Academia de Idiomas Norte"},
+	{"573009998877", "Felipe Ospina", "Ospina Ingeniería"},
+	{"51966655544", "Carmen Rosa Flores", "Boutique Flores"},
+}
+
+type script struct {
+	team   string
+	agent  string
+	lines  []string // customer, agent, customer, agent… (agent lines start with "A:")
+	close  string
+	note   string
+	xferTo string
+}
+
+var scripts = []script{
+	{team: "Ventas", agent: "ana@demo.atiende.app", lines: []string{
+		"Hola, buenas tardes. Necesito una cotización para 20 licencias del plan Pro 🙏",
+		"A:¡Hola! Con gusto. ¿Las 20 licencias serían anuales o mensuales?",
+		"Anuales. ¿Tienen descuento por volumen?",
+		"A:Sí: desde 20 licencias anuales aplicamos 15 %. Te envío la propuesta hoy mismo.",
+		"Perfecto, quedo atento. Gracias",
+	}, close: "Propuesta enviada", note: "Cliente con potencial de 50 licencias en 2027"},
+	{team: "Soporte", agent: "luis@demo.atiende.app", lines: []string{
+		"Buenos días, no puedo entrar a la plataforma, me dice usuario bloqueado",
+		"A:Hola, buenos días. Ya revisé tu cuenta: se bloqueó por intentos fallidos. Te acabo de enviar un enlace para restablecer la contraseña.",
+		"Listo, ya pude entrar. ¡Mil gracias!",
+		"A:¡Excelente! Cualquier cosa nos escribes por aquí.",
+	}, close: "Resuelto: desbloqueo de cuenta"},
+	{team: "Cobranzas", agent: "carla@demo.atiende.app", lines: []string{
+		"Hola, me llegó la factura F001-2381 pero el monto no coincide con lo acordado",
+		"A:Hola, gracias por avisar. ¿Me confirmas el monto que acordaron con el ejecutivo?",
+		"Eran USD 1.200 más IGV, y la factura dice 1.450",
+		"A:Tienes razón: se aplicó la tarifa sin descuento. Emitimos una nota de crédito y te llega la factura corregida en 24 h.",
+	}, close: "Nota de crédito emitida", note: "Escalado a contabilidad: NC por USD 250"},
+	{team: "Ventas", agent: "carla@demo.atiende.app", lines: []string{
+		"Hola! Vi su anuncio en Instagram, ¿hacen demos en vivo?",
+		"A:¡Hola! Sí, son de 30 minutos por videollamada. ¿Qué día te acomoda esta semana?",
+		"El jueves a las 10 am estaría bien",
+		"A:Agendado para el jueves 10:00. Te llega la invitación al correo.",
+	}, close: "Demo agendada"},
+	{team: "Ventas", agent: "ana@demo.atiende.app", lines: []string{
+		"Buenas, quería saber si la integración con SAP está incluida",
+		"A:Hola, la integración con SAP Business One está en el plan Enterprise. ¿Cuántos usuarios serían?",
+		"Unos 35. Pero primero necesitamos que soporte revise nuestro servidor",
+	}, xferTo: "Soporte", note: "Revisar versión de SAP B1 del cliente antes de cotizar"},
+	{team: "Soporte", agent: "luis@demo.atiende.app", lines: []string{
+		"Hola, el reporte mensual sale en blanco desde ayer",
+		"A:Hola, lo estamos revisando. ¿Me confirmas desde qué navegador lo abres?",
+		"Chrome, en Windows",
+		"A:Gracias. Fue un error de nuestro lado con los filtros de fecha; ya está corregido. ¿Puedes probar de nuevo?",
+		"Ya salió bien 👍",
+	}, close: "Resuelto: bug en filtros"},
+	{team: "Cobranzas", agent: "carla@demo.atiende.app", lines: []string{
+		"Buen día, ¿me pueden enviar el estado de cuenta de octubre?",
+		"A:Buen día. Te lo envío en PDF en unos minutos.",
+	}, close: "Estado de cuenta enviado"},
+	{team: "Soporte", agent: "luis@demo.atiende.app", lines: []string{
+		"Hola, ¿cómo agrego un usuario nuevo a mi cuenta?",
+	}, close: "Sin respuesta del cliente"},
+}
+
+var openLines = []struct {
+	team, text string
+}{
+	{"Ventas", "Hola, ¿tienen precios para ONG? Somos una fundación en Cusco"},
+	{"Soporte", "Buenas tardes, la app se cierra sola al adjuntar fotos 😕"},
+	{"Cobranzas", "Hola, ya hice la transferencia, les mando el comprobante"},
+	{"Ventas", "Quisiera cotizar 5 licencias adicionales para el área de ventas"},
+	{"Soporte", "No me llegan las notificaciones por correo desde el lunes"},
+	{"Ventas", "¿Tienen partner en Guadalajara? Queremos implementación presencial"},
+	{"Cobranzas", "¿Puedo pagar en dos cuotas la renovación anual?"},
+	{"Soporte", "Hola, ¿se puede exportar el historial de chats a Excel?"},
+}
+
+// loadHistory replays three weeks of conversations through the inbox domain with the
+// events' own times, then leaves a few conversations open in every column.
+func loadHistory(ctx context.Context, d *db.DB, ws models.Workspace, ch models.Channel, teamIDs map[string]int64) error {
+	var n int64
+	if err := d.Gorm.WithContext(ctx).Model(&models.Message{}).Where("channel_id = ?", ch.ID).Count(&n).Error; err != nil || n > 0 {
+		return err // already loaded: the demo is idempotent
+	}
+	// One transaction for all of it: a failure leaves no half-loaded history behind.
+	return d.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return replay(ctx, tx, ws, ch, teamIDs)
+	})
+}
+
+func replay(ctx context.Context, tx *gorm.DB, ws models.Workspace, ch models.Channel, teamIDs map[string]int64) error {
+	clk := clock.NewManual(time.Now())
+	svc := inbox.New(tx, clk)
+	svc.History = true
+	acc := accounts.New(tx, clk)
+	viewers := map[string]accounts.Viewer{}
+	viewer := func(email string) (accounts.Viewer, error) {
+		if v, ok := viewers[email]; ok {
+			return v, nil
+		}
+		u, err := acc.FindUserByEmail(ctx, ws.ID, email)
+		if err != nil {
+			return accounts.Viewer{}, err
+		}
+		v, err := acc.LoadViewer(ctx, u.ID)
+		viewers[email] = v
+		return v, err
+	}
+	cat := catalog.New(tx, clk)
+	labelIDs := map[string]int64{}
+	for _, l := range []struct{ name, color string }{{"Ventas", catalog.ColorGreen}, {"Soporte", catalog.ColorBlue}, {"Cobranzas", catalog.ColorOrange}, {"VIP", catalog.ColorPurple}} {
+		lb, err := cat.EnsureLabel(ctx, ws.ID, l.name, l.color)
+		if err != nil {
+			return err
+		}
+		labelIDs[l.name] = lb.ID
+	}
+	admin, err := viewer("admin@demo.atiende.app")
+	if err != nil {
+		return err
+	}
+	label := func(convID int64, names ...string) error {
+		var ids []int64
+		for _, n := range names {
+			ids = append(ids, labelIDs[n])
+		}
+		return svc.SetLabels(ctx, admin, convID, ids)
+	}
+	rng := rand.New(rand.NewPCG(2026, 11))
+	loc := ws.Location()
+	today := time.Now().In(loc)
+	seq := 0
+	receive := func(c customer, text string, at time.Time, team string) (int64, error) {
+		seq++
+		tid := teamIDs[team]
+		var r inbox.Received
+		err := tx.Transaction(func(tx *gorm.DB) error {
+			var err error
+			r, err = svc.ReceiveInbound(ctx, tx, inbox.Inbound{WorkspaceID: ws.ID, ChannelID: ch.ID, WaID: c.waID, ProfileName: c.name,
+				Wamid: fmt.Sprintf("wamid.DEMO%05d", seq), At: at, Kind: models.KindText, Body: text, PinTeamID: &tid})
+			return err
+		})
+		return r.ConversationID, err
+	}
+	ci := 0
+	for day := 21; day >= 1; day-- {
+		date := today.AddDate(0, 0, -day)
+		if date.Weekday() == time.Sunday {
+			continue
+		}
+		for k := 0; k < 2+rng.IntN(3); k++ {
+			c := customers[ci%len(customers)]
+			ci++
+			sc := scripts[rng.IntN(len(scripts))]
+			at := time.Date(date.Year(), date.Month(), date.Day(), 9+rng.IntN(8), rng.IntN(60), 0, 0, loc)
+			agent, err := viewer(sc.agent)
+			if err != nil {
+				return err
+			}
+			var convID int64
+			for i, line := range sc.lines {
+				if i > 0 {
+					at = at.Add(time.Duration(2+rng.IntN(55)) * time.Minute)
+				}
+				clk.Set(at)
+				if text, ok := agentLine(line); ok {
+					if i == 1 {
+						if err := svc.Take(ctx, agent, convID); err != nil {
+							return err
+						}
+					}
+					if _, err := svc.Reply(ctx, agent, convID, text, ""); err != nil {
+						return err
+					}
+					continue
+				}
+				if convID, err = receive(c, line, at, sc.team); err != nil {
+					return err
+				}
+			}
+			names := []string{sc.team}
+			if sc.note != "" {
+				names = append(names, "VIP")
+			}
+			if err := label(convID, names...); err != nil {
+				return err
+			}
+			if sc.note != "" {
+				clk.Set(at.Add(time.Minute))
+				if _, err := svc.AddNote(ctx, agent, convID, sc.note); err != nil {
+					return err
+				}
+			}
+			if sc.xferTo != "" {
+				clk.Set(at.Add(3 * time.Minute))
+				to := teamIDs[sc.xferTo]
+				if err := svc.Transfer(ctx, agent, convID, inbox.TransferInput{TeamID: &to, Note: "Cliente necesita revisión técnica antes de cotizar"}); err != nil {
+					return err
+				}
+				luis, err := viewer("luis@demo.atiende.app")
+				if err != nil {
+					return err
+				}
+				clk.Set(at.Add(40 * time.Minute))
+				if err := svc.Take(ctx, luis, convID); err != nil {
+					return err
+				}
+				if _, err := svc.Reply(ctx, luis, convID, "Hola, soy Luis de Soporte. Revisé tu servidor: la versión es compatible. Te devuelvo con Ventas para la propuesta.", ""); err != nil {
+					return err
+				}
+				sc.close = "Revisión técnica completa"
+				agent = luis
+			}
+			if sc.close != "" {
+				clk.Set(at.Add(time.Duration(20+rng.IntN(600)) * time.Minute))
+				if err := svc.SetStatus(ctx, agent, convID, models.StatusClosed, sc.close); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// Today: a few conversations in every open column.
+	now := time.Now()
+	for i, o := range openLines {
+		c := customers[(ci+i)%len(customers)]
+		at := now.Add(-time.Duration(5+i*17) * time.Minute)
+		clk.Set(at)
+		convID, err := receive(c, o.text, at, o.team)
+		if err != nil {
+			return err
+		}
+		if err := label(convID, o.team); err != nil {
+			return err
+		}
+		agentFor := map[string]string{"Ventas": "ana@demo.atiende.app", "Soporte": "luis@demo.atiende.app", "Cobranzas": "carla@demo.atiende.app"}
+		agent, err := viewer(agentFor[o.team])
+		if err != nil {
+			return err
+		}
+		switch i % 4 {
+		case 1: // En atención: taken, not answered yet
+			clk.Set(at.Add(2 * time.Minute))
+			if err := svc.Take(ctx, agent, convID); err != nil {
+				return err
+			}
+		case 2: // Pendientes: answered, waiting on the customer
+			clk.Set(at.Add(3 * time.Minute))
+			if err := svc.Take(ctx, agent, convID); err != nil {
+				return err
+			}
+			if _, err := svc.Reply(ctx, agent, convID, "¡Hola! Gracias por escribirnos. Lo reviso y te confirmo en unos minutos.", ""); err != nil {
+				return err
+			}
+		case 3: // En atención: answered, and the customer wrote again
+			clk.Set(at.Add(2 * time.Minute))
+			if err := svc.Take(ctx, agent, convID); err != nil {
+				return err
+			}
+			if _, err := svc.Reply(ctx, agent, convID, "Hola, claro que sí. ¿Me compartes tu RUC o razón social?", ""); err != nil {
+				return err
+			}
+			if _, err := receive(c, "Sí, es 20601234567", at.Add(4*time.Minute), o.team); err != nil {
+				return err
+			}
+		}
+	}
+	return setContactDetails(ctx, tx, ws)
+}
+
+func agentLine(line string) (string, bool) {
+	if len(line) > 2 && line[:2] == "A:" {
+		return line[2:], true
+	}
+	return "", false
+}
+
+func setContactDetails(ctx context.Context, tx *gorm.DB, ws models.Workspace) error {
+	for _, c := range customers {
+		if err := tx.WithContext(ctx).Exec(`UPDATE contacts SET name = ?, company = ? WHERE workspace_id = ? AND wa_id = ? AND name = ''`,
+			c.name, c.company, ws.ID, c.waID).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}

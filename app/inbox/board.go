@@ -1,0 +1,688 @@
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"gorm.io/gorm"
+
+	"github.com/atiende/atiende/app/accounts"
+	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/phone"
+	"github.com/atiende/atiende/models"
+)
+
+// BoardStatuses are the board's columns, left to right.
+var BoardStatuses = []string{models.StatusNew, models.StatusActive, models.StatusPending, models.StatusClosed}
+
+// Board views: whose conversations the board shows, within what the role allows.
+const (
+	ViewAll        = "all"
+	ViewMine       = "mine"
+	ViewUnassigned = "unassigned"
+)
+
+// ClosedWindow is how far back Cerrados looks unless asked for more.
+const ClosedWindow = 7 * 24 * time.Hour
+
+// Column page sizes.
+const (
+	DefaultColumnLimit = 20
+	MaxColumnLimit     = 100
+)
+
+// maxSearch bounds the search text (longer input is cut, not refused).
+const maxSearch = 100
+
+// MaxSearchMatches bounds what a search brings to the board: the most recently active
+// matching conversations.
+const MaxSearchMatches = 2000
+
+// BoardFilter narrows the board. Zero values mean "no filter"; visibility rules
+// always apply on top.
+type BoardFilter struct {
+	View       string // ViewAll (or ""), ViewMine, ViewUnassigned
+	TeamID     *int64
+	LabelID    *int64
+	ChannelID  *int64
+	AssigneeID *int64
+	// Q searches contact name, profile name, company and number (any fragment) and
+	// message text (words, by prefix).
+	Q string
+	// ClosedSince is the start of Cerrados' window; zero means ClosedWindow before now.
+	ClosedSince time.Time
+
+	// searched is set once ResolveSearch has run Q: matches are the conversations found.
+	searched bool
+	matches  []int64
+}
+
+// SearchTruncated reports a resolved search that found more conversations than the
+// board shows (MaxSearchMatches, the most recently active).
+func (f BoardFilter) SearchTruncated() bool { return f.searched && len(f.matches) >= MaxSearchMatches }
+
+// Active reports whether any filter beyond the default view is set.
+func (f BoardFilter) Active() bool {
+	return (f.View != "" && f.View != ViewAll) || f.TeamID != nil || f.LabelID != nil || f.ChannelID != nil ||
+		f.AssigneeID != nil || strings.TrimSpace(f.Q) != ""
+}
+
+// Card is everything a board card shows, loaded in one query.
+type Card struct {
+	ID     int64
+	Status string
+
+	ContactID int64
+	// ContactName is the name an agent set, the WhatsApp profile name, or the formatted number.
+	ContactName string
+	// Phone is the contact's number for people ("+51 987 654 321").
+	Phone   string
+	Company string
+
+	ChannelID    int64
+	ChannelName  string
+	ChannelPhone string
+
+	TeamID    *int64
+	TeamName  string
+	TeamColor string
+
+	AssigneeID       *int64
+	AssigneeName     string
+	AssigneePresence string
+
+	Preview string
+	// PreviewOut marks our own last message ("Tú: …").
+	PreviewOut    bool
+	LastMessageAt time.Time
+	LastInboundAt *time.Time
+	// WaitingSince is when the customer started waiting for us (nil: nobody waits).
+	WaitingSince *time.Time
+	UnreadCount  int
+
+	// SLAState is "" (no policy), ok, warning or breached; SLADueAt is the nearest deadline.
+	SLAState string
+	SLADueAt *time.Time
+
+	ClosedAt    *time.Time
+	CloseReason string
+
+	Labels []CardLabel
+	// Lead is the linked lead's stage chip; nil when the conversation has no lead.
+	Lead *CardLead
+}
+
+// CardLabel is a label chip.
+type CardLabel struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Color string `json:"color"`
+}
+
+// CardLead is the stage chip of the lead linked to a conversation.
+type CardLead struct {
+	ID    int64
+	Title string
+	Stage string
+	// StageKind is open, won or lost (the chip's colour).
+	StageKind string
+}
+
+// WindowExpiresAt is when WhatsApp's 24-hour customer service window closes (nil: it never opened).
+func (c Card) WindowExpiresAt() *time.Time {
+	if c.LastInboundAt == nil {
+		return nil
+	}
+	t := c.LastInboundAt.Add(Window)
+	return &t
+}
+
+// SortKey orders cards within a column the way the board query does (newest first):
+// the client uses it to place a card that changed live.
+func (c Card) SortKey() string {
+	return fmt.Sprintf("%019d.%019d", c.LastMessageAt.UnixMicro(), c.ID)
+}
+
+func encodeCursor(at time.Time, id int64) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", at.UnixMicro(), id))
+}
+
+// errBadCursor: a "Cargar más" link that was tampered with or is from another version.
+var errBadCursor = apperr.Invalid("El enlace para cargar más no es válido. Vuelve a cargar el tablero.")
+
+func decodeCursor(s string) (time.Time, int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return time.Time{}, 0, errBadCursor
+	}
+	at, id, ok := strings.Cut(string(b), ".")
+	if !ok {
+		return time.Time{}, 0, errBadCursor
+	}
+	us, err1 := strconv.ParseInt(at, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil || n <= 0 {
+		return time.Time{}, 0, errBadCursor
+	}
+	return time.UnixMicro(us).UTC(), n, nil
+}
+
+// cardRow is one row of cardSelect.
+type cardRow struct {
+	ID                 int64
+	Status             string
+	ContactID          int64
+	ChannelID          int64
+	TeamID             *int64
+	AssigneeID         *int64
+	LastMessageAt      time.Time
+	LastMessagePreview string
+	LastMessageOut     bool
+	LastInboundAt      *time.Time
+	WaitingSince       *time.Time
+	UnreadCount        int
+	SLAState           string `gorm:"column:sla_state"`
+	FirstResponseDueAt *time.Time
+	NextResponseDueAt  *time.Time
+	ResolutionDueAt    *time.Time
+	ClosedAt           *time.Time
+	CloseReason        string
+	ContactName        string
+	ProfileName        string
+	Phone              string
+	WaID               string `gorm:"column:wa_id"`
+	Company            string
+	ChannelName        *string
+	DisplayPhone       *string
+	TeamName           *string
+	TeamColor          *string
+	AssigneeName       *string
+	AssigneePresence   *string
+	Labels             string
+}
+
+// cardSelect loads a card with its contact, channel, team, assignee and labels in one
+// query: one row per card. Channel, team, assignee and labels come from subqueries
+// evaluated only for the rows returned; as joins they would cost more to plan (on
+// every request) than to run.
+const cardSelect = `
+SELECT c.id, c.status, c.contact_id, c.channel_id, c.team_id, c.assignee_id, c.last_message_at,
+	c.last_message_preview, c.last_message_out, c.last_inbound_at, c.waiting_since, c.unread_count,
+	c.sla_state, c.first_response_due_at, c.next_response_due_at, c.resolution_due_at, c.closed_at, c.close_reason,
+	k.name AS contact_name, k.profile_name, k.phone, k.wa_id, k.company,
+	(SELECT ch.name FROM channels ch WHERE ch.id = c.channel_id) AS channel_name,
+	(SELECT ch.display_phone FROM channels ch WHERE ch.id = c.channel_id) AS display_phone,
+	(SELECT t.name FROM teams t WHERE t.id = c.team_id) AS team_name,
+	(SELECT t.color FROM teams t WHERE t.id = c.team_id) AS team_color,
+	(SELECT u.name FROM users u WHERE u.id = c.assignee_id) AS assignee_name,
+	(SELECT u.presence FROM users u WHERE u.id = c.assignee_id) AS assignee_presence,
+	COALESCE((SELECT json_agg(json_build_object('id', l.id, 'name', l.name, 'color', l.color) ORDER BY lower(l.name))
+		FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id = c.id), '[]') AS labels
+FROM conversations c
+JOIN contacts k ON k.id = c.contact_id`
+
+func (r cardRow) card() (Card, error) {
+	c := Card{ID: r.ID, Status: r.Status, ContactID: r.ContactID, Company: r.Company, ChannelID: r.ChannelID,
+		ChannelName: deref(r.ChannelName), ChannelPhone: deref(r.DisplayPhone), TeamID: r.TeamID, AssigneeID: r.AssigneeID,
+		Preview: r.LastMessagePreview, PreviewOut: r.LastMessageOut, LastMessageAt: r.LastMessageAt,
+		LastInboundAt: r.LastInboundAt, UnreadCount: r.UnreadCount, SLAState: r.SLAState,
+		ClosedAt: r.ClosedAt, CloseReason: r.CloseReason}
+	e164 := r.Phone
+	if e164 == "" {
+		e164 = "+" + r.WaID
+	}
+	c.Phone = formatPhone(e164)
+	c.ContactName = models.Contact{Name: r.ContactName, ProfileName: r.ProfileName, Phone: c.Phone, WaID: r.WaID}.DisplayName()
+	c.TeamName, c.TeamColor = deref(r.TeamName), deref(r.TeamColor)
+	c.AssigneeName, c.AssigneePresence = deref(r.AssigneeName), deref(r.AssigneePresence)
+	// Only a customer waiting on an open conversation is "waiting".
+	if r.Status == models.StatusNew || r.Status == models.StatusActive {
+		c.WaitingSince = r.WaitingSince
+	}
+	for _, due := range []*time.Time{r.FirstResponseDueAt, r.NextResponseDueAt, r.ResolutionDueAt} {
+		if due != nil && (c.SLADueAt == nil || due.Before(*c.SLADueAt)) {
+			c.SLADueAt = due
+		}
+	}
+	if err := json.Unmarshal([]byte(r.Labels), &c.Labels); err != nil {
+		return c, fmt.Errorf("card %d labels: %w", r.ID, err)
+	}
+	return c, nil
+}
+
+// phoneCache remembers formatted numbers: libphonenumber parses with regular
+// expressions, and the same contacts come back on every board refresh.
+var phoneCache struct {
+	sync.Mutex
+	m map[string]string
+}
+
+func formatPhone(e164 string) string {
+	phoneCache.Lock()
+	f, ok := phoneCache.m[e164]
+	phoneCache.Unlock()
+	if ok {
+		return f
+	}
+	f = phone.Format(e164)
+	phoneCache.Lock()
+	if phoneCache.m == nil || len(phoneCache.m) >= 20_000 {
+		phoneCache.m = make(map[string]string, 1024) // bounded: start over when full
+	}
+	phoneCache.m[e164] = f
+	phoneCache.Unlock()
+	return f
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func toCards(rows []cardRow) ([]Card, error) {
+	out := make([]Card, 0, len(rows))
+	for _, r := range rows {
+		c, err := r.card()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// IsBoardStatus reports whether s is one of the board's columns.
+func IsBoardStatus(s string) bool {
+	for _, st := range BoardStatuses {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
+
+// closedSince is the start of Cerrados' window for f.
+func (s *Service) closedSince(f BoardFilter) time.Time {
+	if !f.ClosedSince.IsZero() {
+		return f.ClosedSince
+	}
+	return s.Clock.Now().Add(-ClosedWindow)
+}
+
+// boardWhere is the visibility rule plus f's filters on conversations aliased c.
+func boardWhere(v accounts.Viewer, f BoardFilter) (string, []any) {
+	cond, args := Visible(v, "c")
+	parts := []string{cond, "c.last_message_at IS NOT NULL"}
+	add := func(sql string, a ...any) {
+		parts = append(parts, sql)
+		args = append(args, a...)
+	}
+	switch f.View {
+	case ViewMine:
+		add("c.assignee_id = ?", v.User.ID)
+	case ViewUnassigned:
+		add("c.assignee_id IS NULL")
+	}
+	if f.TeamID != nil {
+		add("c.team_id = ?", *f.TeamID)
+	}
+	if f.ChannelID != nil {
+		add("c.channel_id = ?", *f.ChannelID)
+	}
+	if f.AssigneeID != nil {
+		add("c.assignee_id = ?", *f.AssigneeID)
+	}
+	if f.LabelID != nil {
+		add("EXISTS (SELECT 1 FROM conversation_labels cl WHERE cl.conversation_id = c.id AND cl.label_id = ?)", *f.LabelID)
+	}
+	if f.searched {
+		if len(f.matches) == 0 {
+			add("false")
+		} else {
+			add("c.id = ANY(?::bigint[])", idArray(f.matches))
+		}
+	} else if likes, words := parseSearch(f.Q); len(likes) > 0 {
+		// One card at a time (live refreshes): the card's own contact and messages.
+		km, a := contactMatch(likes)
+		cond := `EXISTS (SELECT 1 FROM contacts k2 WHERE k2.id = c.contact_id AND ` + km + `)`
+		if words != "" {
+			cond = "(" + cond + ` OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND ` + messageMatch + `))`
+			a = append(a, words)
+		}
+		add(cond, a...)
+	}
+	return strings.Join(parts, " AND "), args
+}
+
+// messageMatch is the messages (aliased m) holding every word, written exactly as
+// messages_search_idx indexes them.
+const messageMatch = `m.kind <> 'activity' AND m.body <> ''
+	AND to_tsvector('spanish'::regconfig, search_fold(m.body)) @@ to_tsquery('spanish'::regconfig, search_fold(?))`
+
+func idArray(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8+2)
+	b = append(b, '{')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, '}'))
+}
+
+// ResolveSearch runs f's search once, through the indexes (names and numbers by
+// trigram, message text by full-text), and returns f carrying the conversations it
+// found among those v may see: the counts and columns of one request then reuse the
+// answer instead of searching again for each. Without Q it returns f as is.
+func (s *Service) ResolveSearch(ctx context.Context, v accounts.Viewer, f BoardFilter) (BoardFilter, error) {
+	likes, words := parseSearch(f.Q)
+	if f.searched || len(likes) == 0 {
+		return f, nil
+	}
+	rest := f
+	rest.Q = ""
+	where, args := boardWhere(v, rest)
+	// The matching contacts and messages are found once, through their indexes; the
+	// board's conversations (open ones, and those closed within the window) are then
+	// walked through their own indexes and kept when they match.
+	km, kargs := contactMatch(likes)
+	with := `WITH kc AS MATERIALIZED (SELECT k2.id FROM contacts k2 WHERE k2.workspace_id = ? AND ` + km + `)`
+	match := `c.contact_id IN (SELECT id FROM kc)`
+	all := append([]any{v.Workspace.ID}, kargs...)
+	if words != "" {
+		with += `, mc AS MATERIALIZED (SELECT m.conversation_id FROM messages m WHERE m.workspace_id = ? AND ` + messageMatch + `)`
+		match = "(" + match + ` OR c.id IN (SELECT conversation_id FROM mc))`
+		all = append(all, v.Workspace.ID, words)
+	}
+	all = append(append(all, args...), args...)
+	all = append(all, s.closedSince(f), MaxSearchMatches)
+	var ids []int64
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Starting parallel workers costs more than this query: a search is one request
+		// among many, not a report.
+		if err := tx.Exec("SET LOCAL max_parallel_workers_per_gather = 0").Error; err != nil {
+			return err
+		}
+		return tx.Raw(with+`
+			SELECT id FROM (
+				SELECT c.id, c.last_message_at FROM conversations c WHERE `+where+` AND c.status <> 'closed' AND `+match+`
+				UNION ALL
+				SELECT c.id, c.last_message_at FROM conversations c WHERE `+where+` AND c.status = 'closed' AND c.closed_at >= ? AND `+match+`
+			) found ORDER BY last_message_at DESC, id DESC LIMIT ?`, all...).Scan(&ids).Error
+	}, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return f, err
+	}
+	f.searched, f.matches = true, ids
+	return f, nil
+}
+
+// parseSearch turns what a person typed into LIKE fragments (for names, companies and
+// numbers: every word must appear) and a prefix tsquery (for message text: every word,
+// by its beginning). A number typed with spaces, dashes or a + ("+51 987-654") is
+// searched by its digits.
+func parseSearch(q string) (likes []string, words string) {
+	q = strings.TrimSpace(q)
+	if r := []rune(q); len(r) > maxSearch {
+		q = string(r[:maxSearch])
+	}
+	if q == "" {
+		return nil, ""
+	}
+	digits, phoneish := 0, true
+	for _, r := range q {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune("+-(). ", r):
+		default:
+			phoneish = false
+		}
+	}
+	if phoneish && digits >= 3 {
+		d := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, q)
+		return []string{d}, d + ":*"
+	}
+	escape := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	for _, w := range strings.Fields(q) {
+		if len(likes) < 8 {
+			likes = append(likes, escape.Replace(w))
+		}
+	}
+	// Only letters and digits reach to_tsquery: its operators never come from users.
+	terms := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for i, t := range terms {
+		terms[i] = t + ":*"
+	}
+	if len(terms) > 8 {
+		terms = terms[:8]
+	}
+	return likes, strings.Join(terms, " & ")
+}
+
+// contactMatch is the contacts (aliased k2) whose name, profile name, company or number
+// hold every fragment, as contacts_search_idx indexes them.
+func contactMatch(likes []string) (string, []any) {
+	parts := make([]string, len(likes))
+	args := make([]any, len(likes))
+	for i, l := range likes {
+		parts[i] = `k2.search_text LIKE '%' || search_fold(?) || '%'`
+		args[i] = l
+	}
+	return strings.Join(parts, " AND "), args
+}
+
+// statusWhere restricts to one column; Cerrados only reaches back to the window's start.
+func (s *Service) statusWhere(status string, f BoardFilter) (string, []any) {
+	if status == models.StatusClosed {
+		return "c.status = 'closed' AND c.closed_at >= ?", []any{s.closedSince(f)}
+	}
+	return "c.status = ?", []any{status}
+}
+
+// ListColumn returns one page of a column, newest activity first, and the cursor of
+// the next page ("" when this is the last). Pages are keyset on (last_message_at, id):
+// cards arriving meanwhile never shift or repeat what is already shown.
+func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status string, f BoardFilter, cursor string, limit int) ([]Card, string, error) {
+	if !IsBoardStatus(status) {
+		return nil, "", apperr.ErrNotFound
+	}
+	if limit <= 0 {
+		limit = DefaultColumnLimit
+	}
+	limit = min(limit, MaxColumnLimit)
+	f, err := s.ResolveSearch(ctx, v, f)
+	if err != nil {
+		return nil, "", err
+	}
+	where, args := boardWhere(v, f)
+	sw, sargs := s.statusWhere(status, f)
+	where += " AND " + sw
+	args = append(args, sargs...)
+	if cursor != "" {
+		at, id, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where += " AND (c.last_message_at, c.id) < (?, ?)"
+		args = append(args, at, id)
+	}
+	args = append(args, limit+1)
+	var rows []cardRow
+	err = s.DB.WithContext(ctx).Raw(cardSelect+" WHERE "+where+" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?", args...).Scan(&rows).Error
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		next = encodeCursor(last.LastMessageAt, last.ID)
+	}
+	out, err := toCards(rows)
+	return out, next, err
+}
+
+// Counts returns how many cards each column holds under f (Cerrados within its window).
+func (s *Service) Counts(ctx context.Context, v accounts.Viewer, f BoardFilter) (map[string]int, error) {
+	f, err := s.ResolveSearch(ctx, v, f)
+	if err != nil {
+		return nil, err
+	}
+	where, args := boardWhere(v, f)
+	all := append(append([]any{}, args...), args...)
+	all = append(all, s.closedSince(f))
+	var rows []struct {
+		Status string
+		N      int
+	}
+	err = s.DB.WithContext(ctx).Raw(`
+		SELECT c.status, count(*) AS n FROM conversations c
+		WHERE `+where+` AND c.status IN ('new', 'active', 'pending') GROUP BY c.status
+		UNION ALL
+		SELECT 'closed', count(*) FROM conversations c
+		WHERE `+where+` AND c.status = 'closed' AND c.closed_at >= ?`, all...).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(BoardStatuses))
+	for _, st := range BoardStatuses {
+		out[st] = 0
+	}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}
+
+// MyUnread counts v's open conversations with customer messages nobody has read:
+// the badge in the tab title.
+func (s *Service) MyUnread(ctx context.Context, v accounts.Viewer) (int, error) {
+	var n int64
+	err := s.DB.WithContext(ctx).Model(&models.Conversation{}).
+		Where("workspace_id = ? AND assignee_id = ? AND status IN ('new', 'active', 'pending') AND unread_count > 0", v.Workspace.ID, v.User.ID).
+		Count(&n).Error
+	return int(n), err
+}
+
+// HasConversations reports whether the workspace has had any conversation at all
+// (an empty board then explains how to connect a number). The ORDER BY follows
+// conversations_board_idx, so this reads one index entry.
+func (s *Service) HasConversations(ctx context.Context, workspaceID int64) (bool, error) {
+	var ids []int64
+	err := s.DB.WithContext(ctx).Raw(`SELECT id FROM conversations WHERE workspace_id = ? ORDER BY workspace_id, status LIMIT 1`, workspaceID).
+		Scan(&ids).Error
+	return len(ids) > 0, err
+}
+
+// CardByID returns one card if v may see it, whatever the board's filters; otherwise ErrNotFound.
+func (s *Service) CardByID(ctx context.Context, v accounts.Viewer, id int64) (Card, error) {
+	cond, args := Visible(v, "c")
+	var rows []cardRow
+	err := s.DB.WithContext(ctx).Raw(cardSelect+" WHERE c.id = ? AND c.last_message_at IS NOT NULL AND "+cond, append([]any{id}, args...)...).
+		Scan(&rows).Error
+	if err != nil {
+		return Card{}, err
+	}
+	if len(rows) == 0 {
+		return Card{}, apperr.ErrNotFound
+	}
+	return rows[0].card()
+}
+
+// CardInView returns the card and whether it belongs on a board filtered by f (a card
+// that changed live may have left the view: another assignee, closed long ago, …).
+// A card v may not see at all is ErrNotFound.
+func (s *Service) CardInView(ctx context.Context, v accounts.Viewer, id int64, f BoardFilter) (Card, bool, error) {
+	c, err := s.CardByID(ctx, v, id)
+	if err != nil {
+		return c, false, err
+	}
+	where, args := boardWhere(v, f)
+	sw, sargs := s.statusWhere(c.Status, f)
+	var in bool
+	err = s.DB.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM conversations c WHERE c.id = ? AND "+where+" AND "+sw+")",
+		append(append([]any{id}, args...), sargs...)...).Scan(&in).Error
+	return c, in, err
+}
+
+// FilterOption is one choice in a board filter.
+type FilterOption struct {
+	ID    int64
+	Name  string
+	Color string
+	// Detail is a channel's number or an agent's presence.
+	Detail string
+}
+
+// BoardOptions are the choices of the board's filters.
+type BoardOptions struct {
+	Teams    []FilterOption
+	Labels   []FilterOption
+	Channels []FilterOption
+	// Agents is empty for agents: only supervisors and admins filter by agent.
+	Agents []FilterOption
+}
+
+// FilterOptions loads the board's filter choices in one query: admins pick any team,
+// others their own; agents get no agent filter.
+func (s *Service) FilterOptions(ctx context.Context, v accounts.Viewer) (BoardOptions, error) {
+	var o BoardOptions
+	ws := v.Workspace.ID
+	teams := v.TeamIDs
+	if len(teams) == 0 {
+		teams = []int64{0}
+	}
+	teamCond, teamArgs := "workspace_id = ?", []any{ws}
+	if !v.IsAdmin() {
+		teamCond, teamArgs = "workspace_id = ? AND id IN ?", []any{ws, teams}
+	}
+	agents := v.User.Role != models.RoleAgent
+	var rows []struct {
+		Kind   string
+		ID     int64
+		Name   string
+		Color  string
+		Detail string
+	}
+	err := s.DB.WithContext(ctx).Raw(`
+		SELECT * FROM (
+			SELECT 'team' AS kind, id, name, color, '' AS detail FROM teams WHERE `+teamCond+`
+			UNION ALL SELECT 'label', id, name, color, '' FROM labels WHERE workspace_id = ?
+			UNION ALL SELECT 'channel', id, name, '', display_phone FROM channels WHERE workspace_id = ?
+			UNION ALL SELECT 'agent', id, name, '', presence FROM users WHERE workspace_id = ? AND active AND ?
+		) o ORDER BY kind, lower(name), id`, append(teamArgs, ws, ws, ws, agents)...).Scan(&rows).Error
+	if err != nil {
+		return o, err
+	}
+	for _, r := range rows {
+		opt := FilterOption{ID: r.ID, Name: r.Name, Color: r.Color, Detail: r.Detail}
+		switch r.Kind {
+		case "team":
+			o.Teams = append(o.Teams, opt)
+		case "label":
+			o.Labels = append(o.Labels, opt)
+		case "channel":
+			o.Channels = append(o.Channels, opt)
+		case "agent":
+			o.Agents = append(o.Agents, opt)
+		}
+	}
+	return o, nil
+}

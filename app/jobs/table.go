@@ -1,0 +1,62 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/atiende/atiende/app/db"
+	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/media"
+	"github.com/atiende/atiende/app/whatsapp/outbox"
+)
+
+// Deps are what the jobs work with.
+type Deps struct {
+	DB    *db.DB
+	Media *media.Fetcher
+}
+
+// Table is the cron table: every scheduled job of the application in one place.
+func Table(deps Deps) []Job {
+	d := deps.DB
+	return []Job{
+		{Name: "media.fetch", Spec: "@every 5s", Quiet: true, Fn: func(ctx context.Context) error {
+			// Meta's download links expire: copy new media soon after the webhook.
+			return deps.Media.FetchPending(ctx, 20)
+		}},
+		{Name: "presence.away", Spec: "@every 30s", Quiet: true, Fn: func(ctx context.Context) error {
+			// Agents whose heartbeats stopped (closed laptop, lost network) show as offline.
+			_, err := inbox.MarkAwayOffline(ctx, d.Gorm, inbox.AwayAfter)
+			return err
+		}},
+		{Name: "outbox.recover_stuck", Spec: "@every 1m", Fn: func(ctx context.Context) error {
+			_, err := outbox.RecoverStuck(ctx, d.Gorm, 2*time.Minute)
+			return err
+		}},
+		{Name: "outbox.expire_ambiguous", Spec: "@every 1m", Fn: func(ctx context.Context) error {
+			_, err := outbox.ExpireAmbiguous(ctx, d.Gorm, 30*time.Minute)
+			return err
+		}},
+		{Name: "outbox.purge", Spec: "@every 1h", Fn: func(ctx context.Context) error {
+			_, err := outbox.PurgeFinished(ctx, d.Gorm, 30*24*time.Hour)
+			return err
+		}},
+		{Name: "sessions.cleanup", Spec: "@every 15m", Fn: func(ctx context.Context) error {
+			_, err := d.Pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < now()`)
+			return err
+		}},
+		{Name: "login_attempts.cleanup", Spec: "@every 1h", Fn: func(ctx context.Context) error {
+			_, err := d.Pool.Exec(ctx, `DELETE FROM login_attempts WHERE created_at < $1`, time.Now().Add(-24*time.Hour))
+			return err
+		}},
+		{Name: "webhook_events.retention", Spec: "@every 1h", Fn: func(ctx context.Context) error {
+			// Raw webhooks are kept 30 days: long enough to replay Meta's 7 days of retries and investigate.
+			_, err := d.Pool.Exec(ctx, `DELETE FROM webhook_events WHERE received_at < $1`, time.Now().Add(-30*24*time.Hour))
+			return err
+		}},
+		{Name: "job_runs.cleanup", Spec: "@every 1h", Fn: func(ctx context.Context) error {
+			_, err := d.Pool.Exec(ctx, `DELETE FROM job_runs WHERE started_at < $1`, time.Now().Add(-7*24*time.Hour))
+			return err
+		}},
+	}
+}

@@ -1,0 +1,197 @@
+// Package live carries change events from whichever process made a change to every
+// process with open boards: PostgreSQL NOTIFY on commit, one LISTEN connection per
+// process, and an in-memory fan-out to that process's SSE subscribers.
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
+)
+
+// Channel is the PostgreSQL notification channel.
+const Channel = "atiende_live"
+
+// Event says that something about a conversation changed. It carries what the
+// visibility rules need, before and after, so a hub can route it without a query.
+type Event struct {
+	Kind           string `json:"kind"` // message, status, assignment, sla, note, labels, read, presence
+	WorkspaceID    int64  `json:"ws"`
+	ConversationID int64  `json:"conv,omitempty"`
+	Status         string `json:"status,omitempty"`
+	TeamID         *int64 `json:"team,omitempty"`
+	AssigneeID     *int64 `json:"assignee,omitempty"`
+	PrevTeamID     *int64 `json:"prev_team,omitempty"`
+	PrevAssigneeID *int64 `json:"prev_assignee,omitempty"`
+	ActorID        *int64 `json:"actor,omitempty"`
+	// Incoming marks a customer message (for notifications and unread badges).
+	Incoming bool `json:"in,omitempty"`
+	// UserID is set on presence events.
+	UserID int64  `json:"user,omitempty"`
+	Text   string `json:"text,omitempty"`
+	// At is when the change was committed by its process (latency measurement).
+	At time.Time `json:"at"`
+}
+
+// Publish queues e inside tx; PostgreSQL delivers it only if tx commits.
+func Publish(tx *gorm.DB, e Event) error {
+	p, err := Payload(e)
+	if err != nil {
+		return err
+	}
+	return tx.Exec("SELECT pg_notify(?, ?)", Channel, p).Error
+}
+
+// Payload encodes e for pg_notify, for callers that fold the notification into
+// another statement.
+func Payload(e Event) (string, error) {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	b, err := json.Marshal(e)
+	return string(b), err
+}
+
+// Hub listens on one connection and fans events out to subscribers.
+type Hub struct {
+	DatabaseURL string
+	Logger      *slog.Logger
+
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
+	// generation increases on every reconnect: subscribers learn they may have missed events.
+	generation int
+	ready      chan struct{}
+	readyOnce  sync.Once
+}
+
+// Subscription receives the events of one workspace.
+type Subscription struct {
+	WorkspaceID int64
+	C           chan Event
+	hub         *Hub
+	dropped     bool
+}
+
+// NewHub returns a hub; call Run to start listening.
+func NewHub(url string, logger *slog.Logger) *Hub {
+	return &Hub{DatabaseURL: url, Logger: logger, subs: map[*Subscription]struct{}{}, ready: make(chan struct{})}
+}
+
+// Ready is closed once the hub listens for the first time.
+func (h *Hub) Ready() <-chan struct{} { return h.ready }
+
+// Subscribe registers a subscriber for a workspace's events.
+func (h *Hub) Subscribe(workspaceID int64) *Subscription {
+	s := &Subscription{WorkspaceID: workspaceID, C: make(chan Event, 256), hub: h}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Close unregisters the subscription.
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	if _, ok := s.hub.subs[s]; ok {
+		delete(s.hub.subs, s)
+		close(s.C)
+	}
+	s.hub.mu.Unlock()
+}
+
+// Run listens until ctx ends, reconnecting after failures. After a reconnect every
+// subscriber gets a "resync" event, since notifications sent meanwhile are lost.
+func (h *Hub) Run(ctx context.Context) {
+	backoff := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		err := h.listen(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		h.Logger.Warn("live: listen connection lost; reconnecting", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+func (h *Hub) listen(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	conn, err := pgx.Connect(cctx, h.DatabaseURL)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.generation++
+	reconnect := h.generation > 1
+	h.mu.Unlock()
+	h.readyOnce.Do(func() { close(h.ready) })
+	if reconnect {
+		h.broadcast(Event{Kind: "resync", At: time.Now()})
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		var e Event
+		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil {
+			h.Logger.Warn("live: bad payload", "err", err)
+			continue
+		}
+		h.dispatch(e)
+	}
+}
+
+func (h *Hub) dispatch(e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.WorkspaceID == e.WorkspaceID {
+			h.send(s, e)
+		}
+	}
+}
+
+func (h *Hub) broadcast(e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		h.send(s, e)
+	}
+}
+
+// send never blocks the hub. A subscriber that cannot keep up loses events; as soon as
+// it has room again it is told to resync (refetch what it shows) before anything else.
+func (h *Hub) send(s *Subscription, e Event) {
+	if s.dropped {
+		select {
+		case s.C <- Event{Kind: "resync", WorkspaceID: s.WorkspaceID, At: time.Now()}:
+			s.dropped = false
+		default:
+			return
+		}
+	}
+	select {
+	case s.C <- e:
+	default:
+		s.dropped = true
+		h.Logger.Warn("live: slow subscriber; events dropped until it catches up", "workspace", s.WorkspaceID)
+	}
+}

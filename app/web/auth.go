@@ -1,0 +1,104 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/atiende/atiende/app/accounts"
+	"github.com/atiende/atiende/app/apperr"
+)
+
+const ctxViewer = "viewer"
+
+// viewer returns the signed-in user; only valid behind requireLogin or requireToken.
+func viewer(c echo.Context) accounts.Viewer {
+	v, _ := c.Get(ctxViewer).(accounts.Viewer)
+	return v
+}
+
+// requireLogin sends strangers to /login?next=… and loads the viewer for everyone else.
+func (s *Server) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		id := s.Sessions.GetInt64(ctx, sessionUserID)
+		if id != 0 {
+			v, err := s.Accounts.LoadViewer(ctx, id)
+			switch {
+			case err == nil:
+				c.Set(ctxViewer, v)
+				return next(c)
+			case errors.Is(err, apperr.ErrNotFound): // deactivated or deleted
+				_ = s.Sessions.Destroy(ctx)
+			default:
+				return err
+			}
+		}
+		target := "/login"
+		if c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
+			target += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
+		}
+		if c.Request().Header.Get("HX-Request") == "true" {
+			c.Response().Header().Set("HX-Redirect", target)
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		return c.Redirect(http.StatusSeeOther, target)
+	}
+}
+
+// requireRole lets through only the given roles.
+func requireRole(roles ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := viewer(c).User.Role
+			for _, want := range roles {
+				if r == want {
+					return next(c)
+				}
+			}
+			return apperr.ErrForbidden
+		}
+	}
+}
+
+// requireToken authenticates JSON API calls with "Authorization: Bearer TOKEN".
+func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || strings.TrimSpace(token) == "" {
+			return apiError(http.StatusUnauthorized, "unauthorized", "Falta el encabezado Authorization: Bearer TOKEN")
+		}
+		ctx := c.Request().Context()
+		uid, err := s.Accounts.UserForToken(ctx, strings.TrimSpace(token))
+		if err != nil {
+			if errors.Is(err, apperr.ErrNotFound) {
+				return apiError(http.StatusUnauthorized, "unauthorized", "El token no es válido o fue revocado")
+			}
+			return err
+		}
+		v, err := s.Accounts.LoadViewer(ctx, uid)
+		if err != nil {
+			if errors.Is(err, apperr.ErrNotFound) {
+				return apiError(http.StatusUnauthorized, "unauthorized", "El usuario del token está desactivado")
+			}
+			return err
+		}
+		c.Set(ctxViewer, v)
+		return next(c)
+	}
+}
+
+// safeNext keeps post-login redirects on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/board"
+	}
+	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+		return "/board"
+	}
+	return next
+}

@@ -1,0 +1,106 @@
+// Package web is the HTTP side of Atiende: the echo server, its middleware, one file
+// per screen, and the JSON API.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+
+	"github.com/atiende/atiende/app/accounts"
+	"github.com/atiende/atiende/app/channels"
+	"github.com/atiende/atiende/app/clock"
+	"github.com/atiende/atiende/app/config"
+	"github.com/atiende/atiende/app/db"
+	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/ingest"
+	"github.com/atiende/atiende/app/live"
+	"github.com/atiende/atiende/app/metrics"
+	"github.com/atiende/atiende/app/secrets"
+)
+
+// Server holds the dependencies every handler uses.
+type Server struct {
+	Config   config.Config
+	DB       *db.DB
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	Metrics  *metrics.Metrics
+	Sessions *scs.SessionManager
+	Accounts *accounts.Service
+	Channels *channels.Service
+	Inbox    *inbox.Service
+	Ingest   *ingest.Ingester
+	Hub      *live.Hub
+	// Ready reports whether background parts (jobs) are healthy; nil means yes.
+	Ready func(ctx context.Context) error
+
+	chCache channelCache
+}
+
+// Deps are what New needs; the rest is built from them.
+type Deps struct {
+	Config  config.Config
+	DB      *db.DB
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+	// Hub is the process's live event hub (nil: the server starts one when Start is called).
+	Hub *live.Hub
+}
+
+// New builds the Server and its echo instance.
+func New(d Deps) (*Server, *echo.Echo) {
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New(d.DB.SQL)
+		d.Metrics.WatchPool(d.DB.Pool)
+	}
+	sm := scs.New()
+	sm.Store = pgxstore.NewWithCleanupInterval(d.DB.Pool, 0) // the sessions job cleans up
+	sm.Lifetime = 30 * 24 * time.Hour
+	sm.IdleTimeout = 7 * 24 * time.Hour
+	sm.Cookie.Name = "atiende_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = d.Config.Production()
+	sm.Cookie.Path = "/"
+	s := &Server{
+		Config:   d.Config,
+		DB:       d.DB,
+		Clock:    d.Clock,
+		Logger:   d.Logger,
+		Metrics:  d.Metrics,
+		Sessions: sm,
+		Accounts: accounts.New(d.DB.Gorm, d.Clock),
+		Inbox:    inbox.New(d.DB.Gorm, d.Clock),
+		Hub:      d.Hub,
+	}
+	box, err := secrets.New(d.Config.SecretKey)
+	if err != nil {
+		panic(err) // config.Load guarantees a 32-byte key
+	}
+	s.Channels = channels.New(d.DB.Gorm, box, d.Clock)
+	s.Ingest = &ingest.Ingester{DB: d.DB.Gorm, Inbox: s.Inbox, Clock: d.Clock, Logger: d.Logger, Metrics: d.Metrics}
+	if s.Hub == nil {
+		s.Hub = live.NewHub(d.DB.URL, d.Logger)
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = echo.ExtractIPDirect()
+	s.routes(e)
+	return s, e
+}
+
+// Run runs what the web server needs in the background (the live hub's LISTEN
+// connection) until ctx ends.
+func (s *Server) Run(ctx context.Context) { s.Hub.Run(ctx) }

@@ -1,0 +1,66 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/catalog"
+	"github.com/atiende/atiende/views/pages/settings"
+)
+
+// Templates (Configuración → Plantillas): register WhatsApp templates approved in Meta.
+
+// catalog is the templates, canned responses and labels service.
+func (s *Server) catalog() *catalog.Service { return catalog.New(s.DB.Gorm, s.Clock) }
+
+func (s *Server) templatesPage(c echo.Context, status int, f settings.TemplateForm) error {
+	list, err := s.catalog().Templates(c.Request().Context(), viewer(c).Workspace.ID)
+	if err != nil {
+		return err
+	}
+	rows := make([]settings.TemplateRow, len(list))
+	for i, t := range list {
+		n, _ := catalog.Params(t.Body) // stored bodies were validated; 0 if an import was not
+		rows[i] = settings.TemplateRow{ID: t.ID, Name: t.Name, Language: t.Language, Category: t.Category, Body: t.Body, Params: n}
+	}
+	f.CSRFToken = s.csrfToken(c)
+	return s.render(c, status, s.globals(c, "Plantillas", "settings"), settings.Shell("templates", settings.Templates(rows, f)))
+}
+
+func (s *Server) templatesList(c echo.Context) error {
+	return s.templatesPage(c, http.StatusOK, settings.TemplateForm{Language: "es", Category: catalog.CategoryUtility})
+}
+
+func (s *Server) templateCreate(c echo.Context) error {
+	in := catalog.TemplateInput{Name: c.FormValue("name"), Language: c.FormValue("language"),
+		Category: c.FormValue("category"), Body: c.FormValue("body")}
+	t, err := s.catalog().CreateTemplate(c.Request().Context(), viewer(c).Workspace.ID, in)
+	var verr apperr.Validation
+	switch {
+	case err == nil:
+		s.audit(c, "template.create", "template", t.ID)
+		s.flash(c, "Plantilla registrada: "+t.Name+" ("+t.Language+")")
+		return seeOther(c, "/settings/templates")
+	case errors.As(err, &verr):
+		return s.templatesPage(c, http.StatusUnprocessableEntity, settings.TemplateForm{Name: in.Name, Language: in.Language,
+			Category: in.Category, Body: in.Body, Errors: verr})
+	}
+	return err
+}
+
+func (s *Server) templateDelete(c echo.Context) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	t, err := s.catalog().DeleteTemplate(c.Request().Context(), viewer(c).Workspace.ID, id)
+	if err != nil {
+		return err
+	}
+	s.audit(c, "template.delete", "template", id)
+	s.flash(c, "Plantilla eliminada: "+t.Name+" ("+t.Language+")")
+	return seeOther(c, "/settings/templates")
+}

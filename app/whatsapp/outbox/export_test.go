@@ -1,0 +1,4 @@
+package outbox
+
+// RankSQL exposes rankSQL to the external tests.
+var RankSQL = rankSQL

@@ -1,0 +1,288 @@
+package models
+
+import (
+	"time"
+)
+
+// Conversation statuses: the four columns of the board.
+const (
+	StatusNew     = "new"
+	StatusActive  = "active"
+	StatusPending = "pending"
+	StatusClosed  = "closed"
+)
+
+// Message directions and sender types.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+
+	SenderContact = "contact"
+	SenderAgent   = "agent"
+	SenderSystem  = "system"
+)
+
+// Message kinds.
+const (
+	KindText        = "text"
+	KindImage       = "image"
+	KindAudio       = "audio"
+	KindVideo       = "video"
+	KindDocument    = "document"
+	KindSticker     = "sticker"
+	KindLocation    = "location"
+	KindContacts    = "contacts"
+	KindInteractive = "interactive"
+	KindButton      = "button"
+	KindReaction    = "reaction"
+	KindOrder       = "order"
+	KindSystem      = "system"
+	KindTemplate    = "template"
+	KindUnsupported = "unsupported"
+	KindNote        = "note"
+	KindActivity    = "activity"
+)
+
+// Delivery statuses of outbound messages, in the order they may advance.
+const (
+	DeliveryQueued    = "queued"
+	DeliverySent      = "sent"
+	DeliveryDelivered = "delivered"
+	DeliveryRead      = "read"
+	DeliveryFailed    = "failed"
+)
+
+// Channel is one WhatsApp number connected through the Cloud API.
+type Channel struct {
+	ID             int64
+	WorkspaceID    int64
+	Name           string
+	PhoneNumberID  string
+	DisplayPhone   string
+	WabaID         string
+	AccessTokenEnc []byte `json:"-"`
+	AppSecretEnc   []byte `json:"-"`
+	VerifyTokenEnc []byte `json:"-"`
+	WebhookKey     string
+	Active         bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// WebhookPath is where Meta must post this channel's webhooks.
+func (c Channel) WebhookPath() string { return "/webhooks/whatsapp/" + c.WebhookKey }
+
+// WebhookEvent is a webhook body exactly as received.
+type WebhookEvent struct {
+	ID          int64
+	WorkspaceID int64
+	ChannelID   int64
+	ReceivedAt  time.Time
+	Body        []byte
+}
+
+// Contact is a customer reached over WhatsApp.
+type Contact struct {
+	ID          int64
+	WorkspaceID int64
+	WaID        string `gorm:"column:wa_id"`
+	Phone       string
+	Country     string
+	Name        string
+	ProfileName string
+	Company     string
+	Email       string
+	OwnerID     *int64
+	Custom      JSON
+	Referral    JSON
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// DisplayName is the name to show: the one an agent set, the WhatsApp profile name, or the number.
+func (c Contact) DisplayName() string {
+	switch {
+	case c.Name != "":
+		return c.Name
+	case c.ProfileName != "":
+		return c.ProfileName
+	case c.Phone != "":
+		return c.Phone
+	}
+	return "+" + c.WaID
+}
+
+// Label is a coloured tag for conversations.
+type Label struct {
+	ID          int64
+	WorkspaceID int64
+	Name        string
+	Color       string
+	CreatedAt   time.Time
+}
+
+// Conversation is the thread between one channel and one contact: a card on the board.
+type Conversation struct {
+	ID                 int64
+	WorkspaceID        int64
+	ChannelID          int64
+	ContactID          int64
+	Status             string
+	TeamID             *int64
+	AssigneeID         *int64
+	CycleID            *int64
+	LastMessageAt      *time.Time
+	LastMessagePreview string
+	LastMessageOut     bool
+	LastInboundAt      *time.Time
+	WaitingSince       *time.Time
+	UnreadCount        int
+	CloseReason        string
+	ClosedAt           *time.Time
+	FirstResponseDueAt *time.Time
+	NextResponseDueAt  *time.Time
+	ResolutionDueAt    *time.Time
+	SLAState           string `gorm:"column:sla_state"`
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// ConversationLabel links a label to a conversation.
+type ConversationLabel struct {
+	WorkspaceID    int64
+	ConversationID int64 `gorm:"primaryKey"`
+	LabelID        int64 `gorm:"primaryKey"`
+}
+
+// Cycle is one stretch of a conversation from the opening customer message to the close.
+type Cycle struct {
+	ID               int64
+	WorkspaceID      int64
+	ConversationID   int64
+	OpenedAt         time.Time
+	OpenedBy         string
+	ClosedAt         *time.Time
+	CloseReason      string
+	TeamID           *int64
+	AssigneeID       *int64
+	FirstReplyAt     *time.Time
+	FirstReplyUserID *int64
+	Transferred      bool
+}
+
+// ConversationEvent is one structured event (status move, assignment, transfer…).
+type ConversationEvent struct {
+	ID             int64
+	WorkspaceID    int64
+	ConversationID int64
+	CycleID        *int64
+	Kind           string
+	At             time.Time
+	ActorID        *int64
+	FromStatus     string
+	ToStatus       string
+	FromTeamID     *int64
+	ToTeamID       *int64
+	FromUserID     *int64
+	ToUserID       *int64
+	Note           string
+}
+
+// Message is one item of a conversation's history: WhatsApp messages both ways,
+// internal notes and activity lines.
+type Message struct {
+	ID             int64
+	WorkspaceID    int64
+	ConversationID int64
+	CycleID        *int64
+	ChannelID      int64
+	Direction      string
+	Kind           string
+	Body           string
+	Private        bool
+	Automatic      bool
+	Wamid          *string
+	SenderType     string
+	SenderUserID   *int64
+	Status         string
+	ErrorCode      *int
+	ErrorTitle     string
+	ErrorDetail    string
+	MediaID        string
+	MediaMime      string
+	Data           JSON
+	ContextWamid   string
+	CreatedAt      time.Time
+	InsertedAt     time.Time `gorm:"->"`
+	StatusAt       *time.Time
+}
+
+// MessageStatus is one status webhook, kept once per (wamid, status).
+type MessageStatus struct {
+	ChannelID int64  `gorm:"primaryKey"`
+	Wamid     string `gorm:"primaryKey"`
+	Status    string `gorm:"primaryKey"`
+	At        time.Time
+	ErrorCode *int
+}
+
+// Media is a file received over WhatsApp, fetched from the Graph API and kept.
+type Media struct {
+	ID          int64
+	WorkspaceID int64
+	ChannelID   int64
+	MediaID     string
+	MimeType    string
+	SHA256      string `gorm:"column:sha256"`
+	Filename    string
+	Size        int64
+	Data        []byte
+	FetchedAt   *time.Time
+	Error       string
+	CreatedAt   time.Time
+}
+
+// TableName: "media" is already plural.
+func (Media) TableName() string { return "media" }
+
+// Outbox is one pending or finished request to the Graph API.
+type Outbox struct {
+	ID            int64
+	WorkspaceID   int64
+	ChannelID     int64
+	MessageID     *int64
+	Kind          string
+	Recipient     string
+	Payload       JSON
+	State         string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastCode      *int
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// TableName: the outbox is one table.
+func (Outbox) TableName() string { return "outbox" }
+
+// Template is an approved WhatsApp message template registered by an admin.
+type Template struct {
+	ID          int64
+	WorkspaceID int64
+	Name        string
+	Language    string
+	Category    string
+	Body        string
+	CreatedAt   time.Time
+}
+
+// CannedResponse is a saved reply agents insert with "/".
+type CannedResponse struct {
+	ID          int64
+	WorkspaceID int64
+	Shortcut    string
+	Title       string
+	Body        string
+	CreatedAt   time.Time
+}

@@ -1,0 +1,42 @@
+// Atiende front-end glue: small, no inline scripts (the CSP forbids them).
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  try {
+    if (localStorage.getItem("atiende.rail") === "collapsed") root.classList.add("rail-collapsed");
+  } catch (e) {}
+
+  document.addEventListener("click", function (ev) {
+    var t = ev.target.closest("[data-action=toggle-rail]");
+    if (!t) return;
+    var collapsed = root.classList.toggle("rail-collapsed");
+    t.setAttribute("aria-label", collapsed ? "Expandir menú" : "Contraer menú");
+    try { localStorage.setItem("atiende.rail", collapsed ? "collapsed" : "open"); } catch (e) {}
+  });
+
+  // toast shows a short message in the corner.
+  function toast(msg, kind) {
+    var box = document.getElementById("toasts");
+    if (!box || !msg) return;
+    var el = document.createElement("div");
+    el.className = "toast" + (kind === "error" ? " toast-error" : "");
+    el.setAttribute("role", kind === "error" ? "alert" : "status");
+    el.textContent = msg;
+    box.appendChild(el);
+    setTimeout(function () { el.remove(); }, 5000);
+  }
+  window.atiendeToast = toast;
+
+  document.addEventListener("htmx:responseError", function (ev) {
+    var xhr = ev.detail.xhr;
+    var text = (xhr && xhr.responseText) || "";
+    if (text.length > 300 || text.indexOf("<") === 0) text = "";
+    toast(text || "No se pudo completar la acción. Inténtalo de nuevo.", "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("Sin conexión con el servidor. Revisa tu red e inténtalo de nuevo.", "error");
+  });
+  document.body && document.body.addEventListener("atiende:toast", function (ev) {
+    toast(ev.detail && ev.detail.value, ev.detail && ev.detail.kind);
+  });
+})();
