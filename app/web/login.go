@@ -45,6 +45,7 @@ func (s *Server) login(c echo.Context) error {
 		return err
 	}
 	s.Sessions.Put(ctx, sessionUserID, u.ID)
+	s.Sessions.Put(ctx, sessionSeen, s.Clock.Now().Unix())
 	s.Sessions.Put(ctx, sessionCSRF, randomToken())
 	uid := u.ID
 	if err := s.Accounts.Audit(ctx, u.WorkspaceID, &uid, "login", "user", &uid, c.RealIP()); err != nil {

@@ -66,7 +66,7 @@ func New(d Deps) (*Server, *echo.Echo) {
 	sm := scs.New()
 	sm.Store = pgxstore.NewWithCleanupInterval(d.DB.Pool, 0) // the sessions job cleans up
 	sm.Lifetime = 30 * 24 * time.Hour
-	sm.IdleTimeout = 7 * 24 * time.Hour
+	// No sm.IdleTimeout: it rewrites the session on every request (see checkIdle).
 	sm.Cookie.Name = "atiende_session"
 	sm.Cookie.HttpOnly = true
 	sm.Cookie.SameSite = http.SameSiteLaxMode

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -16,6 +17,7 @@ const (
 	sessionUserID = "user_id"
 	sessionCSRF   = "csrf"
 	sessionFlash  = "flash"
+	sessionSeen   = "seen" // Unix seconds of the last request, refreshed at most every sessionTouchEvery
 	headerCSRF    = "X-CSRF-Token"
 	formCSRF      = "_csrf"
 )
@@ -35,6 +37,7 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		s.checkIdle(ctx)
 		c.SetRequest(r.WithContext(ctx))
 		res := c.Response()
 		res.Header().Add("Vary", "Cookie")
@@ -52,6 +55,32 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		})
 		return next(c)
+	}
+}
+
+// Sessions end after a week without requests (and in any case after scs's Lifetime).
+// scs's own IdleTimeout would rewrite the session row on every request, a durable
+// write per page view; the last-seen time is kept at an hour's precision instead, so a
+// session is written at most once an hour when nothing else changes.
+const (
+	sessionIdleTimeout = 7 * 24 * time.Hour
+	sessionTouchEvery  = time.Hour
+)
+
+// checkIdle ends a session idle for longer than sessionIdleTimeout and refreshes the
+// last-seen time of a live one when it is over an hour old.
+func (s *Server) checkIdle(ctx context.Context) {
+	if !s.Sessions.Exists(ctx, sessionUserID) && !s.Sessions.Exists(ctx, sessionCSRF) {
+		return // a stranger's first request: nothing to keep yet
+	}
+	now := s.Clock.Now()
+	seen := s.Sessions.GetInt64(ctx, sessionSeen)
+	if seen != 0 && now.Sub(time.Unix(seen, 0)) > sessionIdleTimeout {
+		_ = s.Sessions.Destroy(ctx)
+		return
+	}
+	if seen == 0 || now.Sub(time.Unix(seen, 0)) >= sessionTouchEvery {
+		s.Sessions.Put(ctx, sessionSeen, now.Unix())
 	}
 }
 
