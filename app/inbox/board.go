@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -313,10 +315,14 @@ func IsBoardStatus(s string) bool {
 
 // closedSince is the start of Cerrados' window for f.
 func (s *Service) closedSince(f BoardFilter) time.Time {
-	if !f.ClosedSince.IsZero() {
-		return f.ClosedSince
+	since := f.ClosedSince
+	if since.IsZero() {
+		since = s.Clock.Now().Add(-ClosedWindow)
 	}
-	return s.Clock.Now().Add(-ClosedWindow)
+	if s.cache != nil {
+		since = since.Truncate(closedStep)
+	}
+	return since
 }
 
 // boardWhere is the visibility rule plus f's filters on conversations aliased c.
@@ -407,6 +413,17 @@ func (s *Service) ResolveSearch(ctx context.Context, v accounts.Viewer, f BoardF
 	}
 	all = append(append(all, args...), args...)
 	all = append(all, s.closedSince(f), MaxSearchMatches)
+	ids, err := cached(ctx, s, v.Workspace.ID, "s|"+scopeKey(v)+"|"+s.filterKey(f), func(ctx context.Context) ([]int64, error) {
+		return s.search(ctx, with, where, match, all)
+	})
+	if err != nil {
+		return f, err
+	}
+	f.searched, f.matches = true, ids
+	return f, nil
+}
+
+func (s *Service) search(ctx context.Context, with, where, match string, all []any) ([]int64, error) {
 	var ids []int64
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// Starting parallel workers costs more than this query: a search is one request
@@ -421,11 +438,7 @@ func (s *Service) ResolveSearch(ctx context.Context, v accounts.Viewer, f BoardF
 				SELECT c.id, c.last_message_at FROM conversations c WHERE `+where+` AND c.status = 'closed' AND c.closed_at >= ? AND `+match+`
 			) found ORDER BY last_message_at DESC, id DESC LIMIT ?`, all...).Scan(&ids).Error
 	}, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return f, err
-	}
-	f.searched, f.matches = true, ids
-	return f, nil
+	return ids, err
 }
 
 // parseSearch turns what a person typed into LIKE fragments (for names, companies and
@@ -524,19 +537,32 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 		args = append(args, at, id)
 	}
 	args = append(args, limit+1)
-	var rows []cardRow
-	err = s.DB.WithContext(ctx).Raw(cardSelect+" WHERE "+where+" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?", args...).Scan(&rows).Error
+	key := fmt.Sprintf("c|%s|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), status, cursor, limit)
+	page, err := cached(ctx, s, v.Workspace.ID, key, func(ctx context.Context) (columnPage, error) {
+		var rows []cardRow
+		err := s.DB.WithContext(ctx).Raw(cardSelect+" WHERE "+where+" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?", args...).Scan(&rows).Error
+		if err != nil {
+			return columnPage{}, err
+		}
+		var p columnPage
+		if len(rows) > limit {
+			rows = rows[:limit]
+			last := rows[limit-1]
+			p.next = encodeCursor(last.LastMessageAt, last.ID)
+		}
+		p.cards, err = toCards(rows)
+		return p, err
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[limit-1]
-		next = encodeCursor(last.LastMessageAt, last.ID)
-	}
-	out, err := toCards(rows)
-	return out, next, err
+	return slices.Clone(page.cards), page.next, nil
+}
+
+// columnPage is one page of a column as ListColumn caches it.
+type columnPage struct {
+	cards []Card
+	next  string
 }
 
 // Counts returns how many cards each column holds under f (Cerrados within its window).
@@ -548,11 +574,18 @@ func (s *Service) Counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 	where, args := boardWhere(v, f)
 	all := append(append([]any{}, args...), args...)
 	all = append(all, s.closedSince(f))
+	counts, err := cached(ctx, s, v.Workspace.ID, "n|"+scopeKey(v)+"|"+s.filterKey(f), func(ctx context.Context) (map[string]int, error) {
+		return s.counts(ctx, where, all)
+	})
+	return maps.Clone(counts), err
+}
+
+func (s *Service) counts(ctx context.Context, where string, all []any) (map[string]int, error) {
 	var rows []struct {
 		Status string
 		N      int
 	}
-	err = s.DB.WithContext(ctx).Raw(`
+	err := s.DB.WithContext(ctx).Raw(`
 		SELECT c.status, count(*) AS n FROM conversations c
 		WHERE `+where+` AND c.status IN ('new', 'active', 'pending') GROUP BY c.status
 		UNION ALL
@@ -574,11 +607,14 @@ func (s *Service) Counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 // MyUnread counts v's open conversations with customer messages nobody has read:
 // the badge in the tab title.
 func (s *Service) MyUnread(ctx context.Context, v accounts.Viewer) (int, error) {
-	var n int64
-	err := s.DB.WithContext(ctx).Model(&models.Conversation{}).
-		Where("workspace_id = ? AND assignee_id = ? AND status IN ('new', 'active', 'pending') AND unread_count > 0", v.Workspace.ID, v.User.ID).
-		Count(&n).Error
-	return int(n), err
+	key := fmt.Sprintf("u|w%d|u%d", v.Workspace.ID, v.User.ID)
+	return cached(ctx, s, v.Workspace.ID, key, func(ctx context.Context) (int, error) {
+		var n int64
+		err := s.DB.WithContext(ctx).Model(&models.Conversation{}).
+			Where("workspace_id = ? AND assignee_id = ? AND status IN ('new', 'active', 'pending') AND unread_count > 0", v.Workspace.ID, v.User.ID).
+			Count(&n).Error
+		return int(n), err
+	})
 }
 
 // HasConversations reports whether the workspace has had any conversation at all
@@ -643,6 +679,12 @@ type BoardOptions struct {
 // FilterOptions loads the board's filter choices in one query: admins pick any team,
 // others their own; agents get no agent filter.
 func (s *Service) FilterOptions(ctx context.Context, v accounts.Viewer) (BoardOptions, error) {
+	return cached(ctx, s, v.Workspace.ID, "o|"+scopeKey(v), func(ctx context.Context) (BoardOptions, error) {
+		return s.filterOptions(ctx, v)
+	})
+}
+
+func (s *Service) filterOptions(ctx context.Context, v accounts.Viewer) (BoardOptions, error) {
 	var o BoardOptions
 	ws := v.Workspace.ID
 	teams := v.TeamIDs

@@ -34,6 +34,8 @@ type Service struct {
 	// History replays past events (demo data, the importer): outbound messages are
 	// recorded as delivered and read, and nothing is queued for WhatsApp.
 	History bool
+
+	cache *boardCache // nil: board reads go to the database every time
 }
 
 // New returns a Service.
@@ -91,6 +93,7 @@ func (s *Service) locked(ctx context.Context, v accounts.Viewer, id int64, fn fu
 // lockedOr is locked with a say on conversations v cannot see (any more): hidden
 // returns the error to give instead of ErrNotFound, or nil to keep ErrNotFound.
 func (s *Service) lockedOr(ctx context.Context, v accounts.Viewer, id int64, hidden func(tx *gorm.DB, c *models.Conversation) error, fn func(tx *gorm.DB, c *models.Conversation) error) error {
+	defer s.Changed(v.Workspace.ID) // committed or not: a refused change costs one refill
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var c models.Conversation
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND workspace_id = ?", id, v.Workspace.ID).First(&c).Error

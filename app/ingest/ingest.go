@@ -78,6 +78,9 @@ func (g *Ingester) Apply(ctx context.Context, ch models.Channel, body []byte) (S
 		}
 		return nil
 	})
+	if g.Inbox != nil {
+		g.Inbox.Changed(ch.WorkspaceID)
+	}
 	if err == nil && g.Metrics != nil {
 		g.Metrics.WebhookMessages.WithLabelValues("message").Add(float64(sum.Messages))
 		g.Metrics.WebhookMessages.WithLabelValues("duplicate").Add(float64(sum.Duplicates))

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,6 +69,10 @@ type Hub struct {
 	generation int
 	ready      chan struct{}
 	readyOnce  sync.Once
+
+	// versions count the changes seen per workspace (see Version).
+	versions sync.Map // workspace ID → *atomic.Uint64
+	epoch    atomic.Uint64
 }
 
 // Subscription receives the events of one workspace.
@@ -81,6 +86,28 @@ type Subscription struct {
 // NewHub returns a hub; call Run to start listening.
 func NewHub(url string, logger *slog.Logger) *Hub {
 	return &Hub{DatabaseURL: url, Logger: logger, subs: map[*Subscription]struct{}{}, ready: make(chan struct{})}
+}
+
+// Version changes whenever something in the workspace may have changed: an event
+// arrived for it, this process wrote to it (Bump), or the LISTEN connection was lost
+// and found again (events may have been missed). Caches of what a workspace shows
+// read it before they load and are valid only while it stays the same.
+func (h *Hub) Version(workspaceID int64) uint64 {
+	n := h.epoch.Load() << 32
+	if v, ok := h.versions.Load(workspaceID); ok {
+		n += v.(*atomic.Uint64).Load()
+	}
+	return n
+}
+
+// Bump records a change this process just committed in the workspace: its own
+// readers must not wait for the notification to see it.
+func (h *Hub) Bump(workspaceID int64) {
+	v, ok := h.versions.Load(workspaceID)
+	if !ok {
+		v, _ = h.versions.LoadOrStore(workspaceID, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(1)
 }
 
 // Ready is closed once the hub listens for the first time.
@@ -111,6 +138,7 @@ func (h *Hub) Run(ctx context.Context) {
 	backoff := 200 * time.Millisecond
 	for ctx.Err() == nil {
 		err := h.listen(ctx)
+		h.epoch.Add(1) // events may be missed until the next LISTEN
 		if ctx.Err() != nil {
 			return
 		}
@@ -141,6 +169,7 @@ func (h *Hub) listen(ctx context.Context) error {
 	h.generation++
 	reconnect := h.generation > 1
 	h.mu.Unlock()
+	h.epoch.Add(1)
 	h.readyOnce.Do(func() { close(h.ready) })
 	if reconnect {
 		h.broadcast(Event{Kind: "resync", At: time.Now()})
@@ -160,6 +189,7 @@ func (h *Hub) listen(ctx context.Context) error {
 }
 
 func (h *Hub) dispatch(e Event) {
+	h.Bump(e.WorkspaceID)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {

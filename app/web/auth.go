@@ -20,6 +20,25 @@ func viewer(c echo.Context) accounts.Viewer {
 	return v
 }
 
+// bumpAfterWrite tells the live hub that the viewer's workspace changed after every
+// unsafe request (the heartbeat aside), so that this process's board cache never answers the same person
+// with what was there before their own click (other processes hear of it through
+// the change's notification).
+func (s *Server) bumpAfterWrite(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		switch {
+		case c.Request().Method == http.MethodGet, c.Request().Method == http.MethodHead:
+		case c.Path() == "/me/heartbeat": // every open board, every 30 s; a presence it changes is announced
+		default:
+			if v := viewer(c); v.Workspace.ID != 0 {
+				s.Hub.Bump(v.Workspace.ID)
+			}
+		}
+		return err
+	}
+}
+
 // requireLogin sends strangers to /login?next=… and loads the viewer for everyone else.
 func (s *Server) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

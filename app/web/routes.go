@@ -44,7 +44,7 @@ func (s *Server) routes(e *echo.Echo) {
 	web.POST("/login", s.login)
 	web.POST("/logout", s.logout)
 
-	app := web.Group("", s.requireLogin)
+	app := web.Group("", s.requireLogin, s.bumpAfterWrite)
 	app.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/board") })
 
 	// Tablero (board.go): the kanban, its columns, moves, and live updates.
@@ -112,7 +112,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/labels/:id/delete", s.labelDelete)
 
 	// JSON API v1 (api.go): Bearer tokens, no session and no CSRF (no ambient credentials).
-	api := e.Group("/api/v1", s.requireToken, middleware.BodyLimit("1M"))
+	api := e.Group("/api/v1", s.requireToken, s.bumpAfterWrite, middleware.BodyLimit("1M"))
 	api.GET("/me", s.apiMe)
 	api.GET("/conversations", s.apiConversations)
 	api.GET("/conversations/:id", s.apiConversation)

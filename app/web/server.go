@@ -92,6 +92,7 @@ func New(d Deps) (*Server, *echo.Echo) {
 	if s.Hub == nil {
 		s.Hub = live.NewHub(d.DB.URL, d.Logger)
 	}
+	s.Inbox.EnableBoardCache(s.Hub)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

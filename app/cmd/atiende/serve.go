@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -54,6 +56,19 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer d.Close()
+	// ATIENDE_CPUPROFILE (for `make bench` and profiling): a CPU profile of the whole
+	// run, written when the server stops.
+	if path := os.Getenv("ATIENDE_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	m := metrics.New(d.SQL)
 	m.WatchPool(d.Pool)
 	server, e := web.New(web.Deps{Config: env.Config, DB: d, Logger: env.Logger, Metrics: m})
