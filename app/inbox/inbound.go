@@ -68,18 +68,35 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 	}
 	r.ContactID = contactID
 	r.ConversationID = c.ID
-	m := inboundMessage(c, in)
+	m := models.Message{WorkspaceID: in.WorkspaceID, ConversationID: c.ID, ChannelID: in.ChannelID, Direction: models.DirectionIn,
+		Kind: in.Kind, Body: in.Body, Wamid: &in.Wamid, SenderType: models.SenderContact, MediaID: in.MediaID, MediaMime: in.MediaMime,
+		Data: models.JSON(in.Data), ContextWamid: in.ContextWamid, CreatedAt: in.At}
 	open := c.CycleID != nil && c.Status != models.StatusClosed
-	if isCommonCase(c, in) {
+	if open {
+		m.CycleID = c.CycleID
+	}
+	insert := `m AS (INSERT INTO messages (workspace_id, conversation_id, cycle_id, channel_id, direction, kind, body, wamid, sender_type,
+			media_id, media_mime, data, context_wamid, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (channel_id, wamid) DO NOTHING
+		RETURNING id)`
+	insertArgs := []any{m.WorkspaceID, m.ConversationID, m.CycleID, m.ChannelID, m.Direction, m.Kind, m.Body, m.Wamid, m.SenderType,
+		m.MediaID, m.MediaMime, m.Data, m.ContextWamid, m.CreatedAt}
+	if open && c.Status != models.StatusPending && opensCycle(in.Kind) {
 		// The common case, one round trip: the message moves nothing but the card's
 		// last-message fields, so it is inserted and the conversation updated (and
 		// notified) together; a duplicate inserts nothing and so updates nothing.
-		q, args, err := s.commonCaseSQL(&c, m, in)
+		touchByCustomer(&c, in)
+		c.UpdatedAt = s.Clock.Now()
+		q, args, err := saveSQL(&c, live.Event{Kind: "message", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
+			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID, Incoming: true},
+			" AND EXISTS (SELECT 1 FROM m)")
 		if err != nil {
 			return r, err
 		}
 		var row struct{ ID *int64 }
-		if err := tx.Raw(q, args...).Find(&row).Error; err != nil {
+		if err := tx.Raw("WITH "+insert+", "+q+" SELECT (SELECT id FROM m) AS id, (SELECT count(*) FROM n) AS notified",
+			append(insertArgs, args...)...).Find(&row).Error; err != nil {
 			return r, err
 		}
 		if row.ID == nil {
@@ -89,7 +106,6 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		r.MessageID = *row.ID
 		return r, nil
 	}
-	insert, insertArgs := insertMessageCTE(m)
 	res := tx.Raw("WITH "+insert+" SELECT id FROM m", insertArgs...).Scan(&m.ID)
 	if res.Error != nil {
 		return r, res.Error
@@ -155,56 +171,11 @@ func touchByCustomer(c *models.Conversation, in Inbound) {
 	c.UnreadCount++
 }
 
-// inboundMessage is the row of a customer message in conversation c (in its open
-// cycle, if any).
-func inboundMessage(c models.Conversation, in Inbound) models.Message {
-	m := models.Message{WorkspaceID: in.WorkspaceID, ConversationID: c.ID, ChannelID: in.ChannelID, Direction: models.DirectionIn,
-		Kind: in.Kind, Body: in.Body, Wamid: &in.Wamid, SenderType: models.SenderContact, MediaID: in.MediaID, MediaMime: in.MediaMime,
-		Data: models.JSON(in.Data), ContextWamid: in.ContextWamid, CreatedAt: in.At}
-	if c.CycleID != nil && c.Status != models.StatusClosed {
-		m.CycleID = c.CycleID
-	}
-	return m
-}
-
-// insertMessageCTE is the CTE "m" inserting m once per (channel, wamid).
-func insertMessageCTE(m models.Message) (string, []any) {
-	return `m AS (INSERT INTO messages (workspace_id, conversation_id, cycle_id, channel_id, direction, kind, body, wamid, sender_type,
-			media_id, media_mime, data, context_wamid, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (channel_id, wamid) DO NOTHING
-		RETURNING id)`, []any{m.WorkspaceID, m.ConversationID, m.CycleID, m.ChannelID, m.Direction, m.Kind, m.Body, m.Wamid, m.SenderType,
-			m.MediaID, m.MediaMime, m.Data, m.ContextWamid, m.CreatedAt}
-}
-
-// isCommonCase: the customer writes in an open cycle that is not pending, so the
-// message changes nothing but the card's last-message fields.
-func isCommonCase(c models.Conversation, in Inbound) bool {
-	return c.CycleID != nil && c.Status != models.StatusClosed && c.Status != models.StatusPending && opensCycle(in.Kind)
-}
-
-// commonCaseSQL is the common case in one statement (GORM placeholders): insert m,
-// and only if it was new, touch the conversation and notify. It returns the message
-// id (NULL for a duplicate).
-func (s *Service) commonCaseSQL(c *models.Conversation, m models.Message, in Inbound) (string, []any, error) {
-	insert, insertArgs := insertMessageCTE(m)
-	touchByCustomer(c, in)
-	c.UpdatedAt = s.Clock.Now()
-	q, args, err := saveSQL(c, live.Event{Kind: "message", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
-		TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID, Incoming: true},
-		" AND EXISTS (SELECT 1 FROM m)")
-	if err != nil {
-		return "", nil, err
-	}
-	return "WITH " + insert + ", " + q + " SELECT (SELECT id FROM m) AS id, (SELECT count(*) FROM n) AS notified",
-		append(insertArgs, args...), nil
-}
-
 // findLocked is the common case in one round trip: a known contact writing to a
 // conversation that exists. It locks the conversation and refreshes the contact's
 // profile name or ad referral when they changed. c.ID is 0 when either is missing.
-// (Raw(…).Find rather than Scan on this path: GORM's Scan formats every statement
-// with its arguments for a trace nobody reads, a regexp pass per webhook.)
+// (Raw(…).Find rather than Scan on the webhook's path: GORM's Scan formats every
+// statement with its arguments, a regexp pass, for a trace nobody reads.)
 func findLocked(tx *gorm.DB, in Inbound) (models.Conversation, int64, error) {
 	var row struct {
 		models.Conversation `gorm:"embedded"`

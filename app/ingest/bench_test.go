@@ -43,10 +43,11 @@ func BenchmarkWebhookIngest(b *testing.B) {
 	if _, err := os.Stat(bin); err != nil {
 		b.Skip("bin/atiende missing: run `make bench`")
 	}
-	const (
-		workers  = 32
-		contacts = 2000
-	)
+	const contacts = 2000
+	workers := 32 // BENCH_WORKERS changes it (1: the latency of one webhook alone)
+	if n, err := strconv.Atoi(os.Getenv("BENCH_WORKERS")); err == nil && n > 0 {
+		workers = n
+	}
 	duration := 15 * time.Second
 	if d, err := time.ParseDuration(os.Getenv("BENCH_DURATION")); err == nil {
 		duration = d

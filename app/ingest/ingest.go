@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"gorm.io/gorm"
 
 	"github.com/atiende/atiende/app/clock"
@@ -27,10 +26,7 @@ import (
 
 // Ingester applies webhooks.
 type Ingester struct {
-	DB *gorm.DB
-	// Pool, when set, carries the common webhook (one message from a known customer
-	// in an open conversation) in two pipelined round trips (see inbox.ReceivePipelined).
-	Pool    *pgxpool.Pool
+	DB      *gorm.DB
 	Inbox   *inbox.Service
 	Clock   clock.Clock
 	Logger  *slog.Logger
@@ -54,21 +50,6 @@ func (g *Ingester) Apply(ctx context.Context, ch models.Channel, body []byte) (S
 		return sum, err
 	}
 	now := g.Clock.Now()
-	if in, ok := g.single(ch, w, now); ok {
-		r, done, err := g.pipelined(ctx, ch, in, body, now)
-		if err != nil {
-			return sum, err
-		}
-		if done {
-			if r.Duplicate {
-				sum.Duplicates++
-			} else {
-				sum.Messages++
-			}
-			g.finish(ch, sum)
-			return sum, nil
-		}
-	}
 	err = g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(`INSERT INTO webhook_events (workspace_id, channel_id, received_at, body) VALUES (?, ?, ?, ?)`,
 			ch.WorkspaceID, ch.ID, now, body).Error; err != nil {
@@ -97,74 +78,15 @@ func (g *Ingester) Apply(ctx context.Context, ch models.Channel, body []byte) (S
 		}
 		return nil
 	})
-	if err != nil {
-		if g.Inbox != nil {
-			g.Inbox.Changed(ch.WorkspaceID)
-		}
-		return sum, err
-	}
-	g.finish(ch, sum)
-	return sum, nil
-}
-
-// finish tells this process's board cache and the metrics about a committed webhook.
-func (g *Ingester) finish(ch models.Channel, sum Summary) {
 	if g.Inbox != nil {
 		g.Inbox.Changed(ch.WorkspaceID)
 	}
-	if g.Metrics != nil {
+	if err == nil && g.Metrics != nil {
 		g.Metrics.WebhookMessages.WithLabelValues("message").Add(float64(sum.Messages))
 		g.Metrics.WebhookMessages.WithLabelValues("duplicate").Add(float64(sum.Duplicates))
 		g.Metrics.WebhookMessages.WithLabelValues("status").Add(float64(sum.Statuses))
 	}
-}
-
-// single recognises the most common webhook: one text-like message (no media) for
-// this channel's own number, and nothing else. It returns the message as Apply's
-// general path would store it.
-func (g *Ingester) single(ch models.Channel, w *whatsapp.Webhook, now time.Time) (inbox.Inbound, bool) {
-	if g.Pool == nil || len(w.Entry) != 1 || len(w.Entry[0].Changes) != 1 {
-		return inbox.Inbound{}, false
-	}
-	c := w.Entry[0].Changes[0]
-	v := c.Value
-	if (c.Field != "" && c.Field != "messages") || v.Metadata.PhoneNumberID != ch.PhoneNumberID ||
-		len(v.Messages) != 1 || len(v.Statuses) != 0 || len(v.Errors) != 0 {
-		return inbox.Inbound{}, false
-	}
-	m := v.Messages[0]
-	from := whatsapp.NormalizeWaID(m.From)
-	if from == "" && len(v.Contacts) == 1 {
-		from = whatsapp.NormalizeWaID(v.Contacts[0].WaID)
-	}
-	if from == "" {
-		return inbox.Inbound{}, false
-	}
-	in := Normalize(m)
-	if in.MediaID != "" {
-		return inbox.Inbound{}, false
-	}
-	for _, k := range v.Contacts {
-		if whatsapp.NormalizeWaID(k.WaID) == from {
-			in.ProfileName = clean(k.Profile.Name)
-		}
-	}
-	in.WorkspaceID, in.ChannelID, in.WaID = ch.WorkspaceID, ch.ID, from
-	in.At = whatsapp.ParseTimestamp(m.Timestamp, now)
-	return in, true
-}
-
-// pipelined stores the raw payload and the message in inbox.ReceivePipelined's two
-// round trips; done is false when the message needs the general path (nothing was
-// written then).
-func (g *Ingester) pipelined(ctx context.Context, ch models.Channel, in inbox.Inbound, body []byte, now time.Time) (inbox.Received, bool, error) {
-	conn, err := g.Pool.Acquire(ctx)
-	if err != nil {
-		return inbox.Received{}, false, err
-	}
-	defer conn.Release() // a connection left inside a transaction is closed, not reused
-	return g.Inbox.ReceivePipelined(ctx, conn.Conn(), in,
-		`INSERT INTO webhook_events (workspace_id, channel_id, received_at, body) VALUES (?, ?, ?, ?)`, ch.WorkspaceID, ch.ID, now, body)
+	return sum, err
 }
 
 // channelFor finds the channel of a change: Meta posts every number of an app to one

@@ -88,7 +88,7 @@ func New(d Deps) (*Server, *echo.Echo) {
 		panic(err) // config.Load guarantees a 32-byte key
 	}
 	s.Channels = channels.New(d.DB.Gorm, box, d.Clock)
-	s.Ingest = &ingest.Ingester{DB: d.DB.Gorm, Pool: d.DB.Pool, Inbox: s.Inbox, Clock: d.Clock, Logger: d.Logger, Metrics: d.Metrics}
+	s.Ingest = &ingest.Ingester{DB: d.DB.Gorm, Inbox: s.Inbox, Clock: d.Clock, Logger: d.Logger, Metrics: d.Metrics}
 	if s.Hub == nil {
 		s.Hub = live.NewHub(d.DB.URL, d.Logger)
 	}
