@@ -17,6 +17,11 @@ import (
 
 const poll = 300 * time.Millisecond
 
+// patience bounds the waits for what must happen: a wait that succeeds returns at
+// once, so only a failing test pays for all of it; under -race on a loaded CI machine
+// a new database connection alone can take a second.
+const patience = 15 * time.Second
+
 // process is one Runner with its own pool and lock connection, as a separate
 // `atiende serve` would have.
 type process struct {
@@ -86,19 +91,19 @@ func tickJob(t *testing.T, dbURL string) jobs.Job {
 }
 
 type run struct {
-	Host   string
-	Second time.Time
+	Host    string
+	Started time.Time
 }
 
 func runs(t *testing.T, conn *pgx.Conn) []run {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), `SELECT host, date_trunc('second', started_at) FROM job_runs WHERE name = 'tick' ORDER BY started_at`)
+	rows, err := conn.Query(context.Background(), `SELECT host, started_at FROM job_runs WHERE name = 'tick' ORDER BY started_at`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (run, error) {
 		var x run
-		err := r.Scan(&x.Host, &x.Second)
+		err := r.Scan(&x.Host, &x.Started)
 		return x, err
 	})
 	if err != nil {
@@ -119,37 +124,33 @@ func TestOneProcessRunsTheJobsAndAnotherTakesOver(t *testing.T) {
 
 	a := start(t, dbURL, "proc-a", job)
 	b := start(t, dbURL, "proc-b", job)
-	waitFor(t, 5*time.Second, "no runner became leader", func() bool { return a.runner.Leading() || b.runner.Leading() })
+	waitFor(t, patience, "no runner became leader", func() bool { return a.runner.Leading() || b.runner.Leading() })
 	leader, follower := a, b
 	if b.runner.Leading() {
 		leader, follower = b, a
 	}
 
 	// Let the schedule tick about four times.
-	waitFor(t, 8*time.Second, "the job did not run 4 times", func() bool { return len(runs(t, conn)) >= 4 })
+	waitFor(t, patience, "the job did not run 4 times", func() bool { return len(runs(t, conn)) >= 4 })
 	time.Sleep(1200 * time.Millisecond) // one more tick: a second process would have run too
 	if a.runner.Leading() && b.runner.Leading() {
 		t.Fatal("both processes lead")
 	}
 	got := runs(t, conn)
-	perSecond := map[time.Time]int{}
 	for _, r := range got {
 		if r.Host != leader.runner.Host {
 			t.Fatalf("%s ran the job while %s led: %v", r.Host, leader.runner.Host, got)
 		}
-		perSecond[r.Second]++
-		if perSecond[r.Second] > 1 {
-			t.Fatalf("the job ran %d times in the second %s: %v", perSecond[r.Second], r.Second.Format(time.TimeOnly), got)
-		}
 	}
-	var ticks int
-	testutil.Must(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM ticks`).Scan(&ticks))
-	if ticks != len(got) {
-		t.Fatalf("%d job runs logged, %d executions of the job", len(got), ticks)
-	}
-	first, last := got[0].Second, got[len(got)-1].Second
-	if span := int(last.Sub(first)/time.Second) + 1; len(got) < span-1 || len(got) > span {
-		t.Fatalf("%d runs over %d seconds, want one per second", len(got), span)
+	// One run per tick, from the start of the first run to the start of the last.
+	// started_at is when the run's goroutine got going, not the tick: on a loaded
+	// machine a run can start most of a second late and share its clock second with
+	// the next, on-time one (so no "once per clock second"), or a tick can be skipped
+	// while the previous run still works. The bounds allow that; a second process or
+	// scheduler running the job too would double the count.
+	first, last := got[0].Started, got[len(got)-1].Started
+	if span := last.Sub(first).Seconds(); float64(len(got)-1) > span+1 || float64(len(got)-1) < (span-1)/2 {
+		t.Fatalf("%d runs in %.1f s, want one per second: %v", len(got), span, got)
 	}
 
 	// The leader stops (SIGTERM drains, or it dies): the other takes over at its next poll.
@@ -157,16 +158,28 @@ func TestOneProcessRunsTheJobsAndAnotherTakesOver(t *testing.T) {
 	if leader.runner.Leading() {
 		t.Fatal("a stopped runner still says it leads")
 	}
-	took := waitFor(t, poll+2*time.Second, "the follower did not take over", follower.runner.Leading)
+	took := waitFor(t, patience, "the follower did not take over", follower.runner.Leading)
 	t.Logf("took over in %v (poll %v)", took, poll)
-	if took > poll+500*time.Millisecond {
+	// At its next poll: a wait of up to one poll, then a new connection and a query,
+	// which on a loaded CI machine under -race can take a second or two by themselves.
+	if took > poll+3*time.Second {
 		t.Errorf("took %v to take over, more than the poll interval %v (plus connection time)", took, poll)
 	}
 	before := len(runs(t, conn))
-	waitFor(t, 3*time.Second, "the new leader does not run the job", func() bool {
+	waitFor(t, patience, "the new leader does not run the job", func() bool {
 		r := runs(t, conn)
 		return len(r) > before && r[len(r)-1].Host == follower.runner.Host
 	})
+
+	// Every execution of the job is logged, once. Compared with both processes stopped:
+	// while one runs the job, a run may have done its work but not logged it yet.
+	follower.stop()
+	var ticks, logged int
+	testutil.Must(t, conn.QueryRow(context.Background(),
+		`SELECT (SELECT count(*) FROM ticks), (SELECT count(*) FROM job_runs WHERE name = 'tick')`).Scan(&ticks, &logged))
+	if ticks != logged {
+		t.Fatalf("%d job runs logged, %d executions of the job", logged, ticks)
+	}
 }
 
 // A leader whose database connection dies (process killed, network cut) loses the
@@ -182,7 +195,7 @@ func TestLeaderWhoseConnectionDiesIsReplaced(t *testing.T) {
 	t.Cleanup(func() { conn.Close(context.Background()) })
 
 	a := start(t, dbURL, "proc-a", job)
-	waitFor(t, 5*time.Second, "a did not lead", a.runner.Leading)
+	waitFor(t, patience, "a did not lead", a.runner.Leading)
 	b := start(t, dbURL, "proc-b", job)
 	time.Sleep(2 * poll)
 	if b.runner.Leading() {
@@ -198,10 +211,11 @@ func TestLeaderWhoseConnectionDiesIsReplaced(t *testing.T) {
 	if !killed {
 		t.Fatal("could not find the leader's lock connection")
 	}
-	waitFor(t, poll+2*time.Second, "b did not take over", b.runner.Leading)
-	waitFor(t, 2*poll+time.Second, "a kept leading without its lock", func() bool { return !a.runner.Leading() })
+	waitFor(t, patience, "b did not take over", b.runner.Leading)
+	// a notices at its next poll, when pinging its lock connection fails.
+	waitFor(t, patience, "a kept leading without its lock", func() bool { return !a.runner.Leading() })
 	before := len(runs(t, conn))
-	waitFor(t, 3*time.Second, "b does not run the job", func() bool {
+	waitFor(t, patience, "b does not run the job", func() bool {
 		r := runs(t, conn)
 		return len(r) > before && r[len(r)-1].Host == "proc-b"
 	})
@@ -227,12 +241,12 @@ func TestJobRunsAreLoggedWithErrorsAndMetrics(t *testing.T) {
 	go func() { defer close(done); r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	waitFor(t, 5*time.Second, "no failed run logged", func() bool {
+	waitFor(t, patience, "no failed run logged", func() bool {
 		var n int
 		_ = d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM job_runs WHERE name = 'fails' AND error = 'it failed'`).Scan(&n)
 		return n > 0
 	})
-	waitFor(t, 5*time.Second, "a panicking job stopped the others", func() bool {
+	waitFor(t, patience, "a panicking job stopped the others", func() bool {
 		var n int
 		_ = d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM job_runs WHERE name = 'works' AND error = ''`).Scan(&n)
 		return n >= 2

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/config"
 	"github.com/atiende/atiende/app/db"
+	"github.com/atiende/atiende/app/live"
 	"github.com/atiende/atiende/app/web"
 	"github.com/atiende/atiende/models"
 )
@@ -72,13 +75,52 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	t.Cleanup(cancel)
 	select {
 	case <-s.Hub.Ready():
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("live hub did not start listening")
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &App{T: t, DB: d, Config: cfg, Server: s, Echo: e, HTTP: srv, URL: srv.URL, Accounts: s.Accounts}
 }
+
+// SyncLive returns once the live hub has dispatched every notification committed
+// before the call. PostgreSQL delivers notifications in commit order on the hub's one
+// LISTEN connection, so a marker sent now comes back after all of them. Call it before
+// opening an event stream whose first events a test checks: without it, the event of a
+// change made just before (a sign-in's presence, a customer's first message) may reach
+// the hub only after the new stream subscribed, and arrive on it.
+func (a *App) SyncLive() {
+	a.T.Helper()
+	sub := a.Server.Hub.Subscribe(0) // no workspace has id 0: only the markers come here
+	defer sub.Close()
+	marker := fmt.Sprintf("sync-%d", syncSeq.Add(1))
+	payload, err := live.Payload(live.Event{Kind: "sync", WorkspaceID: 0, Text: marker})
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	deadline := time.After(15 * time.Second)
+	for {
+		// Sent again every second: a notification sent while the hub reconnects is lost.
+		if err := a.DB.Gorm.Exec("SELECT pg_notify(?, ?)", live.Channel, payload).Error; err != nil {
+			a.T.Fatal(err)
+		}
+		resend := time.After(time.Second)
+		for wait := true; wait; {
+			select {
+			case e := <-sub.C:
+				if e.Text == marker {
+					return
+				}
+			case <-resend:
+				wait = false
+			case <-deadline:
+				a.T.Fatal("the live hub did not dispatch a marker notification within 15 s")
+			}
+		}
+	}
+}
+
+var syncSeq atomic.Int64
 
 type testWriter struct{ t testing.TB }
 
@@ -145,7 +187,7 @@ type Client struct {
 // Client returns a new anonymous client for the app.
 func (a *App) Client() *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{T: a.T, Base: a.URL, HTTP: &http.Client{Jar: jar, Timeout: 20 * time.Second,
+	return &Client{T: a.T, Base: a.URL, HTTP: &http.Client{Jar: jar, Timeout: 60 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

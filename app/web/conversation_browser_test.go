@@ -38,10 +38,14 @@ func convEval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
+// convWaitFor bounds a wait for the page to show something it must show. It is long
+// because a wait that succeeds ends at once: only a failing test costs all of it.
+const convWaitFor = 30 * time.Second
+
 // convWait waits until the JavaScript expression js is true on the page.
 func convWait(t *testing.T, ctx context.Context, what, js string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(convWaitFor))); err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
 	}
 }
@@ -221,6 +225,10 @@ func TestConversationBrowserNoteAndReply(t *testing.T) {
 		chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
 	)
 	convWait(t, ctx, "the note in the history", `[...document.querySelectorAll('[data-testid="note"]')].some(n => n.textContent.includes("Factura F001-2231 emitida"))`)
+	// The live refresh that the note's own event triggers may show it before the answer
+	// to the send arrives; that answer then redraws the whole panel (its composer empty,
+	// still on the note tab). Wait for it, or it lands in the middle of what comes next.
+	convWait(t, ctx, "the panel redrawn after the note", `document.querySelector('[data-testid="composer-body"]').value === ""`)
 	noteBG := convEval[string](t, ctx, `getComputedStyle([...document.querySelectorAll('[data-testid="note"]')].pop()).backgroundColor`)
 	if noteBG != "rgb(253, 248, 216)" {
 		t.Errorf("the note is not styled as a note: background %s", noteBG)
@@ -374,7 +382,7 @@ func TestConversationBrowserLiveUpdates(t *testing.T) {
 		t.Errorf("draft after a live refresh = %q", v)
 	}
 	convWait(t, ctx, "the chat marked read", `true`)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(convWaitFor)
 	for w.app.Conversation(conv.ID).UnreadCount != 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}

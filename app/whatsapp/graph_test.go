@@ -86,12 +86,20 @@ func TestGraphErrorsCarryMetasCodeAndClass(t *testing.T) {
 func TestNoAnswerAfterTheRequestIsAmbiguous(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		f, c := newFake(t)
-		f.Delay(2 * time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		// The fake holds its answer far longer than the timeout (and lets go when the
+		// client hangs up); the timeout itself leaves the request ample time to be
+		// written, which 150 ms did not always do on a loaded machine.
+		f.Delay(time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_, err := c.Send(ctx, "106540352242922", token, whatsapp.TextBody("51987654321", "hola", ""))
 		if !errors.Is(err, whatsapp.ErrAmbiguous) {
 			t.Fatalf("err = %v, want ErrAmbiguous", err)
+		}
+		// The fake's handler runs on its own goroutine: it may record the message a
+		// moment after the client gave up.
+		for deadline := time.Now().Add(30 * time.Second); len(f.Sent("51987654321")) == 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
 		}
 		if n := len(f.Sent("51987654321")); n != 1 {
 			t.Fatalf("Meta accepted %d messages, want 1 (that is why it is ambiguous)", n)

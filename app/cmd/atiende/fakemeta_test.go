@@ -62,7 +62,7 @@ func TestFakeMetaDeliversAndReportsStatusesToTheApp(t *testing.T) {
 	})
 	var graphURL string
 	re := regexp.MustCompile(`listening on (http://\S+)`)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for graphURL == "" {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
 			graphURL = m[1]
@@ -103,7 +103,7 @@ func TestFakeMetaDeliversAndReportsStatusesToTheApp(t *testing.T) {
 	go func() { defer close(senderDone); sender.Run(sctx) }()
 	t.Cleanup(func() { stopSender(); <-senderDone })
 
-	deadline = time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		var m models.Message
 		testutil.Must(t, app.DB.Gorm.First(&m, msg.ID).Error)

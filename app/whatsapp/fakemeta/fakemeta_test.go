@@ -87,9 +87,11 @@ func setup(t *testing.T, cfg fakemeta.Config) (*fakemeta.Fake, *whatsapp.Client,
 	return f, &whatsapp.Client{BaseURL: srv.URL, HTTP: srv.Client()}, in
 }
 
+// waitFor polls cond until it holds. The deadline is generous: a wait that succeeds
+// returns at once, and only a failing test pays for all of it.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -109,13 +109,21 @@ func (w *world) channel(t testing.TB, name, phoneID string) models.Channel {
 	return ch
 }
 
-// sender is a Sender with test-speed timings.
+// pairBackoff is the test senders' wait after a pair rate limit. It is long next to
+// everything else a send does, so that "waited for the pair backoff" and "did not wait
+// for it" stay apart however slowly a loaded CI machine runs the rest.
+const pairBackoff = time.Second
+
+// sender is a Sender with test-speed timings. SendTimeout is no test speed: a send
+// that outlives it turns ambiguous and is never re-sent, which only the tests about
+// timeouts want; the others must not depend on every send being quick under -race on
+// a loaded machine.
 func (w *world) sender() *outbox.Sender {
 	return &outbox.Sender{DB: w.DB.Gorm, Pool: w.DB.Pool, Graph: w.Graph, Channels: w.Chans,
 		Logger:      slog.New(slog.NewTextHandler(w.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Concurrency: 4, Poll: 50 * time.Millisecond, SendTimeout: 2 * time.Second, MaxAttempts: 5,
+		Concurrency: 4, Poll: 50 * time.Millisecond, SendTimeout: 15 * time.Second, MaxAttempts: 5,
 		Backoff:     func(int) time.Duration { return 20 * time.Millisecond },
-		PairBackoff: func(int) time.Duration { return 300 * time.Millisecond }}
+		PairBackoff: func(int) time.Duration { return pairBackoff }}
 }
 
 // run starts s and returns a func that stops it and waits for it.
@@ -198,9 +206,11 @@ func (w *world) settled(t testing.TB) {
 	})
 }
 
+// waitFor polls cond until it holds. The deadline is generous: a wait that succeeds
+// returns at once, and only a failing test pays for all of it.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -350,11 +360,21 @@ func TestSendingOutcomes(t *testing.T) {
 	t.Run("pair limit holds only that recipient", func(t *testing.T) {
 		const r, other = "51987650000", "5215500000000"
 		w.Fake.FailRecipient(r, 131056)
+		// Only the first attempt is refused: the failure is lifted before the sender even
+		// reads Meta's answer, so however late this test gets to run, the next attempt
+		// (after the pair backoff) goes through.
+		var lift sync.Once
+		hook := func() {
+			if w.requestsTo(r) >= 1 {
+				lift.Do(w.Fake.Reset)
+			}
+		}
+		w.beforeAnswer.Store(&hook)
+		defer w.beforeAnswer.Store(nil)
 		first := w.send(t, r, "uno")
 		w.send(t, r, "dos")
 		w.send(t, other, "para otro cliente")
 		waitFor(t, "the pair limit", func() bool { return w.requestsTo(r) >= 1 })
-		w.Fake.Reset() // the next attempt, after the pair backoff, goes through
 		w.settled(t)
 		if got := w.texts(r); strings.Join(got, ",") != "uno,dos" {
 			t.Errorf("received %q, want uno,dos", got)
@@ -376,7 +396,7 @@ func TestSendingOutcomes(t *testing.T) {
 			t.Fatal("the fake recorded no pair-limited request")
 		}
 		okAt := w.Fake.Sent(r)[0].At
-		if okAt.Sub(limitedAt) < 250*time.Millisecond {
+		if okAt.Sub(limitedAt) < pairBackoff*9/10 {
 			t.Errorf("the pair-limited message was re-sent %v after the limit, before the pair backoff", okAt.Sub(limitedAt))
 		}
 		if !otherSent[0].At.Before(okAt) {
@@ -460,9 +480,13 @@ func TestAmbiguousSends(t *testing.T) {
 
 	t.Run("a timeout is ambiguous, never re-sent, and adopted by its status", func(t *testing.T) {
 		const r = "5491122334455"
-		w.Fake.DelayRecipient(r, 2*time.Second)
+		// The timeout must be long enough for the request to reach the fake (a channel
+		// lookup and a connection first: on a loaded machine 200 ms were not always
+		// enough, and a send that times out before Meta has it is no ambiguous send);
+		// the fake holds its answer far longer, and lets go when the sender hangs up.
+		w.Fake.DelayRecipient(r, time.Minute)
 		s := w.sender()
-		s.SendTimeout = 200 * time.Millisecond
+		s.SendTimeout = 2 * time.Second
 		stop := w.run(t, s)
 		defer stop()
 		first := w.send(t, r, "¿Me confirmás la dirección de entrega?")
@@ -641,13 +665,22 @@ func TestSenderLifecycle(t *testing.T) {
 	s := w.sender()
 	s.Poll = time.Minute // only NOTIFY can wake it in time
 	stop := w.run(t, s)
-	time.Sleep(100 * time.Millisecond) // let the first (empty) claim and LISTEN happen
+	// Let LISTEN happen first (a fixed sleep was not always enough on a loaded machine).
+	waitFor(t, "the sender to LISTEN", func() bool {
+		var n int64
+		testutil.Must(t, w.DB.Gorm.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = ?`,
+			"LISTEN "+outbox.Channel).Scan(&n).Error)
+		return n > 0
+	})
 
 	t.Run("NOTIFY wakes the sender without waiting for the poll", func(t *testing.T) {
+		const r = "51987654321"
 		start := time.Now()
-		m := w.send(t, "51987654321", "al toque")
+		m := w.send(t, r, "al toque")
 		waitFor(t, "the send", func() bool { return w.message(t, m.ID).Wamid != nil })
-		if d := time.Since(start); d > 3*time.Second {
+		// When Meta got it, not when this test noticed; far below the minute of the poll
+		// even on a slow machine.
+		if d := w.Fake.Sent(r)[0].At.Sub(start); d > 10*time.Second {
 			t.Errorf("took %v", d)
 		}
 	})
