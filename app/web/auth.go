@@ -45,7 +45,7 @@ func (s *Server) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 		ctx := c.Request().Context()
 		id := s.Sessions.GetInt64(ctx, sessionUserID)
 		if id != 0 {
-			v, err := s.Accounts.LoadViewer(ctx, id)
+			v, err := s.loadViewer(ctx, id)
 			switch {
 			case err == nil:
 				c.Set(ctxViewer, v)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
@@ -37,6 +38,8 @@ type Server struct {
 	Inbox    *inbox.Service
 	Ingest   *ingest.Ingester
 	Hub      *live.Hub
+
+	viewers sync.Map // user ID → viewerEntry (viewers.go)
 	// Ready reports whether background parts (jobs) are healthy; nil means yes.
 	Ready func(ctx context.Context) error
 
