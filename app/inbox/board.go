@@ -18,6 +18,7 @@ import (
 
 	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/live"
 	"github.com/atiende/atiende/app/phone"
 	"github.com/atiende/atiende/models"
 )
@@ -315,14 +316,10 @@ func IsBoardStatus(s string) bool {
 
 // closedSince is the start of Cerrados' window for f.
 func (s *Service) closedSince(f BoardFilter) time.Time {
-	since := f.ClosedSince
-	if since.IsZero() {
-		since = s.Clock.Now().Add(-ClosedWindow)
+	if !f.ClosedSince.IsZero() {
+		return f.ClosedSince
 	}
-	if s.cache != nil {
-		since = since.Truncate(closedStep)
-	}
-	return since
+	return s.Clock.Now().Add(-ClosedWindow)
 }
 
 // boardWhere is the visibility rule plus f's filters on conversations aliased c.
@@ -413,7 +410,7 @@ func (s *Service) ResolveSearch(ctx context.Context, v accounts.Viewer, f BoardF
 	}
 	all = append(append(all, args...), args...)
 	all = append(all, s.closedSince(f), MaxSearchMatches)
-	ids, err := cached(ctx, s, v.Workspace.ID, "s|"+scopeKey(v)+"|"+s.filterKey(f), func(ctx context.Context) ([]int64, error) {
+	ids, err := live.Get(ctx, s.cache, v.Workspace.ID, "s|"+scopeKey(v)+"|"+s.filterKey(f), func(ctx context.Context) ([]int64, error) {
 		return s.search(ctx, with, where, match, all)
 	})
 	if err != nil {
@@ -538,7 +535,7 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 	}
 	args = append(args, limit+1)
 	key := fmt.Sprintf("c|%s|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), status, cursor, limit)
-	page, err := cached(ctx, s, v.Workspace.ID, key, func(ctx context.Context) (columnPage, error) {
+	page, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) (columnPage, error) {
 		var rows []cardRow
 		err := s.DB.WithContext(ctx).Raw(cardSelect+" WHERE "+where+" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?", args...).Scan(&rows).Error
 		if err != nil {
@@ -574,7 +571,7 @@ func (s *Service) Counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 	where, args := boardWhere(v, f)
 	all := append(append([]any{}, args...), args...)
 	all = append(all, s.closedSince(f))
-	counts, err := cached(ctx, s, v.Workspace.ID, "n|"+scopeKey(v)+"|"+s.filterKey(f), func(ctx context.Context) (map[string]int, error) {
+	counts, err := live.Get(ctx, s.cache, v.Workspace.ID, "n|"+scopeKey(v)+"|"+s.filterKey(f), func(ctx context.Context) (map[string]int, error) {
 		return s.counts(ctx, where, all)
 	})
 	return maps.Clone(counts), err
@@ -607,8 +604,8 @@ func (s *Service) counts(ctx context.Context, where string, all []any) (map[stri
 // MyUnread counts v's open conversations with customer messages nobody has read:
 // the badge in the tab title.
 func (s *Service) MyUnread(ctx context.Context, v accounts.Viewer) (int, error) {
-	key := fmt.Sprintf("u|w%d|u%d", v.Workspace.ID, v.User.ID)
-	return cached(ctx, s, v.Workspace.ID, key, func(ctx context.Context) (int, error) {
+	key := fmt.Sprintf("u|u%d", v.User.ID)
+	return live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) (int, error) {
 		var n int64
 		err := s.DB.WithContext(ctx).Model(&models.Conversation{}).
 			Where("workspace_id = ? AND assignee_id = ? AND status IN ('new', 'active', 'pending') AND unread_count > 0", v.Workspace.ID, v.User.ID).
@@ -679,7 +676,7 @@ type BoardOptions struct {
 // FilterOptions loads the board's filter choices in one query: admins pick any team,
 // others their own; agents get no agent filter.
 func (s *Service) FilterOptions(ctx context.Context, v accounts.Viewer) (BoardOptions, error) {
-	return cached(ctx, s, v.Workspace.ID, "o|"+scopeKey(v), func(ctx context.Context) (BoardOptions, error) {
+	return live.Get(ctx, s.cache, v.Workspace.ID, "o|"+scopeKey(v), func(ctx context.Context) (BoardOptions, error) {
 		return s.filterOptions(ctx, v)
 	})
 }

@@ -35,7 +35,7 @@ type Service struct {
 	// recorded as delivered and read, and nothing is queued for WhatsApp.
 	History bool
 
-	cache *boardCache // nil: board reads go to the database every time
+	cache *live.Cache // nil: board reads go to the database every time
 }
 
 // New returns a Service.

@@ -72,7 +72,6 @@ type Hub struct {
 
 	// versions count the changes seen per workspace (see Version).
 	versions sync.Map // workspace ID → *atomic.Uint64
-	epoch    atomic.Uint64
 }
 
 // Subscription receives the events of one workspace.
@@ -90,24 +89,32 @@ func NewHub(url string, logger *slog.Logger) *Hub {
 
 // Version changes whenever something in the workspace may have changed: an event
 // arrived for it, this process wrote to it (Bump), or the LISTEN connection was lost
-// and found again (events may have been missed). Caches of what a workspace shows
-// read it before they load and are valid only while it stays the same.
+// (events may have been missed). Caches of what a workspace shows read it before
+// they load and are valid only while it stays the same (see Cache).
 func (h *Hub) Version(workspaceID int64) uint64 {
-	n := h.epoch.Load() << 32
-	if v, ok := h.versions.Load(workspaceID); ok {
-		n += v.(*atomic.Uint64).Load()
-	}
-	return n
+	return h.counter(workspaceID).Load()
 }
 
 // Bump records a change this process just committed in the workspace: its own
 // readers must not wait for the notification to see it.
 func (h *Hub) Bump(workspaceID int64) {
+	h.counter(workspaceID).Add(1)
+}
+
+// bumpAll moves every workspace's version: notifications may have been lost.
+func (h *Hub) bumpAll() {
+	h.versions.Range(func(_, v any) bool {
+		v.(*atomic.Uint64).Add(1)
+		return true
+	})
+}
+
+func (h *Hub) counter(workspaceID int64) *atomic.Uint64 {
 	v, ok := h.versions.Load(workspaceID)
 	if !ok {
 		v, _ = h.versions.LoadOrStore(workspaceID, new(atomic.Uint64))
 	}
-	v.(*atomic.Uint64).Add(1)
+	return v.(*atomic.Uint64)
 }
 
 // Ready is closed once the hub listens for the first time.
@@ -138,7 +145,7 @@ func (h *Hub) Run(ctx context.Context) {
 	backoff := 200 * time.Millisecond
 	for ctx.Err() == nil {
 		err := h.listen(ctx)
-		h.epoch.Add(1) // events may be missed until the next LISTEN
+		h.bumpAll() // events may be missed until the next LISTEN
 		if ctx.Err() != nil {
 			return
 		}
@@ -169,7 +176,7 @@ func (h *Hub) listen(ctx context.Context) error {
 	h.generation++
 	reconnect := h.generation > 1
 	h.mu.Unlock()
-	h.epoch.Add(1)
+	h.bumpAll()
 	h.readyOnce.Do(func() { close(h.ready) })
 	if reconnect {
 		h.broadcast(Event{Kind: "resync", At: time.Now()})

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/live"
 )
 
 const ctxViewer = "viewer"
@@ -39,13 +42,30 @@ func (s *Server) bumpAfterWrite(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// loadViewer is Accounts.LoadViewer for page requests, kept in the cache while the
+// user's workspace is unchanged: a role, teams or deactivation changed through this
+// process applies to the user's very next request. Sessions from before the
+// workspace was kept in them are loaded once without the cache, and learn it.
+func (s *Server) loadViewer(ctx context.Context, userID, workspaceID int64) (accounts.Viewer, error) {
+	if workspaceID == 0 {
+		v, err := s.Accounts.LoadViewer(ctx, userID)
+		if err == nil {
+			s.Sessions.Put(ctx, sessionWorkspaceID, v.Workspace.ID)
+		}
+		return v, err
+	}
+	return live.Get(ctx, s.cache, workspaceID, fmt.Sprintf("viewer|u%d", userID), func(ctx context.Context) (accounts.Viewer, error) {
+		return s.Accounts.LoadViewer(ctx, userID)
+	})
+}
+
 // requireLogin sends strangers to /login?next=… and loads the viewer for everyone else.
 func (s *Server) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		id := s.Sessions.GetInt64(ctx, sessionUserID)
 		if id != 0 {
-			v, err := s.loadViewer(ctx, id)
+			v, err := s.loadViewer(ctx, id, s.Sessions.GetInt64(ctx, sessionWorkspaceID))
 			switch {
 			case err == nil:
 				c.Set(ctxViewer, v)

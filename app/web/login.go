@@ -45,6 +45,7 @@ func (s *Server) login(c echo.Context) error {
 		return err
 	}
 	s.Sessions.Put(ctx, sessionUserID, u.ID)
+	s.Sessions.Put(ctx, sessionWorkspaceID, u.WorkspaceID)
 	s.Sessions.Put(ctx, sessionSeen, s.Clock.Now().Unix())
 	s.Sessions.Put(ctx, sessionCSRF, randomToken())
 	uid := u.ID
@@ -73,6 +74,7 @@ func (s *Server) logout(c echo.Context) error {
 		return err
 	}
 	s.Sessions.Remove(ctx, sessionUserID)
+	s.Sessions.Remove(ctx, sessionWorkspaceID)
 	s.Sessions.Put(ctx, sessionCSRF, randomToken())
 	return c.Redirect(http.StatusSeeOther, "/login")
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
@@ -39,7 +38,8 @@ type Server struct {
 	Ingest   *ingest.Ingester
 	Hub      *live.Hub
 
-	viewers sync.Map // user ID → viewerEntry (viewers.go)
+	// cache keeps board reads and signed-in viewers while their workspace is unchanged.
+	cache *live.Cache
 	// Ready reports whether background parts (jobs) are healthy; nil means yes.
 	Ready func(ctx context.Context) error
 
@@ -95,7 +95,10 @@ func New(d Deps) (*Server, *echo.Echo) {
 	if s.Hub == nil {
 		s.Hub = live.NewHub(d.DB.URL, d.Logger)
 	}
-	s.Inbox.EnableBoardCache(s.Hub)
+	// Nothing cached outlives a change this process makes or hears of; what no event
+	// announces (another process's settings change, a sliding window) lasts 5 s at most.
+	s.cache = live.NewCache(s.Hub, 5*time.Second, 20_000)
+	s.Inbox.EnableBoardCache(s.cache)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -15,11 +15,14 @@ import (
 
 const (
 	sessionUserID = "user_id"
-	sessionCSRF   = "csrf"
-	sessionFlash  = "flash"
-	sessionSeen   = "seen" // Unix seconds of the last request, refreshed at most every sessionTouchEvery
-	headerCSRF    = "X-CSRF-Token"
-	formCSRF      = "_csrf"
+	// sessionWorkspaceID lets requireLogin read the workspace's version before loading
+	// the viewer (see loadViewer).
+	sessionWorkspaceID = "workspace_id"
+	sessionCSRF        = "csrf"
+	sessionFlash       = "flash"
+	sessionSeen        = "seen" // Unix seconds of the last request, refreshed at most every sessionTouchEvery
+	headerCSRF         = "X-CSRF-Token"
+	formCSRF           = "_csrf"
 )
 
 // sessionMiddleware loads the scs session into the request context and commits it
