@@ -178,6 +178,7 @@ type ConversationEvent struct {
 	CycleID        *int64
 	Kind           string
 	At             time.Time
+	ActorKind      string
 	ActorID        *int64
 	FromStatus     string
 	ToStatus       string
@@ -212,6 +213,7 @@ type Message struct {
 	MediaMime      string
 	Data           JSON
 	ContextWamid   string
+	EventID        *int64
 	CreatedAt      time.Time
 	InsertedAt     time.Time `gorm:"->"`
 	StatusAt       *time.Time
@@ -219,11 +221,12 @@ type Message struct {
 
 // MessageStatus is one status webhook, kept once per (wamid, status).
 type MessageStatus struct {
-	ChannelID int64  `gorm:"primaryKey"`
-	Wamid     string `gorm:"primaryKey"`
-	Status    string `gorm:"primaryKey"`
-	At        time.Time
-	ErrorCode *int
+	WorkspaceID int64
+	ChannelID   int64  `gorm:"primaryKey"`
+	Wamid       string `gorm:"primaryKey"`
+	Status      string `gorm:"primaryKey"`
+	At          time.Time
+	ErrorCode   *int
 }
 
 // Media is a file received over WhatsApp, fetched from the Graph API and kept.

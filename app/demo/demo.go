@@ -103,7 +103,7 @@ func Load(ctx context.Context, d *db.DB, cfg config.Config) (Result, error) {
 		return res, err
 	}
 	res.WebhookPath = ch.WebhookPath()
-	if err := loadHistory(ctx, d, ws, ch, teamIDs); err != nil {
+	if err := loadHistory(ctx, d, ws, ch, box); err != nil {
 		return res, fmt.Errorf("demo history: %w", err)
 	}
 	return res, nil

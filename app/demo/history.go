@@ -1,18 +1,21 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
 	"gorm.io/gorm"
 
-	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/catalog"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/db"
+	"github.com/atiende/atiende/app/importer"
 	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/secrets"
 	"github.com/atiende/atiende/models"
 )
 
@@ -116,72 +119,77 @@ var openLines = []struct {
 	{"Soporte", "Hola, ¿se puede exportar el historial de chats a Excel?"},
 }
 
-// loadHistory replays three weeks of conversations through the inbox domain with the
-// events' own times, then leaves a few conversations open in every column.
-func loadHistory(ctx context.Context, d *db.DB, ws models.Workspace, ch models.Channel, teamIDs map[string]int64) error {
+// loadHistory writes three weeks of conversations as a history file (JSONL, the
+// importer's format, generated deterministically from the day) and imports it, so the
+// demo and an import can never disagree; then it labels the conversations.
+func loadHistory(ctx context.Context, d *db.DB, ws models.Workspace, ch models.Channel, box *secrets.Box) error {
 	var n int64
 	if err := d.Gorm.WithContext(ctx).Model(&models.Message{}).Where("channel_id = ?", ch.ID).Count(&n).Error; err != nil || n > 0 {
 		return err // already loaded: the demo is idempotent
 	}
-	// One transaction for all of it: a failure leaves no half-loaded history behind.
+	file, labels := historyFile(ws, ch, time.Now())
+	im := &importer.Importer{DB: d.Gorm, Inbox: inbox.New(d.Gorm, clock.Real{}), Box: box, BatchSize: 100_000}
+	if _, err := im.Run(ctx, bytes.NewReader(file), importer.Options{Workspace: ws.Name}); err != nil {
+		return err
+	}
 	return d.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return replay(ctx, tx, ws, ch, teamIDs)
+		cat := catalog.New(tx, clock.Real{})
+		labelIDs := map[string]int64{}
+		for _, l := range []struct{ name, color string }{{"Ventas", catalog.ColorGreen}, {"Soporte", catalog.ColorBlue}, {"Cobranzas", catalog.ColorOrange}, {"VIP", catalog.ColorPurple}} {
+			lb, err := cat.EnsureLabel(ctx, ws.ID, l.name, l.color)
+			if err != nil {
+				return err
+			}
+			labelIDs[l.name] = lb.ID
+		}
+		svc := inbox.New(tx, clock.Real{})
+		system := inbox.As(inbox.ActorSystem, ws)
+		for waID, names := range labels {
+			var convID int64
+			if err := tx.Raw(`SELECT c.id FROM conversations c JOIN contacts k ON k.id = c.contact_id
+				WHERE k.workspace_id = ? AND k.wa_id = ? AND c.channel_id = ?`, ws.ID, waID, ch.ID).Row().Scan(&convID); err != nil {
+				return err
+			}
+			var ids []int64
+			for _, n := range names {
+				ids = append(ids, labelIDs[n])
+			}
+			if err := svc.SetLabels(ctx, system, convID, ids); err != nil {
+				return err
+			}
+		}
+		return setContactDetails(ctx, tx, ws)
 	})
 }
 
-func replay(ctx context.Context, tx *gorm.DB, ws models.Workspace, ch models.Channel, teamIDs map[string]int64) error {
-	clk := clock.NewManual(time.Now())
-	svc := inbox.New(tx, clk)
-	svc.History = true
-	acc := accounts.New(tx, clk)
-	viewers := map[string]accounts.Viewer{}
-	viewer := func(email string) (accounts.Viewer, error) {
-		if v, ok := viewers[email]; ok {
-			return v, nil
+// historyFile is the demo's history as an import file, and the labels of each
+// customer's conversation (labels are not part of the import format).
+func historyFile(ws models.Workspace, ch models.Channel, now time.Time) ([]byte, map[string][]string) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	emit := func(m map[string]any) {
+		if t, ok := m["at"].(time.Time); ok {
+			m["at"] = t.UTC().Format(time.RFC3339)
 		}
-		u, err := acc.FindUserByEmail(ctx, ws.ID, email)
-		if err != nil {
-			return accounts.Viewer{}, err
-		}
-		v, err := acc.LoadViewer(ctx, u.ID)
-		viewers[email] = v
-		return v, err
+		_ = enc.Encode(m)
 	}
-	cat := catalog.New(tx, clk)
-	labelIDs := map[string]int64{}
-	for _, l := range []struct{ name, color string }{{"Ventas", catalog.ColorGreen}, {"Soporte", catalog.ColorBlue}, {"Cobranzas", catalog.ColorOrange}, {"VIP", catalog.ColorPurple}} {
-		lb, err := cat.EnsureLabel(ctx, ws.ID, l.name, l.color)
-		if err != nil {
-			return err
-		}
-		labelIDs[l.name] = lb.ID
-	}
-	admin, err := viewer("admin@demo.atiende.app")
-	if err != nil {
-		return err
-	}
-	label := func(convID int64, names ...string) error {
-		var ids []int64
-		for _, n := range names {
-			ids = append(ids, labelIDs[n])
-		}
-		return svc.SetLabels(ctx, admin, convID, ids)
-	}
+	labels := map[string][]string{}
 	rng := rand.New(rand.NewPCG(2026, 11))
 	loc := ws.Location()
-	today := time.Now().In(loc)
+	today := now.In(loc)
 	seq := 0
-	receive := func(c customer, text string, at time.Time, team string) (int64, error) {
+	receive := func(c customer, text string, at time.Time, team string) {
 		seq++
-		tid := teamIDs[team]
-		var r inbox.Received
-		err := tx.Transaction(func(tx *gorm.DB) error {
-			var err error
-			r, err = svc.ReceiveInbound(ctx, tx, inbox.Inbound{WorkspaceID: ws.ID, ChannelID: ch.ID, WaID: c.waID, ProfileName: c.name,
-				Wamid: fmt.Sprintf("wamid.DEMO%05d", seq), At: at, Kind: models.KindText, Body: text, PinTeamID: &tid})
-			return err
-		})
-		return r.ConversationID, err
+		emit(map[string]any{"type": "inbound", "at": at, "channel": ch.PhoneNumberID, "from": c.waID, "name": c.name,
+			"text": text, "id": fmt.Sprintf("wamid.DEMO%05d", seq), "team": team})
+	}
+	take := func(c customer, agent string, at time.Time) {
+		emit(map[string]any{"type": "assign", "at": at, "contact": c.waID, "agent": agent})
+		emit(map[string]any{"type": "status", "at": at, "contact": c.waID, "agent": agent, "status": models.StatusActive})
+	}
+	reply := func(c customer, agent, text string, at time.Time) {
+		emit(map[string]any{"type": "reply", "at": at, "contact": c.waID, "agent": agent, "text": text})
 	}
 	ci := 0
 	for day := 21; day >= 1; day-- {
@@ -194,118 +202,68 @@ func replay(ctx context.Context, tx *gorm.DB, ws models.Workspace, ch models.Cha
 			ci++
 			sc := scripts[rng.IntN(len(scripts))]
 			at := time.Date(date.Year(), date.Month(), date.Day(), 9+rng.IntN(8), rng.IntN(60), 0, 0, loc)
-			agent, err := viewer(sc.agent)
-			if err != nil {
-				return err
-			}
-			var convID int64
+			agent := sc.agent
 			for i, line := range sc.lines {
 				if i > 0 {
 					at = at.Add(time.Duration(2+rng.IntN(55)) * time.Minute)
 				}
-				clk.Set(at)
 				if text, ok := agentLine(line); ok {
 					if i == 1 {
-						if err := svc.Take(ctx, agent, convID); err != nil {
-							return err
-						}
+						take(c, agent, at)
 					}
-					if _, err := svc.Reply(ctx, agent, convID, text, ""); err != nil {
-						return err
-					}
+					reply(c, agent, text, at)
 					continue
 				}
-				if convID, err = receive(c, line, at, sc.team); err != nil {
-					return err
-				}
+				receive(c, line, at, sc.team)
 			}
 			names := []string{sc.team}
 			if sc.note != "" {
 				names = append(names, "VIP")
 			}
-			if err := label(convID, names...); err != nil {
-				return err
-			}
+			labels[c.waID] = names
 			if sc.note != "" {
-				clk.Set(at.Add(time.Minute))
-				if _, err := svc.AddNote(ctx, agent, convID, sc.note); err != nil {
-					return err
-				}
+				emit(map[string]any{"type": "note", "at": at.Add(time.Minute), "contact": c.waID, "agent": agent, "text": sc.note})
 			}
 			if sc.xferTo != "" {
-				clk.Set(at.Add(3 * time.Minute))
-				to := teamIDs[sc.xferTo]
-				if err := svc.Transfer(ctx, agent, convID, inbox.TransferInput{TeamID: &to, Note: "Cliente necesita revisión técnica antes de cotizar"}); err != nil {
-					return err
-				}
-				luis, err := viewer("luis@demo.atiende.app")
-				if err != nil {
-					return err
-				}
-				clk.Set(at.Add(40 * time.Minute))
-				if err := svc.Take(ctx, luis, convID); err != nil {
-					return err
-				}
-				if _, err := svc.Reply(ctx, luis, convID, "Hola, soy Luis de Soporte. Revisé tu servidor: la versión es compatible. Te devuelvo con Ventas para la propuesta.", ""); err != nil {
-					return err
-				}
+				emit(map[string]any{"type": "transfer", "at": at.Add(3 * time.Minute), "contact": c.waID, "team": sc.xferTo,
+					"note": "Cliente necesita revisión técnica antes de cotizar"})
+				luis := "luis@demo.atiende.app"
+				take(c, luis, at.Add(40*time.Minute))
+				reply(c, luis, "Hola, soy Luis de Soporte. Revisé tu servidor: la versión es compatible. Te devuelvo con Ventas para la propuesta.", at.Add(40*time.Minute))
 				sc.close = "Revisión técnica completa"
 				agent = luis
 			}
 			if sc.close != "" {
-				clk.Set(at.Add(time.Duration(20+rng.IntN(600)) * time.Minute))
-				if err := svc.SetStatus(ctx, agent, convID, models.StatusClosed, sc.close); err != nil {
-					return err
+				closeAt := at.Add(time.Duration(20+rng.IntN(600)) * time.Minute)
+				if end := time.Date(date.Year(), date.Month(), date.Day(), 23, 50, 0, 0, loc); closeAt.After(end) {
+					closeAt = end // every day's history ends that day
 				}
+				emit(map[string]any{"type": "status", "at": closeAt, "contact": c.waID,
+					"agent": agent, "status": models.StatusClosed, "reason": sc.close})
 			}
 		}
 	}
 	// Today: a few conversations in every open column.
-	now := time.Now()
+	agentFor := map[string]string{"Ventas": "ana@demo.atiende.app", "Soporte": "luis@demo.atiende.app", "Cobranzas": "carla@demo.atiende.app"}
 	for i, o := range openLines {
 		c := customers[(ci+i)%len(customers)]
-		at := now.Add(-time.Duration(5+i*17) * time.Minute)
-		clk.Set(at)
-		convID, err := receive(c, o.text, at, o.team)
-		if err != nil {
-			return err
-		}
-		if err := label(convID, o.team); err != nil {
-			return err
-		}
-		agentFor := map[string]string{"Ventas": "ana@demo.atiende.app", "Soporte": "luis@demo.atiende.app", "Cobranzas": "carla@demo.atiende.app"}
-		agent, err := viewer(agentFor[o.team])
-		if err != nil {
-			return err
-		}
+		at := now.Add(-time.Duration(5+(len(openLines)-i)*17) * time.Minute)
+		receive(c, o.text, at, o.team)
+		labels[c.waID] = []string{o.team}
+		agent := agentFor[o.team]
 		switch i % 4 {
 		case 1: // En atención: taken, not answered yet
-			clk.Set(at.Add(2 * time.Minute))
-			if err := svc.Take(ctx, agent, convID); err != nil {
-				return err
-			}
+			take(c, agent, at.Add(2*time.Minute))
 		case 2: // Pendientes: answered, waiting on the customer
-			clk.Set(at.Add(3 * time.Minute))
-			if err := svc.Take(ctx, agent, convID); err != nil {
-				return err
-			}
-			if _, err := svc.Reply(ctx, agent, convID, "¡Hola! Gracias por escribirnos. Lo reviso y te confirmo en unos minutos.", ""); err != nil {
-				return err
-			}
+			take(c, agent, at.Add(3*time.Minute))
+			reply(c, agent, "¡Hola! Gracias por escribirnos. Lo reviso y te confirmo en unos minutos.", at.Add(3*time.Minute))
 		case 3: // En atención: answered, and the customer wrote again
-			clk.Set(at.Add(2 * time.Minute))
-			if err := svc.Take(ctx, agent, convID); err != nil {
-				return err
-			}
-			if _, err := svc.Reply(ctx, agent, convID, "Hola, claro que sí. ¿Me compartes tu RUC o razón social?", ""); err != nil {
-				return err
-			}
-			if _, err := receive(c, "Sí, es 20601234567", at.Add(4*time.Minute), o.team); err != nil {
-				return err
-			}
+			take(c, agent, at.Add(2*time.Minute))
+			reply(c, agent, "Hola, claro que sí. ¿Me compartes tu RUC o razón social?", at.Add(2*time.Minute))
+			receive(c, "Sí, es 20601234567", at.Add(4*time.Minute), o.team)
 		}
 	}
-	return setContactDetails(ctx, tx, ws)
+	return buf.Bytes(), labels
 }
 
 func agentLine(line string) (string, bool) {

@@ -9,7 +9,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/apperr"
 	"github.com/atiende/atiende/app/whatsapp"
 	"github.com/atiende/atiende/app/whatsapp/outbox"
@@ -19,13 +18,14 @@ import (
 // ErrWindowClosed: free-form replies are only allowed within 24 h of the customer's last message.
 var ErrWindowClosed = apperr.Validation{"body": "La ventana de 24 h está cerrada: el cliente no escribe desde hace más de un día. Envía una plantilla aprobada para retomar la conversación."}
 
-// canWork reports whether v may act on c as its agent: agents only on their own or
-// unassigned conversations; supervisors and admins on any they can see.
-func canWork(v accounts.Viewer, c *models.Conversation) bool {
-	if v.User.Role != models.RoleAgent {
+// canWork reports whether the actor may act on c as its agent: agents only on their
+// own or unassigned conversations; supervisors, admins and non-person actors on any
+// they can see.
+func canWork(a Actor, c *models.Conversation) bool {
+	if !a.IsPerson() || a.User.Role != models.RoleAgent {
 		return true
 	}
-	return c.AssigneeID == nil || *c.AssigneeID == v.User.ID
+	return c.AssigneeID == nil || *c.AssigneeID == a.User.ID
 }
 
 func (s *Service) contactWaID(tx *gorm.DB, contactID int64) (string, error) {
@@ -34,24 +34,25 @@ func (s *Service) contactWaID(tx *gorm.DB, contactID int64) (string, error) {
 	return wa, err
 }
 
-// Reply sends a free-form WhatsApp message as v. It queues the message in the outbox in
-// the same transaction; the conversation becomes pending (waiting on the customer).
-func (s *Service) Reply(ctx context.Context, v accounts.Viewer, convID int64, body, contextWamid string) (models.Message, error) {
+// Reply sends a free-form WhatsApp message as the actor (a person, or the importer
+// replaying an agent's reply). It queues the message in the outbox in the same
+// transaction; the conversation becomes pending (waiting on the customer).
+func (s *Service) Reply(ctx context.Context, a Actor, convID int64, body, contextWamid string) (models.Message, error) {
 	body, err := cleanBody(body)
 	if err != nil {
 		return models.Message{}, err
 	}
 	var m models.Message
-	err = s.locked(ctx, v, convID, func(tx *gorm.DB, c *models.Conversation) error {
+	err = s.locked(ctx, a, convID, func(tx *gorm.DB, c *models.Conversation) error {
 		now := s.Clock.Now()
-		if !WindowOpen(c.LastInboundAt, now) {
+		if !a.history() && !WindowOpen(c.LastInboundAt, now) {
 			return ErrWindowClosed
 		}
 		waID, err := s.contactWaID(tx, c.ContactID)
 		if err != nil {
 			return err
 		}
-		m, err = s.sendOut(tx, v, c, now, models.KindText, body, waID, whatsapp.TextBody(waID, body, contextWamid))
+		m, err = s.sendOut(tx, a, c, now, CmdReply, models.KindText, body, waID, whatsapp.TextBody(waID, body, contextWamid))
 		if err == nil && contextWamid != "" {
 			err = tx.Model(&m).Update("context_wamid", contextWamid).Error
 		}
@@ -60,59 +61,73 @@ func (s *Service) Reply(ctx context.Context, v accounts.Viewer, convID int64, bo
 	return m, err
 }
 
-// sendOut records an agent's outbound message, queues it, and applies what an agent
-// reply does to the conversation and its cycle.
-func (s *Service) sendOut(tx *gorm.DB, v accounts.Viewer, c *models.Conversation, now time.Time, kind, body, waID string, graphBody []byte) (models.Message, error) {
-	if !canWork(v, c) {
+// SendAutomatic sends an automatic message (welcome, menu, away, a rule's template):
+// marked automatic in the history, sent through the outbox, never an agent reply.
+func (s *Service) SendAutomatic(ctx context.Context, a Actor, convID int64, body string) (models.Message, error) {
+	body, err := cleanBody(body)
+	if err != nil {
+		return models.Message{}, err
+	}
+	var m models.Message
+	err = s.locked(ctx, a, convID, func(tx *gorm.DB, c *models.Conversation) error {
+		waID, err := s.contactWaID(tx, c.ContactID)
+		if err != nil {
+			return err
+		}
+		m, err = s.sendOut(tx, a, c, s.Clock.Now(), CmdAuto, models.KindText, body, waID, whatsapp.TextBody(waID, body, ""))
+		return err
+	})
+	return m, err
+}
+
+// sendOut records an outbound message (an agent reply, or an automatic message),
+// queues it (unless it is history), and applies what it does to the conversation.
+func (s *Service) sendOut(tx *gorm.DB, a Actor, c *models.Conversation, now time.Time, cmdKind, kind, body, waID string, graphBody []byte) (models.Message, error) {
+	if !canWork(a, c) {
 		return models.Message{}, apperr.ErrForbidden
+	}
+	if cmdKind == CmdReply && a.UserID() == nil {
+		return models.Message{}, apperr.Invalid("una respuesta de agente necesita un agente")
 	}
 	prevTeam, prevAssignee := c.TeamID, c.AssigneeID
 	open := c.CycleID != nil && c.Status != models.StatusClosed
 	m := models.Message{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, ChannelID: c.ChannelID, Direction: models.DirectionOut,
-		Kind: kind, Body: body, SenderType: models.SenderAgent, SenderUserID: &v.User.ID, Status: models.DeliveryQueued, CreatedAt: now}
+		Kind: kind, Body: body, SenderType: models.SenderAgent, SenderUserID: a.UserID(), Status: models.DeliveryQueued, CreatedAt: now}
+	if cmdKind == CmdAuto {
+		m.SenderType, m.Automatic = models.SenderSystem, true
+	}
 	if open {
 		m.CycleID = c.CycleID
 	}
-	if s.History {
+	if a.history() {
 		m.Status, m.StatusAt = models.DeliveryRead, &now
 	}
 	if err := tx.Create(&m).Error; err != nil {
 		return m, err
 	}
-	if !s.History {
+	if !a.history() {
 		if err := outbox.EnqueueMessage(tx, m, waID, graphBody); err != nil {
 			return m, err
 		}
 	}
-	if open {
-		if c.AssigneeID == nil && v.User.Role == models.RoleAgent {
-			// Answering an unassigned chat makes it yours: nobody else answers it twice.
-			c.AssigneeID = &v.User.ID
-			if err := s.record(tx, c, event{kind: "assign", at: now, actor: &v.User.ID, toAgent: &v.User.ID}); err != nil {
-				return m, err
-			}
-		}
-		if err := tx.Model(&models.Cycle{}).Where("id = ? AND first_reply_at IS NULL", *c.CycleID).
-			Updates(map[string]any{"first_reply_at": now, "first_reply_user_id": v.User.ID}).Error; err != nil {
-			return m, err
-		}
-		if err := s.setStatus(tx, c, models.StatusPending, now, &v.User.ID); err != nil {
-			return m, err
-		}
-		c.WaitingSince = nil
+	if _, err := s.step(tx, c, Command{Kind: cmdKind, At: now, Actor: a}); err != nil {
+		return m, err
 	}
-	c.UnreadCount = 0
+	if open && cmdKind == CmdReply {
+		c.WaitingSince = nil
+		c.UnreadCount = 0
+	}
 	c.LastMessageAt = &now
 	c.LastMessagePreview = Preview(kind, body)
 	c.LastMessageOut = true
-	return m, s.save(tx, c, "message", prevTeam, prevAssignee, &v.User.ID, false)
+	return m, s.save(tx, c, "message", prevTeam, prevAssignee, a, false)
 }
 
 // SendTemplate sends an approved template (allowed outside the 24-hour window), with
 // params filling {{1}}, {{2}}… in order.
-func (s *Service) SendTemplate(ctx context.Context, v accounts.Viewer, convID, templateID int64, params []string) (models.Message, error) {
+func (s *Service) SendTemplate(ctx context.Context, a Actor, convID, templateID int64, params []string) (models.Message, error) {
 	var m models.Message
-	err := s.locked(ctx, v, convID, func(tx *gorm.DB, c *models.Conversation) error {
+	err := s.locked(ctx, a, convID, func(tx *gorm.DB, c *models.Conversation) error {
 		var t models.Template
 		if err := tx.Where("id = ? AND workspace_id = ?", templateID, c.WorkspaceID).First(&t).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -128,7 +143,11 @@ func (s *Service) SendTemplate(ctx context.Context, v accounts.Viewer, convID, t
 		if err != nil {
 			return err
 		}
-		m, err = s.sendOut(tx, v, c, s.Clock.Now(), models.KindTemplate, body, waID, whatsapp.TemplateBody(waID, t.Name, t.Language, params))
+		cmd := CmdReply
+		if !a.IsPerson() && a.Kind != ActorImporter {
+			cmd = CmdAuto // a template sent by a rule is an automatic message
+		}
+		m, err = s.sendOut(tx, a, c, s.Clock.Now(), cmd, models.KindTemplate, body, waID, whatsapp.TemplateBody(waID, t.Name, t.Language, params))
 		if err == nil {
 			err = tx.Model(&m).Update("data", models.JSON(fmt.Sprintf(`{"template":%q,"language":%q}`, t.Name, t.Language))).Error
 		}
@@ -167,20 +186,27 @@ func RenderTemplate(body string, params []string) (string, error) {
 
 // AddNote adds an internal note: visible to the team, never sent to WhatsApp, and it
 // never changes the conversation's status.
-func (s *Service) AddNote(ctx context.Context, v accounts.Viewer, convID int64, body string) (models.Message, error) {
+func (s *Service) AddNote(ctx context.Context, a Actor, convID int64, body string) (models.Message, error) {
 	body, err := cleanBody(body)
 	if err != nil {
 		return models.Message{}, err
 	}
 	var m models.Message
-	err = s.locked(ctx, v, convID, func(tx *gorm.DB, c *models.Conversation) error {
+	err = s.locked(ctx, a, convID, func(tx *gorm.DB, c *models.Conversation) error {
+		now := s.Clock.Now()
 		m = models.Message{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID, ChannelID: c.ChannelID,
 			Direction: models.DirectionOut, Kind: models.KindNote, Body: body, Private: true, SenderType: models.SenderAgent,
-			SenderUserID: &v.User.ID, CreatedAt: s.Clock.Now()}
+			SenderUserID: a.UserID(), CreatedAt: now}
+		if a.UserID() == nil {
+			m.SenderType = models.SenderSystem
+		}
 		if err := tx.Create(&m).Error; err != nil {
 			return err
 		}
-		return s.save(tx, c, "note", c.TeamID, c.AssigneeID, &v.User.ID, false)
+		if _, err := s.step(tx, c, Command{Kind: CmdNote, At: now, Actor: a}); err != nil {
+			return err
+		}
+		return s.save(tx, c, "note", c.TeamID, c.AssigneeID, a, false)
 	})
 	return m, err
 }
@@ -188,9 +214,13 @@ func (s *Service) AddNote(ctx context.Context, v accounts.Viewer, convID int64, 
 // takeRaceWindow is how recent an assignment must be for Tomar to say who won.
 const takeRaceWindow = 10 * time.Minute
 
-// Take assigns the conversation to v by hand. Exactly one of many agents pressing
-// Tomar at once gets it; the others get a Conflict naming who did.
-func (s *Service) Take(ctx context.Context, v accounts.Viewer, convID int64) error {
+// Take assigns the conversation to the acting person by hand. Exactly one of many
+// agents pressing Tomar at once gets it; the others get a Conflict naming who did.
+func (s *Service) Take(ctx context.Context, a Actor, convID int64) error {
+	if !a.IsPerson() {
+		return apperr.ErrForbidden // only a person takes a card by hand
+	}
+	v := a.Viewer()
 	// Someone took it first: say who, if v could see it while it was unassigned (it was
 	// in v's queue) and it happened just now (a race on a card v was looking at). Old
 	// assignments stay not found, so Tomar cannot be used to probe colleagues' chats.
@@ -205,45 +235,35 @@ func (s *Service) Take(ctx context.Context, v accounts.Viewer, convID int64) err
 		}
 		return apperr.Conflict{Msg: fmt.Sprintf("%s ya tomó esta conversación.", userName(tx, *c.AssigneeID))}
 	}
-	return s.lockedOr(ctx, v, convID, takenFirst, func(tx *gorm.DB, c *models.Conversation) error {
-		now := s.Clock.Now()
-		if c.AssigneeID != nil && *c.AssigneeID != v.User.ID {
-			return apperr.Conflict{Msg: fmt.Sprintf("%s ya tomó esta conversación.", userName(tx, *c.AssigneeID))}
-		}
-		if c.Status == models.StatusClosed {
-			return apperr.Validation{"status": "La conversación está cerrada: reábrela para tomarla."}
-		}
+	return s.lockedOr(ctx, a, convID, takenFirst, func(tx *gorm.DB, c *models.Conversation) error {
 		prevAssignee := c.AssigneeID
-		if c.AssigneeID == nil {
-			c.AssigneeID = &v.User.ID
-			if err := s.record(tx, c, event{kind: "assign", at: now, actor: &v.User.ID, toAgent: &v.User.ID}); err != nil {
-				return err
+		if _, err := s.step(tx, c, Command{Kind: CmdTake, At: s.Clock.Now(), Actor: a}); err != nil {
+			if errors.Is(err, apperr.ErrConflict) && c.AssigneeID != nil {
+				return apperr.Conflict{Msg: fmt.Sprintf("%s ya tomó esta conversación.", userName(tx, *c.AssigneeID))}
 			}
-			if err := s.activity(tx, c, now, &v.User.ID, fmt.Sprintf("%s tomó la conversación", firstName(v.User.Name))); err != nil {
-				return err
-			}
+			return err
 		}
-		if c.Status == models.StatusNew {
-			if err := s.setStatus(tx, c, models.StatusActive, now, &v.User.ID); err != nil {
-				return err
-			}
-		}
-		return s.save(tx, c, "assignment", c.TeamID, prevAssignee, &v.User.ID, false)
+		return s.save(tx, c, "assignment", c.TeamID, prevAssignee, a, false)
 	})
 }
 
-// Assign gives the conversation to agent agentID (supervisors and admins). Assigning
-// never changes the status: an automatic or supervisor assignment leaves Nuevos as is.
-func (s *Service) Assign(ctx context.Context, v accounts.Viewer, convID, agentID int64) error {
-	if v.User.Role == models.RoleAgent && agentID != v.User.ID {
+// Assign gives the conversation to agent agentID. People: supervisors and admins
+// assign anyone, agents only themselves. Assigning never changes the status: an
+// automatic or supervisor assignment leaves Nuevos as is.
+func (s *Service) Assign(ctx context.Context, a Actor, convID, agentID int64) error {
+	if a.IsPerson() && a.User.Role == models.RoleAgent && agentID != a.User.ID {
 		return apperr.ErrForbidden
 	}
-	return s.locked(ctx, v, convID, func(tx *gorm.DB, c *models.Conversation) error {
+	return s.locked(ctx, a, convID, func(tx *gorm.DB, c *models.Conversation) error {
 		agent, err := activeUser(tx, c.WorkspaceID, agentID)
 		if err != nil {
 			return err
 		}
-		return s.reassign(tx, v, c, c.TeamID, &agent.ID, "", fmt.Sprintf("%s asignó la conversación a %s", firstName(v.User.Name), agent.Name))
+		prevTeam, prevAgent := c.TeamID, c.AssigneeID
+		if _, err := s.step(tx, c, Command{Kind: CmdAssign, At: s.Clock.Now(), Actor: a, Agent: &agent.ID}); err != nil {
+			return err
+		}
+		return s.save(tx, c, "assignment", prevTeam, prevAgent, a, false)
 	})
 }
 
@@ -254,84 +274,43 @@ type TransferInput struct {
 	Note    string
 }
 
-// Transfer hands the conversation over with a note the receiver sees first.
-func (s *Service) Transfer(ctx context.Context, v accounts.Viewer, convID int64, in TransferInput) error {
+// Transfer hands the conversation over with a note the receiver sees first. A team
+// with nobody named puts the conversation in that team's queue, unassigned.
+func (s *Service) Transfer(ctx context.Context, a Actor, convID int64, in TransferInput) error {
 	in.Note = strings.TrimSpace(in.Note)
-	if in.Note == "" {
+	if in.Note == "" && a.IsPerson() {
 		return apperr.Validation{"note": "Escribe una nota para quien recibe: qué pidió el cliente y qué falta"}
+	}
+	if len([]rune(in.Note)) > 2000 {
+		return apperr.Validation{"note": "La nota puede tener hasta 2000 caracteres"}
 	}
 	if in.TeamID == nil && in.AgentID == nil {
 		return apperr.Validation{"to": "Elige un equipo o un agente"}
 	}
-	return s.locked(ctx, v, convID, func(tx *gorm.DB, c *models.Conversation) error {
-		if !canWork(v, c) {
+	return s.locked(ctx, a, convID, func(tx *gorm.DB, c *models.Conversation) error {
+		if !canWork(a, c) {
 			return apperr.ErrForbidden
 		}
-		team := c.TeamID
-		target := ""
 		if in.TeamID != nil {
-			var t models.Team
-			if err := tx.Where("id = ? AND workspace_id = ?", *in.TeamID, c.WorkspaceID).First(&t).Error; err != nil {
-				if errors.Is(err, gorm.ErrRecordNotFound) {
-					return apperr.Validation{"team": "Ese equipo no existe"}
-				}
+			var n int64
+			if err := tx.Model(&models.Team{}).Where("id = ? AND workspace_id = ?", *in.TeamID, c.WorkspaceID).Count(&n).Error; err != nil {
 				return err
 			}
-			team, target = &t.ID, t.Name
+			if n == 0 {
+				return apperr.Validation{"team": "Ese equipo no existe"}
+			}
 		}
-		var agent *int64
 		if in.AgentID != nil {
-			u, err := activeUser(tx, c.WorkspaceID, *in.AgentID)
-			if err != nil {
+			if _, err := activeUser(tx, c.WorkspaceID, *in.AgentID); err != nil {
 				return err
 			}
-			agent = &u.ID
-			if target != "" {
-				target += " (" + u.Name + ")"
-			} else {
-				target = u.Name
-			}
-		} else if sameID(team, c.TeamID) {
-			agent = c.AssigneeID
 		}
-		if sameID(team, c.TeamID) && sameID(agent, c.AssigneeID) {
-			return apperr.Validation{"to": "La conversación ya está ahí: elige otro equipo o agente"}
+		prevTeam, prevAgent := c.TeamID, c.AssigneeID
+		if _, err := s.step(tx, c, Command{Kind: CmdTransfer, At: s.Clock.Now(), Actor: a, Team: in.TeamID, Agent: in.AgentID, Note: in.Note}); err != nil {
+			return err
 		}
-		text := fmt.Sprintf("Transferida a %s por %s: «%s»", target, firstName(v.User.Name), in.Note)
-		return s.reassign(tx, v, c, team, agent, in.Note, text)
+		return s.save(tx, c, "assignment", prevTeam, prevAgent, a, false)
 	})
-}
-
-// reassign moves team and assignee, records the event, the activity line, and the
-// cycle's transferred flag (after the first reply: agent to another agent, or team change).
-func (s *Service) reassign(tx *gorm.DB, v accounts.Viewer, c *models.Conversation, team, agent *int64, note, text string) error {
-	now := s.Clock.Now()
-	prevTeam, prevAgent := c.TeamID, c.AssigneeID
-	if sameID(team, prevTeam) && sameID(agent, prevAgent) {
-		return nil
-	}
-	kind := "assign"
-	if note != "" {
-		kind = "transfer"
-	}
-	if err := s.record(tx, c, event{kind: kind, at: now, actor: &v.User.ID, fromTeam: prevTeam, toTeam: team,
-		fromAgent: prevAgent, toAgent: agent, note: note}); err != nil {
-		return err
-	}
-	if c.CycleID != nil && c.Status != models.StatusClosed {
-		transferred := !sameID(team, prevTeam) || (prevAgent != nil && agent != nil && *prevAgent != *agent)
-		if transferred {
-			if err := tx.Model(&models.Cycle{}).Where("id = ? AND first_reply_at IS NOT NULL", *c.CycleID).
-				Update("transferred", true).Error; err != nil {
-				return err
-			}
-		}
-	}
-	if err := s.activity(tx, c, now, &v.User.ID, text); err != nil {
-		return err
-	}
-	c.TeamID, c.AssigneeID = team, agent
-	return s.save(tx, c, "assignment", prevTeam, prevAgent, &v.User.ID, false)
 }
 
 func activeUser(tx *gorm.DB, wsID, id int64) (models.User, error) {
@@ -361,89 +340,33 @@ func StatusLabel(s string) string {
 // SetStatus moves the conversation to another column, as a drag on the board does.
 // Closing ends the cycle (with an optional reason); leaving Cerrados opens a new cycle
 // at this moment; nothing already answered goes back to Nuevos.
-func (s *Service) SetStatus(ctx context.Context, v accounts.Viewer, convID int64, to, reason string) error {
-	switch to {
-	case models.StatusNew, models.StatusActive, models.StatusPending, models.StatusClosed:
-	default:
+func (s *Service) SetStatus(ctx context.Context, a Actor, convID int64, to, reason string) error {
+	if !validStatus(to) {
 		return apperr.Validation{"status": "Estado desconocido"}
 	}
 	reason = strings.TrimSpace(reason)
 	if len([]rune(reason)) > 500 {
 		return apperr.Validation{"reason": "El motivo puede tener hasta 500 caracteres"}
 	}
-	return s.locked(ctx, v, convID, func(tx *gorm.DB, c *models.Conversation) error {
-		if !canWork(v, c) {
+	if to != models.StatusClosed {
+		reason = ""
+	}
+	return s.locked(ctx, a, convID, func(tx *gorm.DB, c *models.Conversation) error {
+		if !canWork(a, c) {
 			return apperr.ErrForbidden
 		}
-		if c.Status == to {
-			return nil
-		}
-		now := s.Clock.Now()
-		me := &v.User.ID
 		prevTeam, prevAgent := c.TeamID, c.AssigneeID
-		name := firstName(v.User.Name)
-		switch {
-		case to == models.StatusClosed:
-			if err := s.setStatus(tx, c, to, now, me); err != nil {
-				return err
-			}
-			if c.CycleID != nil {
-				if err := tx.Model(&models.Cycle{}).Where("id = ? AND closed_at IS NULL", *c.CycleID).Updates(map[string]any{
-					"closed_at": now, "close_reason": reason, "team_id": c.TeamID, "assignee_id": c.AssigneeID}).Error; err != nil {
-					return err
-				}
-			}
-			// Closing is handling it: nothing is left unread or waiting.
-			c.ClosedAt, c.CloseReason, c.WaitingSince, c.UnreadCount = &now, reason, nil, 0
-			c.FirstResponseDueAt, c.NextResponseDueAt, c.ResolutionDueAt, c.SLAState = nil, nil, nil, ""
-			text := name + " cerró la conversación"
-			if reason != "" {
-				text += ": «" + reason + "»"
-			}
-			if err := s.activity(tx, c, now, me, text); err != nil {
-				return err
-			}
-		case c.Status == models.StatusClosed:
-			// Dragging a closed card out reopens it as a new cycle starting now.
-			if err := s.openCycle(tx, c, now, "reopen"); err != nil {
-				return err
-			}
-			if err := s.setStatus(tx, c, to, now, me); err != nil {
-				return err
-			}
-			if to == models.StatusActive && c.AssigneeID == nil && v.User.Role == models.RoleAgent {
-				c.AssigneeID = me
-			}
-			if err := s.activity(tx, c, now, me, name+" reabrió la conversación"); err != nil {
-				return err
-			}
-		case to == models.StatusNew:
-			return apperr.Validation{"status": "Una conversación que ya se atendió no vuelve a Nuevos. Muévela a En atención o Pendientes."}
-		default:
-			if to == models.StatusActive && c.Status == models.StatusNew && c.AssigneeID == nil && v.User.Role == models.RoleAgent {
-				// Dragging into En atención is taking the card by hand.
-				c.AssigneeID = me
-				if err := s.record(tx, c, event{kind: "assign", at: now, actor: me, toAgent: me}); err != nil {
-					return err
-				}
-				if err := s.activity(tx, c, now, me, name+" tomó la conversación"); err != nil {
-					return err
-				}
-			}
-			if err := s.setStatus(tx, c, to, now, me); err != nil {
-				return err
-			}
-			if to == models.StatusPending {
-				c.WaitingSince = nil
-			}
+		o, err := s.step(tx, c, Command{Kind: CmdMove, At: s.Clock.Now(), Actor: a, Status: to, Note: reason})
+		if err != nil || !o.Changed() {
+			return err
 		}
-		return s.save(tx, c, "status", prevTeam, prevAgent, me, false)
+		return s.save(tx, c, "status", prevTeam, prevAgent, a, false)
 	})
 }
 
 // SetLabels replaces the conversation's labels.
-func (s *Service) SetLabels(ctx context.Context, v accounts.Viewer, convID int64, labelIDs []int64) error {
-	return s.locked(ctx, v, convID, func(tx *gorm.DB, c *models.Conversation) error {
+func (s *Service) SetLabels(ctx context.Context, a Actor, convID int64, labelIDs []int64) error {
+	return s.locked(ctx, a, convID, func(tx *gorm.DB, c *models.Conversation) error {
 		if len(labelIDs) > 0 {
 			var n int64
 			if err := tx.Model(&models.Label{}).Where("workspace_id = ? AND id IN ?", c.WorkspaceID, labelIDs).Count(&n).Error; err != nil {
@@ -461,7 +384,7 @@ func (s *Service) SetLabels(ctx context.Context, v accounts.Viewer, convID int64
 				return err
 			}
 		}
-		return s.save(tx, c, "labels", c.TeamID, c.AssigneeID, &v.User.ID, false)
+		return s.save(tx, c, "labels", c.TeamID, c.AssigneeID, a, false)
 	})
 }
 
@@ -479,8 +402,12 @@ func uniq(ids []int64) []int64 {
 
 // MarkRead clears the unread count when an agent opens the chat and, once per new
 // customer message, sends WhatsApp's read receipt (the blue ticks) through the outbox.
-func (s *Service) MarkRead(ctx context.Context, v accounts.Viewer, convID int64) error {
-	return s.locked(ctx, v, convID, func(tx *gorm.DB, c *models.Conversation) error {
+func (s *Service) MarkRead(ctx context.Context, a Actor, convID int64) error {
+	if !a.IsPerson() {
+		return nil // only a person reads for the customer
+	}
+	v := a.Viewer()
+	return s.locked(ctx, a, convID, func(tx *gorm.DB, c *models.Conversation) error {
 		if c.UnreadCount == 0 {
 			return nil
 		}
@@ -496,7 +423,7 @@ func (s *Service) MarkRead(ctx context.Context, v accounts.Viewer, convID int64)
 		if c.AssigneeID != nil && *c.AssigneeID != v.User.ID {
 			return nil
 		}
-		if last.Wamid != "" && !s.History {
+		if last.Wamid != "" {
 			waID, err := s.contactWaID(tx, c.ContactID)
 			if err != nil {
 				return err
@@ -506,7 +433,7 @@ func (s *Service) MarkRead(ctx context.Context, v accounts.Viewer, convID int64)
 			}
 		}
 		c.UnreadCount = 0
-		return s.save(tx, c, "read", c.TeamID, c.AssigneeID, &v.User.ID, false)
+		return s.save(tx, c, "read", c.TeamID, c.AssigneeID, a, false)
 	})
 }
 

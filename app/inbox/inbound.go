@@ -30,6 +30,8 @@ type Inbound struct {
 	Referral     json.RawMessage
 	// PinTeamID sets the team of a cycle this message opens, as if routing chose it.
 	PinTeamID *int64
+	// History: the message is replayed by the importer (no live event, no automatic reply).
+	History bool
 }
 
 // Received says what ReceiveInbound did.
@@ -75,6 +77,19 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 	if open {
 		m.CycleID = c.CycleID
 	}
+	actor := Actor{Kind: ActorContact}
+	if in.History {
+		actor.Kind = ActorImporter
+	}
+	cmd := Command{Kind: CmdInbound, At: in.At, Actor: actor, Counts: opensCycle(in.Kind), PinTeam: in.PinTeamID}
+	st, err := state(tx, &c, false)
+	if err != nil {
+		return r, err
+	}
+	o, err := Transition(st, cmd)
+	if err != nil {
+		return r, err
+	}
 	insert := `m AS (INSERT INTO messages (workspace_id, conversation_id, cycle_id, channel_id, direction, kind, body, wamid, sender_type,
 			media_id, media_mime, data, context_wamid, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -82,7 +97,7 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		RETURNING id)`
 	insertArgs := []any{m.WorkspaceID, m.ConversationID, m.CycleID, m.ChannelID, m.Direction, m.Kind, m.Body, m.Wamid, m.SenderType,
 		m.MediaID, m.MediaMime, m.Data, m.ContextWamid, m.CreatedAt}
-	if open && c.Status != models.StatusPending && opensCycle(in.Kind) {
+	if cmd.Counts && !o.Changed() && !in.History {
 		// The common case, one round trip: the message moves nothing but the card's
 		// last-message fields, so it is inserted and the conversation updated (and
 		// notified) together; a duplicate inserts nothing and so updates nothing.
@@ -115,42 +130,27 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		return r, nil
 	}
 	r.MessageID = m.ID
-	if !opensCycle(in.Kind) {
+	if !cmd.Counts {
+		if in.History {
+			return r, nil
+		}
 		return r, live.Publish(tx, live.Event{Kind: "message", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
 			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID})
 	}
 	prevTeam, prevAssignee := c.TeamID, c.AssigneeID
-	if !open {
-		if in.PinTeamID != nil {
-			c.TeamID = in.PinTeamID
-		}
-		// A new cycle is new work: it waits in its team's queue until someone takes it
-		// (the previous agent may be away, or in another team by now).
-		c.AssigneeID = nil
-		from := c.Status
-		if c.CycleID == nil {
-			from = "" // a brand-new conversation
-		}
-		if err := s.openCycle(tx, &c, in.At, "inbound"); err != nil {
-			return r, err
-		}
-		c.Status = models.StatusNew
-		if err := s.record(tx, &c, event{kind: "status", at: in.At, fromStatus: from, toStatus: models.StatusNew}); err != nil {
-			return r, err
-		}
+	if err := s.persist(tx, &c, cmd, o); err != nil {
+		return r, err
+	}
+	if o.OpenCycle != "" {
 		if err := tx.Model(&models.Message{}).Where("id = ?", m.ID).Update("cycle_id", c.CycleID).Error; err != nil {
 			return r, err
 		}
 		c.WaitingSince = nil
 		c.UnreadCount = 0
 		r.OpenedCycle = true
-	} else if c.Status == models.StatusPending {
-		if err := s.setStatus(tx, &c, models.StatusActive, in.At, nil); err != nil {
-			return r, err
-		}
 	}
 	touchByCustomer(&c, in)
-	return r, s.save(tx, &c, "message", prevTeam, prevAssignee, nil, true)
+	return r, s.save(tx, &c, "message", prevTeam, prevAssignee, actor, true)
 }
 
 // touchByCustomer applies a customer message to the card: last message (unless an

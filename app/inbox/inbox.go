@@ -14,7 +14,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/apperr"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/live"
@@ -31,9 +30,6 @@ const MaxBody = 4096
 type Service struct {
 	DB    *gorm.DB
 	Clock clock.Clock
-	// History replays past events (demo data, the importer): outbound messages are
-	// recorded as delivered and read, and nothing is queued for WhatsApp.
-	History bool
 
 	cache *live.Cache // nil: board reads go to the database every time
 }
@@ -41,58 +37,26 @@ type Service struct {
 // New returns a Service.
 func New(db *gorm.DB, c clock.Clock) *Service { return &Service{DB: db, Clock: c} }
 
-// Visible restricts a conversations query (aliased c or unaliased) to what v may see:
-// admins everything in the workspace; supervisors their teams' conversations, those
-// without a team and their own; agents their own plus the unassigned ones of their
-// teams or without a team.
-func Visible(v accounts.Viewer, alias string) (string, []any) {
-	p := ""
-	if alias != "" {
-		p = alias + "."
-	}
-	teams := v.TeamIDs
-	if len(teams) == 0 {
-		teams = []int64{0}
-	}
-	switch v.User.Role {
-	case models.RoleAdmin:
-		return p + "workspace_id = ?", []any{v.Workspace.ID}
-	case models.RoleSupervisor:
-		return fmt.Sprintf("%[1]sworkspace_id = ? AND (%[1]steam_id IN ? OR %[1]steam_id IS NULL OR %[1]sassignee_id = ?)", p),
-			[]any{v.Workspace.ID, teams, v.User.ID}
-	}
-	return fmt.Sprintf("%[1]sworkspace_id = ? AND (%[1]sassignee_id = ? OR (%[1]sassignee_id IS NULL AND (%[1]steam_id IN ? OR %[1]steam_id IS NULL)))", p),
-		[]any{v.Workspace.ID, v.User.ID, teams}
+// WithTx returns a copy of the service that runs its commands inside tx (each in a
+// savepoint) with clock c: the importer replays a file this way, batch by batch.
+func (s *Service) WithTx(tx *gorm.DB, c clock.Clock) *Service {
+	cp := *s
+	cp.DB, cp.Clock = tx, c
+	return &cp
 }
 
-// CanSee applies the same rule as Visible to one conversation in memory (live events).
-func CanSee(v accounts.Viewer, workspaceID int64, teamID, assigneeID *int64) bool {
-	if workspaceID != v.Workspace.ID {
-		return false
-	}
-	switch v.User.Role {
-	case models.RoleAdmin:
-		return true
-	case models.RoleSupervisor:
-		return teamID == nil || v.InTeam(*teamID) || (assigneeID != nil && *assigneeID == v.User.ID)
-	}
-	if assigneeID != nil {
-		return *assigneeID == v.User.ID
-	}
-	return teamID == nil || v.InTeam(*teamID)
-}
-
-// locked loads conversation id for update if v may see it, and runs fn in the same
-// transaction. A conversation v may not see is ErrNotFound, as if it did not exist.
-// Visibility is judged on the locked row: after waiting for the lock, the
+// locked loads conversation id for update if the actor may see it, and runs fn in the
+// same transaction. A conversation the actor may not see is ErrNotFound, as if it did
+// not exist. Visibility is judged on the locked row: after waiting for the lock, the
 // conversation may have changed hands.
-func (s *Service) locked(ctx context.Context, v accounts.Viewer, id int64, fn func(tx *gorm.DB, c *models.Conversation) error) error {
-	return s.lockedOr(ctx, v, id, nil, fn)
+func (s *Service) locked(ctx context.Context, a Actor, id int64, fn func(tx *gorm.DB, c *models.Conversation) error) error {
+	return s.lockedOr(ctx, a, id, nil, fn)
 }
 
-// lockedOr is locked with a say on conversations v cannot see (any more): hidden
-// returns the error to give instead of ErrNotFound, or nil to keep ErrNotFound.
-func (s *Service) lockedOr(ctx context.Context, v accounts.Viewer, id int64, hidden func(tx *gorm.DB, c *models.Conversation) error, fn func(tx *gorm.DB, c *models.Conversation) error) error {
+// lockedOr is locked with a say on conversations the actor cannot see (any more):
+// hidden returns the error to give instead of ErrNotFound, or nil to keep ErrNotFound.
+func (s *Service) lockedOr(ctx context.Context, a Actor, id int64, hidden func(tx *gorm.DB, c *models.Conversation) error, fn func(tx *gorm.DB, c *models.Conversation) error) error {
+	v := a.Viewer()
 	defer s.Changed(v.Workspace.ID) // committed or not: a refused change costs one refill
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var c models.Conversation
@@ -115,43 +79,106 @@ func (s *Service) lockedOr(ctx context.Context, v accounts.Viewer, id int64, hid
 	})
 }
 
-// event is one structured entry in conversation_events.
-type event struct {
-	kind               string
-	at                 time.Time
-	actor              *int64
-	fromStatus         string
-	toStatus           string
-	fromTeam, toTeam   *int64
-	fromAgent, toAgent *int64
-	note               string
+// state reads what the status machine needs of the locked conversation c.
+func state(tx *gorm.DB, c *models.Conversation, needReplied bool) (State, error) {
+	st := State{Status: c.Status, Team: c.TeamID, Assignee: c.AssigneeID,
+		CycleOpen: c.CycleID != nil && c.Status != models.StatusClosed}
+	if st.CycleOpen && needReplied {
+		var replied bool
+		if err := tx.Raw(`SELECT first_reply_at IS NOT NULL FROM cycles WHERE id = ?`, *c.CycleID).Row().Scan(&replied); err != nil {
+			return st, err
+		}
+		st.Replied = replied
+	}
+	return st, nil
 }
 
-func (s *Service) record(tx *gorm.DB, c *models.Conversation, e event) error {
-	return tx.Create(&models.ConversationEvent{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID,
-		Kind: e.kind, At: e.at, ActorID: e.actor, FromStatus: e.fromStatus, ToStatus: e.toStatus,
-		FromTeamID: e.fromTeam, ToTeamID: e.toTeam, FromUserID: e.fromAgent, ToUserID: e.toAgent, Note: e.note}).Error
+// step runs cmd through Transition on the locked conversation c and persists what it
+// decided: the cycle opened or closed, the first reply, the transfer flag, the events
+// and their activity lines. c gets the new status, team and assignee and the card
+// fields the move implies; the caller saves c.
+func (s *Service) step(tx *gorm.DB, c *models.Conversation, cmd Command) (Outcome, error) {
+	needReplied := cmd.Kind == CmdReply || cmd.Kind == CmdAssign || cmd.Kind == CmdTransfer
+	st, err := state(tx, c, needReplied)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o, err := Transition(st, cmd)
+	if err != nil {
+		return o, err
+	}
+	return o, s.persist(tx, c, cmd, o)
 }
 
-// activity adds a small centred line to the history ("Ana tomó la conversación").
-func (s *Service) activity(tx *gorm.DB, c *models.Conversation, at time.Time, actor *int64, text string) error {
-	return tx.Create(&models.Message{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID, ChannelID: c.ChannelID,
-		Direction: models.DirectionOut, Kind: models.KindActivity, Body: text, Private: true, SenderType: models.SenderSystem,
-		SenderUserID: actor, CreatedAt: at}).Error
+// persist writes an outcome of Transition for c.
+func (s *Service) persist(tx *gorm.DB, c *models.Conversation, cmd Command, o Outcome) error {
+	at := cmd.At
+	if o.CloseCycle && c.CycleID != nil {
+		if err := tx.Model(&models.Cycle{}).Where("id = ? AND closed_at IS NULL", *c.CycleID).Updates(map[string]any{
+			"closed_at": at, "close_reason": cmd.Note, "team_id": o.State.Team, "assignee_id": o.State.Assignee}).Error; err != nil {
+			return err
+		}
+	}
+	if o.OpenCycle != "" {
+		cy := models.Cycle{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, OpenedAt: at, OpenedBy: o.OpenCycle,
+			TeamID: o.State.Team, AssigneeID: o.State.Assignee}
+		if err := tx.Create(&cy).Error; err != nil {
+			return err
+		}
+		c.CycleID = &cy.ID
+		c.ClosedAt, c.CloseReason = nil, ""
+	}
+	if o.FirstReply && c.CycleID != nil {
+		if err := tx.Model(&models.Cycle{}).Where("id = ? AND first_reply_at IS NULL", *c.CycleID).
+			Updates(map[string]any{"first_reply_at": at, "first_reply_user_id": cmd.Actor.UserID()}).Error; err != nil {
+			return err
+		}
+	}
+	if o.Transferred && c.CycleID != nil {
+		if err := tx.Model(&models.Cycle{}).Where("id = ?", *c.CycleID).Update("transferred", true).Error; err != nil {
+			return err
+		}
+	}
+	for _, e := range o.Events {
+		if err := s.record(tx, c, cmd, e); err != nil {
+			return err
+		}
+	}
+	c.Status, c.TeamID, c.AssigneeID = o.State.Status, o.State.Team, o.State.Assignee
+	switch {
+	case o.has(EvClose):
+		// Closing is handling it: nothing is left unread or waiting.
+		c.ClosedAt, c.CloseReason, c.WaitingSince, c.UnreadCount = &at, cmd.Note, nil, 0
+		c.FirstResponseDueAt, c.NextResponseDueAt, c.ResolutionDueAt, c.SLAState = nil, nil, nil, ""
+	case cmd.Kind == CmdMove && c.Status == models.StatusPending:
+		c.WaitingSince = nil
+	}
+	return nil
 }
 
-// setStatus moves the conversation and records the move.
-func (s *Service) setStatus(tx *gorm.DB, c *models.Conversation, to string, at time.Time, actor *int64) error {
-	if c.Status == to {
+// record writes one event of the conversation (and its activity line, if it has one).
+func (s *Service) record(tx *gorm.DB, c *models.Conversation, cmd Command, e Event) error {
+	actorKind := cmd.Actor.Kind
+	if cmd.Kind == CmdInbound {
+		actorKind = ActorContact
+	}
+	ev := models.ConversationEvent{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID,
+		Kind: e.Kind, At: cmd.At, ActorKind: actorKind, ActorID: cmd.Actor.UserID(), FromStatus: e.FromStatus, ToStatus: e.ToStatus,
+		FromTeamID: e.FromTeam, ToTeamID: e.ToTeam, FromUserID: e.FromAgent, ToUserID: e.ToAgent, Note: e.Note}
+	if err := tx.Create(&ev).Error; err != nil {
+		return err
+	}
+	if !e.Activity {
 		return nil
 	}
-	from := c.Status
-	c.Status = to
-	return s.record(tx, c, event{kind: "status", at: at, actor: actor, fromStatus: from, toStatus: to})
+	// The history shows the event as a small centred line; the views render its words.
+	return tx.Create(&models.Message{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID, ChannelID: c.ChannelID,
+		Direction: models.DirectionOut, Kind: models.KindActivity, Private: true, SenderType: models.SenderSystem,
+		SenderUserID: cmd.Actor.UserID(), EventID: &ev.ID, CreatedAt: cmd.At}).Error
 }
 
 // save writes the conversation's mutable fields and publishes a live event.
-func (s *Service) save(tx *gorm.DB, c *models.Conversation, kind string, prevTeam, prevAssignee *int64, actor *int64, incoming bool) error {
+func (s *Service) save(tx *gorm.DB, c *models.Conversation, kind string, prevTeam, prevAssignee *int64, actor Actor, incoming bool) error {
 	c.UpdatedAt = s.Clock.Now()
 	if c.CycleID != nil && c.Status != models.StatusClosed && (!sameID(prevTeam, c.TeamID) || !sameID(prevAssignee, c.AssigneeID)) {
 		// An open cycle's team and assignee follow the conversation's.
@@ -160,8 +187,14 @@ func (s *Service) save(tx *gorm.DB, c *models.Conversation, kind string, prevTea
 			return err
 		}
 	}
+	if actor.history() {
+		// History is not news: the importer tells open boards once, when it is done.
+		return tx.Model(c).Select("status", "team_id", "assignee_id", "cycle_id", "last_message_at", "last_message_preview",
+			"last_message_out", "last_inbound_at", "waiting_since", "unread_count", "close_reason", "closed_at",
+			"first_response_due_at", "next_response_due_at", "resolution_due_at", "sla_state", "updated_at").Updates(c).Error
+	}
 	q, args, err := saveSQL(c, live.Event{Kind: kind, WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
-		TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: prevTeam, PrevAssigneeID: prevAssignee, ActorID: actor, Incoming: incoming}, "")
+		TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: prevTeam, PrevAssigneeID: prevAssignee, ActorID: actor.UserID(), Incoming: incoming}, "")
 	if err != nil {
 		return err
 	}
@@ -189,18 +222,6 @@ func saveSQL(c *models.Conversation, e live.Event, guard string) (string, []any,
 		return "WITH " + q + " SELECT count(*) FROM n", args, nil
 	}
 	return q, args, nil
-}
-
-// openCycle starts a new cycle at at.
-func (s *Service) openCycle(tx *gorm.DB, c *models.Conversation, at time.Time, by string) error {
-	cy := models.Cycle{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, OpenedAt: at, OpenedBy: by, TeamID: c.TeamID, AssigneeID: c.AssigneeID}
-	if err := tx.Create(&cy).Error; err != nil {
-		return err
-	}
-	c.CycleID = &cy.ID
-	c.ClosedAt = nil
-	c.CloseReason = ""
-	return s.record(tx, c, event{kind: "cycle_opened", at: at, note: by})
 }
 
 func userName(tx *gorm.DB, id int64) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/testutil"
 	"github.com/atiende/atiende/models"
+	"github.com/atiende/atiende/views/pages/conversation"
 )
 
 type world struct {
@@ -70,14 +71,14 @@ func TestStatusMachine(t *testing.T) {
 		t.Fatalf("a new cycle is new and unassigned, got %s", c.Status)
 	}
 	// Taking by hand moves new -> active and assigns.
-	testutil.Must(t, w.svc.Take(ctx, w.ana, c.ID))
+	testutil.Must(t, w.svc.Take(ctx, inbox.By(w.ana), c.ID))
 	c = w.conv(t, c.ID)
 	if c.Status != models.StatusActive || c.AssigneeID == nil || *c.AssigneeID != w.ana.User.ID {
 		t.Fatalf("after take: %s %v", c.Status, c.AssigneeID)
 	}
 	// An agent reply -> pending, and records the first response of the cycle.
 	w.clk.Advance(3 * time.Minute)
-	_, err := w.svc.Reply(ctx, w.ana, c.ID, "¡Hola! ¿En qué te ayudo?", "")
+	_, err := w.svc.Reply(ctx, inbox.By(w.ana), c.ID, "¡Hola! ¿En qué te ayudo?", "")
 	testutil.Must(t, err)
 	c = w.conv(t, c.ID)
 	cy := w.cycle(t, *c.CycleID)
@@ -85,7 +86,7 @@ func TestStatusMachine(t *testing.T) {
 		t.Fatalf("after reply: %s first reply %v", c.Status, cy.FirstReplyAt)
 	}
 	// A note never changes the status.
-	_, err = w.svc.AddNote(ctx, w.ana, c.ID, "cliente VIP")
+	_, err = w.svc.AddNote(ctx, inbox.By(w.ana), c.ID, "cliente VIP")
 	testutil.Must(t, err)
 	if got := w.conv(t, c.ID).Status; got != models.StatusPending {
 		t.Fatalf("a note moved the card to %s", got)
@@ -96,26 +97,26 @@ func TestStatusMachine(t *testing.T) {
 		t.Fatalf("customer on pending: %s cycle %d", c.Status, *c.CycleID)
 	}
 	// Nothing answered goes back to Nuevos.
-	err = w.svc.SetStatus(ctx, w.ana, c.ID, models.StatusNew, "")
+	err = w.svc.SetStatus(ctx, inbox.By(w.ana), c.ID, models.StatusNew, "")
 	var v apperr.Validation
 	if !errors.As(err, &v) {
 		t.Fatalf("active -> new allowed: %v", err)
 	}
 	// Close with a reason ends the cycle.
-	testutil.Must(t, w.svc.SetStatus(ctx, w.ana, c.ID, models.StatusClosed, "Resuelto"))
+	testutil.Must(t, w.svc.SetStatus(ctx, inbox.By(w.ana), c.ID, models.StatusClosed, "Resuelto"))
 	c = w.conv(t, c.ID)
 	cy = w.cycle(t, cy.ID)
 	if c.Status != models.StatusClosed || cy.ClosedAt == nil || cy.CloseReason != "Resuelto" {
 		t.Fatalf("close: %s %v %q", c.Status, cy.ClosedAt, cy.CloseReason)
 	}
 	// A reply on a closed conversation opens no cycle and leaves it closed.
-	_, err = w.svc.Reply(ctx, w.ana, c.ID, "Por cierto, te envié la factura", "")
+	_, err = w.svc.Reply(ctx, inbox.By(w.ana), c.ID, "Por cierto, te envié la factura", "")
 	testutil.Must(t, err)
 	if c2 := w.conv(t, c.ID); c2.Status != models.StatusClosed || *c2.CycleID != cy.ID {
 		t.Fatalf("reply on closed: %s cycle %d", c2.Status, *c2.CycleID)
 	}
 	// Dragging out of Cerrados reopens as a new cycle starting now.
-	testutil.Must(t, w.svc.SetStatus(ctx, w.ana, c.ID, models.StatusActive, ""))
+	testutil.Must(t, w.svc.SetStatus(ctx, inbox.By(w.ana), c.ID, models.StatusActive, ""))
 	c = w.conv(t, c.ID)
 	ncy := w.cycle(t, *c.CycleID)
 	if c.Status != models.StatusActive || ncy.ID == cy.ID || ncy.OpenedBy != "reopen" || !ncy.OpenedAt.Equal(w.clk.Now().Truncate(time.Microsecond)) {
@@ -127,8 +128,8 @@ func TestCustomerAfterCloseOpensUnassignedCycle(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	c := w.inbound(t, "51922222222", "Hola")
-	testutil.Must(t, w.svc.Take(ctx, w.ana, c.ID))
-	testutil.Must(t, w.svc.SetStatus(ctx, w.ana, c.ID, models.StatusClosed, ""))
+	testutil.Must(t, w.svc.Take(ctx, inbox.By(w.ana), c.ID))
+	testutil.Must(t, w.svc.SetStatus(ctx, inbox.By(w.ana), c.ID, models.StatusClosed, ""))
 	first := *w.conv(t, c.ID).CycleID
 	c = w.inbound(t, "51922222222", "Hola otra vez")
 	if c.Status != models.StatusNew || *c.CycleID == first || c.AssigneeID != nil {
@@ -141,7 +142,7 @@ func TestReplyOutsideWindowIsRefusedAndStoresNothing(t *testing.T) {
 	ctx := context.Background()
 	c := w.inbound(t, "51933333333", "Hola")
 	w.clk.Set(time.Now().Add(25 * time.Hour))
-	_, err := w.svc.Reply(ctx, w.ana, c.ID, "¿Sigues ahí?", "")
+	_, err := w.svc.Reply(ctx, inbox.By(w.ana), c.ID, "¿Sigues ahí?", "")
 	var v apperr.Validation
 	if !errors.As(err, &v) || v["body"] != inbox.ErrWindowClosed["body"] {
 		t.Fatalf("err = %v, want the window message", err)
@@ -159,9 +160,9 @@ func TestReplyQueuesOnceAndNoteNever(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	c := w.inbound(t, "51944444444", "Hola")
-	m, err := w.svc.Reply(ctx, w.ana, c.ID, "Hola, ¿qué necesitas?", "")
+	m, err := w.svc.Reply(ctx, inbox.By(w.ana), c.ID, "Hola, ¿qué necesitas?", "")
 	testutil.Must(t, err)
-	_, err = w.svc.AddNote(ctx, w.ana, c.ID, "ojo: pidió descuento")
+	_, err = w.svc.AddNote(ctx, inbox.By(w.ana), c.ID, "ojo: pidió descuento")
 	testutil.Must(t, err)
 	var rows []models.Outbox
 	testutil.Must(t, w.app.DB.Gorm.Find(&rows).Error)
@@ -182,18 +183,25 @@ func TestTransferredFlagFollowsTheDefinition(t *testing.T) {
 		do         func(w *world, id int64) error
 		want       bool
 	}{
-		{"assigning an unassigned conversation", true, func(w *world, id int64) error { return w.svc.Assign(ctx, w.sup, id, w.ana.User.ID) }, false},
-		{"agent to another agent after the first reply", true, func(w *world, id int64) error {
-			if err := w.svc.Assign(ctx, w.sup, id, w.ana.User.ID); err != nil {
+		{"assigning an unassigned conversation", true, func(w *world, id int64) error {
+			// The reply made the admin its agent; back to the team's queue (not a transfer:
+			// no agent receives it), then assigned to Ana (from nobody: not a transfer either).
+			if err := w.svc.Transfer(ctx, inbox.By(w.admin), id, inbox.TransferInput{TeamID: &w.ventas.ID, Note: "a la cola"}); err != nil {
 				return err
 			}
-			return w.svc.Assign(ctx, w.sup, id, w.sup.User.ID)
+			return w.svc.Assign(ctx, inbox.By(w.sup), id, w.ana.User.ID)
+		}, false},
+		{"agent to another agent after the first reply", true, func(w *world, id int64) error {
+			if err := w.svc.Assign(ctx, inbox.By(w.sup), id, w.ana.User.ID); err != nil {
+				return err
+			}
+			return w.svc.Assign(ctx, inbox.By(w.sup), id, w.sup.User.ID)
 		}, true},
 		{"team change after the first reply", true, func(w *world, id int64) error {
-			return w.svc.Transfer(ctx, w.admin, id, inbox.TransferInput{TeamID: &w.soporte.ID, Note: "pasa a soporte"})
+			return w.svc.Transfer(ctx, inbox.By(w.admin), id, inbox.TransferInput{TeamID: &w.soporte.ID, Note: "pasa a soporte"})
 		}, true},
 		{"team change before any reply", false, func(w *world, id int64) error {
-			return w.svc.Transfer(ctx, w.admin, id, inbox.TransferInput{TeamID: &w.soporte.ID, Note: "pasa a soporte"})
+			return w.svc.Transfer(ctx, inbox.By(w.admin), id, inbox.TransferInput{TeamID: &w.soporte.ID, Note: "pasa a soporte"})
 		}, false},
 	}
 	for _, tc := range cases {
@@ -202,7 +210,7 @@ func TestTransferredFlagFollowsTheDefinition(t *testing.T) {
 			c := w.inbound(t, "51955555555", "Hola")
 			testutil.Must(t, w.app.DB.Gorm.Exec("UPDATE conversations SET team_id = ? WHERE id = ?", w.ventas.ID, c.ID).Error)
 			if tc.replyFirst {
-				_, err := w.svc.Reply(ctx, w.admin, c.ID, "Hola", "")
+				_, err := w.svc.Reply(ctx, inbox.By(w.admin), c.ID, "Hola", "")
 				testutil.Must(t, err)
 			}
 			testutil.Must(t, tc.do(w, c.ID))
@@ -217,40 +225,46 @@ func TestTransferNeedsANoteAndLeavesAnActivityLine(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	c := w.inbound(t, "51966666666", "Necesito factura")
-	testutil.Must(t, w.svc.Take(ctx, w.ana, c.ID))
-	err := w.svc.Transfer(ctx, w.ana, c.ID, inbox.TransferInput{TeamID: &w.soporte.ID})
+	testutil.Must(t, w.svc.Take(ctx, inbox.By(w.ana), c.ID))
+	err := w.svc.Transfer(ctx, inbox.By(w.ana), c.ID, inbox.TransferInput{TeamID: &w.soporte.ID})
 	var v apperr.Validation
 	if !errors.As(err, &v) || v["note"] == "" {
 		t.Fatalf("transfer without note: %v", err)
 	}
-	testutil.Must(t, w.svc.Transfer(ctx, w.ana, c.ID, inbox.TransferInput{TeamID: &w.soporte.ID, Note: "cliente pide factura"}))
+	testutil.Must(t, w.svc.Transfer(ctx, inbox.By(w.ana), c.ID, inbox.TransferInput{TeamID: &w.soporte.ID, Note: "cliente pide factura"}))
 	c = w.conv(t, c.ID)
 	if c.TeamID == nil || *c.TeamID != w.soporte.ID || c.AssigneeID != nil {
 		t.Fatalf("after transfer to a team: team %v assignee %v", c.TeamID, c.AssigneeID)
 	}
-	var line string
-	w.app.DB.Gorm.Raw("SELECT body FROM messages WHERE kind = 'activity' ORDER BY id DESC LIMIT 1").Scan(&line)
+	page, err := w.svc.Messages(ctx, w.admin, c.ID, inbox.Cursor{}, 50)
+	testutil.Must(t, err)
+	line := ""
+	for _, m := range page.Messages {
+		if m.Kind == models.KindActivity {
+			line = conversation.ActivityText(m)
+		}
+	}
 	if line != "Transferida a Soporte por Ana: «cliente pide factura»" {
 		t.Errorf("activity line %q", line)
 	}
 	// Ana no longer sees it; Luis (Soporte) now does.
-	if err := w.svc.Take(ctx, w.ana, c.ID); !errors.Is(err, apperr.ErrNotFound) {
+	if err := w.svc.Take(ctx, inbox.By(w.ana), c.ID); !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("Ana acting on a conversation she can no longer see: %v", err)
 	}
-	testutil.Must(t, w.svc.Take(ctx, w.luis, c.ID))
+	testutil.Must(t, w.svc.Take(ctx, inbox.By(w.luis), c.ID))
 }
 
 func TestVisibility(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	mine := w.inbound(t, "51970000001", "a")
-	testutil.Must(t, w.svc.Take(ctx, w.ana, mine.ID))
+	testutil.Must(t, w.svc.Take(ctx, inbox.By(w.ana), mine.ID))
 	ventas := w.inbound(t, "51970000002", "b")
 	w.app.DB.Gorm.Exec("UPDATE conversations SET team_id = ? WHERE id = ?", w.ventas.ID, ventas.ID)
 	soporte := w.inbound(t, "51970000003", "c")
 	w.app.DB.Gorm.Exec("UPDATE conversations SET team_id = ? WHERE id = ?", w.soporte.ID, soporte.ID)
 	luisOwn := w.inbound(t, "51970000004", "d")
-	testutil.Must(t, w.svc.Take(ctx, w.luis, luisOwn.ID))
+	testutil.Must(t, w.svc.Take(ctx, inbox.By(w.luis), luisOwn.ID))
 	noTeam := w.inbound(t, "51970000005", "e")
 
 	other := w.app.Workspace("Otra")

@@ -63,8 +63,8 @@ func (s *Service) Heartbeat(ctx context.Context, v accounts.Viewer) (string, err
 // MarkAwayOffline shows offline every user whose last heartbeat is older than
 // olderThan (a job runs it every 30 s). It remembers what they had chosen, so their
 // next heartbeat restores it, and tells every open board.
-func MarkAwayOffline(ctx context.Context, db *gorm.DB, olderThan time.Duration) (int, error) {
-	cutoff := time.Now().Add(-olderThan)
+func MarkAwayOffline(ctx context.Context, db *gorm.DB, now time.Time, olderThan time.Duration) (int, error) {
+	cutoff := now.Add(-olderThan)
 	n := 0
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []struct {

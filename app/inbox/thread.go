@@ -110,7 +110,7 @@ func (s *Service) Thread(ctx context.Context, v accounts.Viewer, id int64) (Thre
 		return t, err
 	}
 	t.Conversation = c
-	t.CanWork = canWork(v, &c)
+	t.CanWork = canWork(By(v), &c)
 	if c.LastInboundAt != nil {
 		exp := c.LastInboundAt.Add(Window)
 		t.WindowExpiresAt = &exp
@@ -273,6 +273,25 @@ type MessageView struct {
 	Quoted     *Quoted
 	// Cycle is set on the first item of a cycle.
 	Cycle *CycleMark
+	// Activity is the event an activity line shows (nil for lines written before events).
+	Activity *Activity
+}
+
+// Activity is a recorded conversation event as the history shows it: the views turn
+// it into words ("Ana tomó la conversación").
+type Activity struct {
+	Kind       string
+	ActorKind  string
+	ActorID    *int64
+	ActorName  string
+	FromStatus string
+	ToStatus   string
+	FromTeam   string
+	ToTeam     string
+	FromAgent  string
+	ToAgent    string
+	ToAgentID  *int64
+	Note       string
 }
 
 // Cursor is the position of this item, for loading what came before it.
@@ -299,6 +318,18 @@ type messageRow struct {
 	CycleOpenedAt  *time.Time
 	CycleOpenedBy  string
 	StartsCycle    bool
+	EvKind         *string
+	EvActorKind    string
+	EvActorID      *int64
+	EvActorName    string
+	EvFromStatus   string
+	EvToStatus     string
+	EvFromTeam     string
+	EvToTeam       string
+	EvFromAgent    string
+	EvToAgent      string
+	EvToAgentID    *int64
+	EvNote         string
 }
 
 // Messages returns the page of conversation id's history before the cursor (the newest
@@ -329,9 +360,20 @@ func (s *Service) Messages(ctx context.Context, v accounts.Viewer, id int64, bef
 			cy.n AS cycle_number, cy.opened_at AS cycle_opened_at, COALESCE(cy.opened_by, '') AS cycle_opened_by,
 			(m.cycle_id IS NOT NULL AND NOT EXISTS (
 				SELECT 1 FROM messages p WHERE p.conversation_id = m.conversation_id AND p.cycle_id = m.cycle_id
-					AND p.kind <> 'reaction' AND (p.created_at, p.id) < (m.created_at, m.id))) AS starts_cycle
+					AND p.kind <> 'reaction' AND (p.created_at, p.id) < (m.created_at, m.id))) AS starts_cycle,
+			e.kind AS ev_kind, COALESCE(e.actor_kind, '') AS ev_actor_kind, e.actor_id AS ev_actor_id, COALESCE(ea.name, '') AS ev_actor_name,
+			COALESCE(e.from_status, '') AS ev_from_status, COALESCE(e.to_status, '') AS ev_to_status,
+			COALESCE(eft.name, '') AS ev_from_team, COALESCE(ett.name, '') AS ev_to_team,
+			COALESCE(efu.name, '') AS ev_from_agent, COALESCE(etu.name, '') AS ev_to_agent, e.to_user_id AS ev_to_agent_id,
+			COALESCE(e.note, '') AS ev_note
 		FROM messages m
 		LEFT JOIN users u ON u.id = m.sender_user_id
+		LEFT JOIN conversation_events e ON e.id = m.event_id
+		LEFT JOIN users ea ON ea.id = e.actor_id
+		LEFT JOIN teams eft ON eft.id = e.from_team_id
+		LEFT JOIN teams ett ON ett.id = e.to_team_id
+		LEFT JOIN users efu ON efu.id = e.from_user_id
+		LEFT JOIN users etu ON etu.id = e.to_user_id
 		LEFT JOIN media md ON m.media_id <> '' AND md.channel_id = m.channel_id AND md.media_id = m.media_id
 		LEFT JOIN (SELECT id, opened_at, opened_by, row_number() OVER (ORDER BY opened_at, id) AS n
 			FROM cycles WHERE conversation_id = ?) cy ON cy.id = m.cycle_id
@@ -357,6 +399,11 @@ func (s *Service) Messages(ctx context.Context, v accounts.Viewer, id int64, bef
 		mv := MessageView{Message: r.Message, SenderName: r.SenderName}
 		if r.MediaRowID != nil {
 			mv.Media = &MediaInfo{ID: *r.MediaRowID, Ready: r.MediaReady, Filename: r.MediaFilename, Size: r.MediaSize, Error: r.MediaError}
+		}
+		if r.EvKind != nil {
+			mv.Activity = &Activity{Kind: *r.EvKind, ActorKind: r.EvActorKind, ActorID: r.EvActorID, ActorName: r.EvActorName,
+				FromStatus: r.EvFromStatus, ToStatus: r.EvToStatus, FromTeam: r.EvFromTeam, ToTeam: r.EvToTeam,
+				FromAgent: r.EvFromAgent, ToAgent: r.EvToAgent, ToAgentID: r.EvToAgentID, Note: r.EvNote}
 		}
 		if r.StartsCycle && r.CycleNumber != nil && r.CycleOpenedAt != nil && r.CycleID != nil {
 			mv.Cycle = &CycleMark{ID: *r.CycleID, Number: *r.CycleNumber, OpenedAt: *r.CycleOpenedAt, OpenedBy: r.CycleOpenedBy}

@@ -85,7 +85,7 @@ func TestThreadIsScopedByVisibility(t *testing.T) {
 
 	c := w.app.Inbound(w.ch, "51987654321", "María José", "Hola")
 	w.exec(t, `UPDATE conversations SET team_id = ? WHERE id = ?`, w.team.ID, c.ID)
-	testutil.Must(t, w.svc.Take(ctx, w.viewer(t, ana), c.ID))
+	testutil.Must(t, w.svc.Take(ctx, inbox.By(w.viewer(t, ana)), c.ID))
 
 	for _, tc := range []struct {
 		who  models.User
@@ -127,9 +127,9 @@ func TestThreadLoadsWhatThePanelShows(t *testing.T) {
 	var label int64
 	testutil.Must(t, w.app.DB.Gorm.Raw(`SELECT id FROM labels WHERE name = 'VIP'`).Scan(&label).Error)
 	av := w.viewer(t, admin)
-	testutil.Must(t, w.svc.SetLabels(ctx, av, c.ID, []int64{label}))
-	testutil.Must(t, w.svc.Take(ctx, av, c.ID))
-	testutil.Must(t, w.svc.Transfer(ctx, av, c.ID, inbox.TransferInput{TeamID: &soporte.ID, AgentID: &luis.ID, Note: "pide factura"}))
+	testutil.Must(t, w.svc.SetLabels(ctx, inbox.By(av), c.ID, []int64{label}))
+	testutil.Must(t, w.svc.Take(ctx, inbox.By(av), c.ID))
+	testutil.Must(t, w.svc.Transfer(ctx, inbox.By(av), c.ID, inbox.TransferInput{TeamID: &soporte.ID, AgentID: &luis.ID, Note: "pide factura"}))
 
 	w.queries.Store(0)
 	th, err := w.svc.Thread(ctx, w.viewer(t, luis), c.ID)

@@ -180,8 +180,8 @@ func (g *Ingester) applyStatus(tx *gorm.DB, wsID, chID int64, st whatsapp.Status
 	if err := outbox.LockWamid(tx, chID, st.ID); err != nil {
 		return err
 	}
-	res := tx.Exec(`INSERT INTO message_statuses (channel_id, wamid, status, at, error_code) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, chID, st.ID, status, at, code)
+	res := tx.Exec(`INSERT INTO message_statuses (workspace_id, channel_id, wamid, status, at, error_code) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, wsID, chID, st.ID, status, at, code)
 	if res.Error != nil || res.RowsAffected == 0 {
 		return res.Error // a duplicate status changes nothing
 	}
@@ -235,9 +235,7 @@ func (g *Ingester) applyStatus(tx *gorm.DB, wsID, chID int64, st whatsapp.Status
 	return nil
 }
 
-func rankSQL(col string) string {
-	return "(CASE " + col + " WHEN 'queued' THEN 1 WHEN 'sent' THEN 2 WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 WHEN 'failed' THEN 5 ELSE 0 END)"
-}
+var rankSQL = whatsapp.StatusRankSQL
 
 func mediaOf(m whatsapp.Message) whatsapp.Media {
 	for _, p := range []*whatsapp.Media{m.Image, m.Video, m.Audio, m.Document, m.Sticker} {

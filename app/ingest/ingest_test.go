@@ -372,7 +372,8 @@ func TestCustomerMessageWakesPendingAndReopensClosed(t *testing.T) {
 	ch := app.Channel(ws, "Principal")
 	conv := app.Inbound(ch, "51987654321", "Pedro", "Hola")
 	firstCycle := *conv.CycleID
-	app.DB.Gorm.Exec("UPDATE conversations SET status = 'pending' WHERE id = ?", conv.ID)
+	ana := app.User(ws, "ana@acme.test", models.RoleAgent)
+	app.DB.Gorm.Exec("UPDATE conversations SET status = 'pending', assignee_id = ? WHERE id = ?", ana.ID, conv.ID)
 	conv = app.Inbound(ch, "51987654321", "Pedro", "¿Siguen ahí?")
 	if conv.Status != models.StatusActive || *conv.CycleID != firstCycle {
 		t.Errorf("pending + customer message: status %q cycle %d, want active in the same cycle", conv.Status, *conv.CycleID)

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/robfig/cron/v3"
 
+	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/metrics"
 )
 
@@ -23,7 +24,9 @@ import (
 type Job struct {
 	Name string
 	Spec string // robfig/cron spec, e.g. "@every 1m" or "*/5 * * * *"
-	Fn   func(ctx context.Context) error
+	// Fn runs the job as of now (the runner's clock): jobs never read the wall clock
+	// themselves, so tests drive them with a manual clock.
+	Fn func(ctx context.Context, now time.Time) error
 	// Quiet logs successful runs at debug level (jobs that run every few seconds).
 	Quiet bool
 }
@@ -38,6 +41,8 @@ type Runner struct {
 	Jobs        []Job
 	Logger      *slog.Logger
 	Metrics     *metrics.Metrics
+	// Clock gives each run its time (nil: the wall clock).
+	Clock clock.Clock
 	// Poll is how often a follower tries to become leader and a leader checks its
 	// lock connection. Default 10s, so a dead leader is replaced well within a minute.
 	Poll time.Duration
@@ -145,7 +150,11 @@ func (r *Runner) lead(ctx context.Context, conn *pgx.Conn) {
 // runJob runs one job with logging, metrics and a job_runs row.
 func (r *Runner) runJob(ctx context.Context, j Job) {
 	start := time.Now()
-	err := j.Fn(ctx)
+	now := start
+	if r.Clock != nil {
+		now = r.Clock.Now()
+	}
+	err := j.Fn(ctx, now)
 	d := time.Since(start)
 	result, msg := "ok", ""
 	if err != nil {

@@ -84,7 +84,7 @@ func tickJob(t *testing.T, dbURL string) jobs.Job {
 	if _, err := d.Pool.Exec(context.Background(), `CREATE TABLE ticks (at timestamptz NOT NULL DEFAULT clock_timestamp())`); err != nil {
 		t.Fatal(err)
 	}
-	return jobs.Job{Name: "tick", Spec: "@every 1s", Fn: func(ctx context.Context) error {
+	return jobs.Job{Name: "tick", Spec: "@every 1s", Fn: func(ctx context.Context, _ time.Time) error {
 		_, err := d.Pool.Exec(ctx, `INSERT INTO ticks DEFAULT VALUES`)
 		return err
 	}}
@@ -232,9 +232,9 @@ func TestJobRunsAreLoggedWithErrorsAndMetrics(t *testing.T) {
 	m := metrics.New(nil)
 	r := &jobs.Runner{DatabaseURL: dbURL, Pool: d.Pool, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: m, Poll: poll, Host: "solo",
 		Jobs: []jobs.Job{
-			{Name: "fails", Spec: "@every 1s", Fn: func(context.Context) error { return errFailed }},
-			{Name: "panics", Spec: "@every 1s", Fn: func(context.Context) error { panic("boom") }},
-			{Name: "works", Spec: "@every 1s", Fn: func(context.Context) error { return nil }},
+			{Name: "fails", Spec: "@every 1s", Fn: func(context.Context, time.Time) error { return errFailed }},
+			{Name: "panics", Spec: "@every 1s", Fn: func(context.Context, time.Time) error { panic("boom") }},
+			{Name: "works", Spec: "@every 1s", Fn: func(context.Context, time.Time) error { return nil }},
 		}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -20,42 +20,42 @@ type Deps struct {
 func Table(deps Deps) []Job {
 	d := deps.DB
 	return []Job{
-		{Name: "media.fetch", Spec: "@every 5s", Quiet: true, Fn: func(ctx context.Context) error {
+		{Name: "media.fetch", Spec: "@every 5s", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
 			// Meta's download links expire: copy new media soon after the webhook.
-			return deps.Media.FetchPending(ctx, 20)
+			return deps.Media.FetchPending(ctx, now, 20)
 		}},
-		{Name: "presence.away", Spec: "@every 30s", Quiet: true, Fn: func(ctx context.Context) error {
+		{Name: "presence.away", Spec: "@every 30s", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
 			// Agents whose heartbeats stopped (closed laptop, lost network) show as offline.
-			_, err := inbox.MarkAwayOffline(ctx, d.Gorm, inbox.AwayAfter)
+			_, err := inbox.MarkAwayOffline(ctx, d.Gorm, now, inbox.AwayAfter)
 			return err
 		}},
-		{Name: "outbox.recover_stuck", Spec: "@every 1m", Fn: func(ctx context.Context) error {
+		{Name: "outbox.recover_stuck", Spec: "@every 1m", Fn: func(ctx context.Context, now time.Time) error {
 			_, err := outbox.RecoverStuck(ctx, d.Gorm, 2*time.Minute)
 			return err
 		}},
-		{Name: "outbox.expire_ambiguous", Spec: "@every 1m", Fn: func(ctx context.Context) error {
+		{Name: "outbox.expire_ambiguous", Spec: "@every 1m", Fn: func(ctx context.Context, now time.Time) error {
 			_, err := outbox.ExpireAmbiguous(ctx, d.Gorm, 30*time.Minute)
 			return err
 		}},
-		{Name: "outbox.purge", Spec: "@every 1h", Fn: func(ctx context.Context) error {
+		{Name: "outbox.purge", Spec: "@every 1h", Fn: func(ctx context.Context, now time.Time) error {
 			_, err := outbox.PurgeFinished(ctx, d.Gorm, 30*24*time.Hour)
 			return err
 		}},
-		{Name: "sessions.cleanup", Spec: "@every 15m", Fn: func(ctx context.Context) error {
-			_, err := d.Pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < now()`)
+		{Name: "sessions.cleanup", Spec: "@every 15m", Fn: func(ctx context.Context, now time.Time) error {
+			_, err := d.Pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < $1`, now)
 			return err
 		}},
-		{Name: "login_attempts.cleanup", Spec: "@every 1h", Fn: func(ctx context.Context) error {
-			_, err := d.Pool.Exec(ctx, `DELETE FROM login_attempts WHERE created_at < $1`, time.Now().Add(-24*time.Hour))
+		{Name: "login_attempts.cleanup", Spec: "@every 1h", Fn: func(ctx context.Context, now time.Time) error {
+			_, err := d.Pool.Exec(ctx, `DELETE FROM login_attempts WHERE created_at < $1`, now.Add(-24*time.Hour))
 			return err
 		}},
-		{Name: "webhook_events.retention", Spec: "@every 1h", Fn: func(ctx context.Context) error {
+		{Name: "webhook_events.retention", Spec: "@every 1h", Fn: func(ctx context.Context, now time.Time) error {
 			// Raw webhooks are kept 30 days: long enough to replay Meta's 7 days of retries and investigate.
-			_, err := d.Pool.Exec(ctx, `DELETE FROM webhook_events WHERE received_at < $1`, time.Now().Add(-30*24*time.Hour))
+			_, err := d.Pool.Exec(ctx, `DELETE FROM webhook_events WHERE received_at < $1`, now.Add(-30*24*time.Hour))
 			return err
 		}},
-		{Name: "job_runs.cleanup", Spec: "@every 1h", Fn: func(ctx context.Context) error {
-			_, err := d.Pool.Exec(ctx, `DELETE FROM job_runs WHERE started_at < $1`, time.Now().Add(-7*24*time.Hour))
+		{Name: "job_runs.cleanup", Spec: "@every 1h", Fn: func(ctx context.Context, now time.Time) error {
+			_, err := d.Pool.Exec(ctx, `DELETE FROM job_runs WHERE started_at < $1`, now.Add(-7*24*time.Hour))
 			return err
 		}},
 	}

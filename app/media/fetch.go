@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/channels"
 	"github.com/atiende/atiende/app/whatsapp"
 	"github.com/atiende/atiende/models"
@@ -24,6 +25,15 @@ type Fetcher struct {
 	Graph    *whatsapp.Client
 	Channels *channels.Service
 	Logger   *slog.Logger
+	// Clock stamps fetched files (nil: the wall clock).
+	Clock clock.Clock
+}
+
+func (f *Fetcher) now() time.Time {
+	if f.Clock == nil {
+		return time.Now()
+	}
+	return f.Clock.Now()
 }
 
 // maxAge is how long Meta keeps a media id.
@@ -31,10 +41,10 @@ const maxAge = 7 * 24 * time.Hour
 
 // FetchPending fetches up to limit media files not fetched yet (the cron job). Each
 // row is claimed with SKIP LOCKED so two processes never download the same file.
-func (f *Fetcher) FetchPending(ctx context.Context, limit int) error {
+func (f *Fetcher) FetchPending(ctx context.Context, now time.Time, limit int) error {
 	var ids []int64
 	if err := f.DB.WithContext(ctx).Raw(`SELECT id FROM media WHERE data IS NULL AND error = '' AND created_at > ?
-		ORDER BY id LIMIT ?`, time.Now().Add(-maxAge), limit).Scan(&ids).Error; err != nil {
+		ORDER BY id LIMIT ?`, now.Add(-maxAge), limit).Scan(&ids).Error; err != nil {
 		return err
 	}
 	var errs []error
@@ -68,7 +78,7 @@ func (f *Fetcher) Ensure(ctx context.Context, id int64) (models.Media, error) {
 			return nil
 		}
 		data, mime, ferr := f.download(ctx, m)
-		now := time.Now()
+		now := f.now()
 		if ferr != nil {
 			f.Logger.Warn("media fetch failed", "media", m.MediaID, "err", ferr)
 			m.Error = "No se pudo descargar el archivo de WhatsApp. Pídele al cliente que lo reenvíe."

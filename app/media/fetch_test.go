@@ -36,7 +36,7 @@ func TestMediaIsFetchedKeptAndServedToWhoMaySeeIt(t *testing.T) {
 		t.Fatal(code)
 	}
 	f := &media.Fetcher{DB: app.DB.Gorm, Graph: &whatsapp.Client{BaseURL: graph.URL}, Channels: app.Server.Channels, Logger: slog.Default()}
-	testutil.Must(t, f.FetchPending(context.Background(), 10))
+	testutil.Must(t, f.FetchPending(context.Background(), time.Now(), 10))
 	var m models.Media
 	testutil.Must(t, app.DB.Gorm.Where("media_id = ?", "1479537139650973").First(&m).Error)
 	wantMime, wantData := fakemeta.MediaContent("1479537139650973")
@@ -78,7 +78,7 @@ func TestMediaThatCannotBeFetchedIsMarkedNotRetriedForever(t *testing.T) {
 	testutil.Must(t, app.DB.Gorm.Exec("UPDATE channels SET access_token_enc = 'garbage'").Error)
 	f := &media.Fetcher{DB: app.DB.Gorm, Graph: &whatsapp.Client{BaseURL: graph.URL, HTTP: &http.Client{Timeout: 2 * time.Second}},
 		Channels: app.Server.Channels, Logger: slog.Default()}
-	testutil.Must(t, f.FetchPending(context.Background(), 10))
+	testutil.Must(t, f.FetchPending(context.Background(), time.Now(), 10))
 	var m models.Media
 	testutil.Must(t, app.DB.Gorm.First(&m).Error)
 	if m.Error == "" || m.Data != nil {

@@ -78,9 +78,9 @@ func (s *Server) apiSendMessage(c echo.Context) error {
 	v := viewer(c)
 	var m models.Message
 	if in.Private {
-		m, err = s.Inbox.AddNote(c.Request().Context(), v, id, in.Body)
+		m, err = s.Inbox.AddNote(c.Request().Context(), inbox.ByAPI(v), id, in.Body)
 	} else {
-		m, err = s.Inbox.Reply(c.Request().Context(), v, id, in.Body, "")
+		m, err = s.Inbox.Reply(c.Request().Context(), inbox.ByAPI(v), id, in.Body, "")
 	}
 	if err != nil {
 		return apiFail(err)
@@ -93,7 +93,7 @@ func (s *Server) apiTake(c echo.Context) error {
 	if err != nil {
 		return apiFail(err)
 	}
-	if err := s.Inbox.Take(c.Request().Context(), viewer(c), id); err != nil {
+	if err := s.Inbox.Take(c.Request().Context(), inbox.ByAPI(viewer(c)), id); err != nil {
 		return apiFail(err)
 	}
 	return s.apiConversationJSON(c, http.StatusOK, id)
@@ -132,9 +132,9 @@ func (s *Server) apiAssign(c echo.Context) error {
 	case agentID == nil && teamID == nil:
 		return apiError(http.StatusUnprocessableEntity, "invalid", `Indica "agent" (correo) o "team" (nombre)`)
 	case teamID == nil && strings.TrimSpace(in.Note) == "":
-		err = s.Inbox.Assign(ctx, v, id, *agentID)
+		err = s.Inbox.Assign(ctx, inbox.ByAPI(v), id, *agentID)
 	default:
-		err = s.Inbox.Transfer(ctx, v, id, inbox.TransferInput{TeamID: teamID, AgentID: agentID, Note: in.Note})
+		err = s.Inbox.Transfer(ctx, inbox.ByAPI(v), id, inbox.TransferInput{TeamID: teamID, AgentID: agentID, Note: in.Note})
 	}
 	if err != nil {
 		return apiFail(err)
@@ -154,7 +154,7 @@ func (s *Server) apiStatus(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	if err := s.Inbox.SetStatus(c.Request().Context(), viewer(c), id, in.Status, in.Reason); err != nil {
+	if err := s.Inbox.SetStatus(c.Request().Context(), inbox.ByAPI(viewer(c)), id, in.Status, in.Reason); err != nil {
 		return apiFail(err)
 	}
 	return s.apiConversationJSON(c, http.StatusOK, id)

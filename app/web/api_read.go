@@ -11,6 +11,7 @@ import (
 
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/models"
+	"github.com/atiende/atiende/views/pages/conversation"
 )
 
 // apiConversationView is a conversation as the API shows it (design.md, JSON API v1).
@@ -245,6 +246,9 @@ func (s *Server) apiMessages(c echo.Context) error {
 	}
 	out := make([]apiMessage, 0, len(page.Messages))
 	for _, m := range page.Messages {
+		if m.Kind == models.KindActivity {
+			m.Body = conversation.ActivityText(m)
+		}
 		out = append(out, toAPIMessage(m.Message, m.SenderName, ""))
 	}
 	body := map[string]any{"data": out}

@@ -241,7 +241,7 @@ func (s *Server) conversationMove(c echo.Context) error {
 		return apperr.ErrNotFound
 	}
 	status := c.FormValue("status")
-	if err := s.Inbox.SetStatus(c.Request().Context(), viewer(c), id, status, c.FormValue("reason")); err != nil {
+	if err := s.Inbox.SetStatus(c.Request().Context(), inbox.By(viewer(c)), id, status, c.FormValue("reason")); err != nil {
 		return err
 	}
 	if c.Request().Header.Get("HX-Request") != "true" {

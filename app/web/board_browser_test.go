@@ -119,7 +119,7 @@ func TestBoardBrowserRefusedMoveSnapsBack(t *testing.T) {
 	t.Parallel()
 	f := newBoardFixture(t)
 	conv := f.customer(t, "Jorge Ramírez", "¿Y mi pedido?", 5*time.Minute)
-	testutil.Must(t, f.app.Server.Inbox.Take(context.Background(), f.viewer(t, f.ana), conv.ID))
+	testutil.Must(t, f.app.Server.Inbox.Take(context.Background(), inbox.By(f.viewer(t, f.ana)), conv.ID))
 	ctx := boardBrowser(t, f.app, f.ana)
 
 	boardDo(t, ctx, dragCard(conv.ID, "new"))
@@ -216,7 +216,7 @@ func TestBoardBrowserLiveUpdates(t *testing.T) {
 		t.Errorf("top card %s", got)
 	}
 	// The supervisor moves Rosa's chat: it moves on Ana's board too.
-	testutil.Must(t, f.app.Server.Inbox.SetStatus(context.Background(), f.viewer(t, f.admin), existing.ID, models.StatusPending, ""))
+	testutil.Must(t, f.app.Server.Inbox.SetStatus(context.Background(), inbox.By(f.viewer(t, f.admin)), existing.ID, models.StatusPending, ""))
 	cardIn(t, ctx, existing.ID, "pending")
 	// It goes to Carla: it leaves Ana's board.
 	f.assign(t, existing, f.carla)

@@ -46,7 +46,7 @@ func TestBoardCacheFollowsChanges(t *testing.T) {
 	// Another process closes the second conversation: its notification invalidates
 	// this process's cache.
 	other := inbox.New(f.app.DB.Gorm, clock.Real{})
-	testutil.Must(t, other.SetStatus(context.Background(), f.viewer(t, f.admin), second.ID, models.StatusClosed, ""))
+	testutil.Must(t, other.SetStatus(context.Background(), inbox.By(f.viewer(t, f.admin)), second.ID, models.StatusClosed, ""))
 	deadline := time.Now().Add(2 * time.Second) // the cache alone would keep the old board for 5 s
 	for {
 		doc = boardDoc(t, admin, "/board")

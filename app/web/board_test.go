@@ -98,7 +98,7 @@ func (f *boardFixture) setTeam(t *testing.T, c models.Conversation, team models.
 
 func (f *boardFixture) assign(t *testing.T, c models.Conversation, u models.User) {
 	t.Helper()
-	testutil.Must(t, f.app.Server.Inbox.Assign(context.Background(), f.viewer(t, f.admin), c.ID, u.ID))
+	testutil.Must(t, f.app.Server.Inbox.Assign(context.Background(), inbox.By(f.viewer(t, f.admin)), c.ID, u.ID))
 }
 
 func (f *boardFixture) label(t *testing.T, c models.Conversation, names ...string) {
@@ -107,7 +107,7 @@ func (f *boardFixture) label(t *testing.T, c models.Conversation, names ...strin
 	for _, n := range names {
 		ids = append(ids, f.labels[n])
 	}
-	testutil.Must(t, f.app.Server.Inbox.SetLabels(context.Background(), f.viewer(t, f.admin), c.ID, ids))
+	testutil.Must(t, f.app.Server.Inbox.SetLabels(context.Background(), inbox.By(f.viewer(t, f.admin)), c.ID, ids))
 }
 
 // seedRealistic fills the board the way a Tuesday morning looks.
@@ -143,52 +143,52 @@ func (f *boardFixture) seedRealistic(t *testing.T) {
 	jorge := f.customer(t, "Jorge Ramírez", "¿Me confirman la fecha de entrega del pedido 4471?", 95*time.Minute)
 	company(jorge, "Distribuidora Norte SAC")
 	f.setTeam(t, jorge, f.ventas)
-	testutil.Must(t, in.Take(ctx, f.viewer(t, f.carla), jorge.ID))
+	testutil.Must(t, in.Take(ctx, inbox.By(f.viewer(t, f.carla)), jorge.ID))
 	f.label(t, jorge, "Ventas", "VIP")
 	sla(jorge, "breached", -35*time.Minute)
 
 	lucia := f.customer(t, "Lucía Torres", "La plataforma no me deja ingresar desde ayer", 12*time.Minute)
 	company(lucia, "Colegio Santa Rosa")
 	f.setTeam(t, lucia, f.soporte)
-	testutil.Must(t, in.Take(ctx, f.viewer(t, f.luis), lucia.ID))
+	testutil.Must(t, in.Take(ctx, inbox.By(f.viewer(t, f.luis)), lucia.ID))
 	f.label(t, lucia, "Soporte")
 	sla(lucia, "ok", 3*time.Hour)
 
 	fernando := f.customer(t, "Fernando Rojas", "Perfecto, entonces pasamos la orden hoy", 31*time.Minute)
 	company(fernando, "Constructora Lima Sur")
 	f.setTeam(t, fernando, f.ventas)
-	testutil.Must(t, in.Take(ctx, f.viewer(t, f.ana), fernando.ID))
-	_, err := in.Reply(ctx, f.viewer(t, f.ana), fernando.ID, "Genial, te preparo la proforma", "")
+	testutil.Must(t, in.Take(ctx, inbox.By(f.viewer(t, f.ana)), fernando.ID))
+	_, err := in.Reply(ctx, inbox.By(f.viewer(t, f.ana)), fernando.ID, "Genial, te preparo la proforma", "")
 	testutil.Must(t, err)
 	f.write(t, boardWaOf(t, f, fernando), "Fernando Rojas", "¿Me la mandas actualizada con el descuento? Porfa antes de las 12", -2*time.Second)
 
 	andres := f.customer(t, "Andrés Castillo", "¿Cuánto cuesta el plan anual para 20 usuarios?", 3*time.Hour)
 	company(andres, "Estudio Castillo & Asociados")
 	f.setTeam(t, andres, f.ventas)
-	_, err = in.Reply(ctx, f.viewer(t, f.ana), andres.ID, "Te envío la cotización en un momento, Andrés", "")
+	_, err = in.Reply(ctx, inbox.By(f.viewer(t, f.ana)), andres.ID, "Te envío la cotización en un momento, Andrés", "")
 	testutil.Must(t, err)
 	f.label(t, andres, "Ventas")
 
 	rosa := f.customer(t, "Rosa Huamán", "Gracias, ya probé y funciona", 26*time.Hour)
 	company(rosa, "Minimarket Rosita")
 	f.setTeam(t, rosa, f.soporte)
-	testutil.Must(t, in.Take(ctx, f.viewer(t, f.luis), rosa.ID))
-	testutil.Must(t, in.SetStatus(ctx, f.viewer(t, f.luis), rosa.ID, models.StatusPending, ""))
+	testutil.Must(t, in.Take(ctx, inbox.By(f.viewer(t, f.luis)), rosa.ID))
+	testutil.Must(t, in.SetStatus(ctx, inbox.By(f.viewer(t, f.luis)), rosa.ID, models.StatusPending, ""))
 
 	gaby := f.customer(t, "Gabriela Ríos", "Lo reviso con mi jefe y te aviso", 5*time.Hour)
 	f.setTeam(t, gaby, f.ventas)
-	_, err = in.Reply(ctx, f.viewer(t, f.carla), gaby.ID, "¡Claro! Quedo atenta, Gabriela", "")
+	_, err = in.Reply(ctx, inbox.By(f.viewer(t, f.carla)), gaby.ID, "¡Claro! Quedo atenta, Gabriela", "")
 	testutil.Must(t, err)
 	f.label(t, gaby, "VIP")
 
 	carlos := f.customer(t, "Carlos Mendoza", "Listo, recibido. Muchas gracias", 2*24*time.Hour)
 	company(carlos, "Transportes Andinos")
 	f.setTeam(t, carlos, f.ventas)
-	testutil.Must(t, in.Take(ctx, f.viewer(t, f.ana), carlos.ID))
-	testutil.Must(t, in.SetStatus(ctx, f.viewer(t, f.ana), carlos.ID, models.StatusClosed, "Pedido entregado"))
+	testutil.Must(t, in.Take(ctx, inbox.By(f.viewer(t, f.ana)), carlos.ID))
+	testutil.Must(t, in.SetStatus(ctx, inbox.By(f.viewer(t, f.ana)), carlos.ID, models.StatusClosed, "Pedido entregado"))
 
 	valeria := f.customer(t, "Valeria Paredes", "Ok, gracias por la info", 4*time.Hour)
-	testutil.Must(t, in.SetStatus(ctx, f.viewer(t, f.sup), valeria.ID, models.StatusClosed, ""))
+	testutil.Must(t, in.SetStatus(ctx, inbox.By(f.viewer(t, f.sup)), valeria.ID, models.StatusClosed, ""))
 }
 
 // boardHTMXGet fetches path as htmx does.
@@ -238,12 +238,12 @@ func TestBoardShowsColumnsCountsAndCards(t *testing.T) {
 	f.exec(t, `UPDATE conversations SET sla_state = 'warning', first_response_due_at = now() + interval '5 minutes' WHERE id = ?`, pedro.ID)
 	anon := f.customer(t, "", "Buenas", time.Minute)
 	taken := f.customer(t, "Jorge Ramírez", "¿Y la entrega?", 3*time.Minute)
-	testutil.Must(t, f.app.Server.Inbox.Take(ctx, f.viewer(t, f.ana), taken.ID))
+	testutil.Must(t, f.app.Server.Inbox.Take(ctx, inbox.By(f.viewer(t, f.ana)), taken.ID))
 	replied := f.customer(t, "Andrés Castillo", "¿Precio?", time.Hour)
-	_, err := f.app.Server.Inbox.Reply(ctx, f.viewer(t, f.ana), replied.ID, "Te envío la cotización", "")
+	_, err := f.app.Server.Inbox.Reply(ctx, inbox.By(f.viewer(t, f.ana)), replied.ID, "Te envío la cotización", "")
 	testutil.Must(t, err)
 	closed := f.customer(t, "Carlos Mendoza", "Gracias", 2*time.Hour)
-	testutil.Must(t, f.app.Server.Inbox.SetStatus(ctx, f.viewer(t, f.admin), closed.ID, models.StatusClosed, "Listo"))
+	testutil.Must(t, f.app.Server.Inbox.SetStatus(ctx, inbox.By(f.viewer(t, f.admin)), closed.ID, models.StatusClosed, "Listo"))
 
 	doc := boardDoc(t, f.app.LoginAs(f.admin), "/board")
 	for st, want := range map[string]string{"new": "2", "active": "1", "pending": "1", "closed": "1"} {
@@ -516,7 +516,7 @@ func TestBoardFilters(t *testing.T) {
 		testutil.Must(t, f.app.DB.Gorm.Where("channel_id = ?", ch2.ID).First(&other).Error)
 	}
 	oldClosed := f.customer(t, "Carlos Antiguo", "Gracias", 20*24*time.Hour)
-	testutil.Must(t, f.app.Server.Inbox.SetStatus(context.Background(), f.viewer(t, f.admin), oldClosed.ID, models.StatusClosed, ""))
+	testutil.Must(t, f.app.Server.Inbox.SetStatus(context.Background(), inbox.By(f.viewer(t, f.admin)), oldClosed.ID, models.StatusClosed, ""))
 	f.exec(t, `UPDATE conversations SET closed_at = now() - interval '20 days' WHERE id = ?`, oldClosed.ID)
 
 	admin := f.app.LoginAs(f.admin)
@@ -732,7 +732,7 @@ func TestEventsFollowVisibility(t *testing.T) {
 		t.Fatalf("Ana got %+v (%v)", ev, ok)
 	}
 	// It moves to Luis (Soporte): Ana hears it (it leaves her board), Luis too (it arrives).
-	testutil.Must(t, f.app.Server.Inbox.Transfer(context.Background(), f.viewer(t, f.admin), conv.ID,
+	testutil.Must(t, f.app.Server.Inbox.Transfer(context.Background(), inbox.By(f.viewer(t, f.admin)), conv.ID,
 		inbox.TransferInput{TeamID: &f.soporte.ID, AgentID: &f.luis.ID, Note: "cliente de soporte"}))
 	if ev, ok := boardNextChange(t, ana, conv.ID, boardEventWait); !ok || ev.Data["kind"] != "assignment" {
 		t.Errorf("Ana did not hear the card leave: %+v", ev)
@@ -806,7 +806,7 @@ func TestPresence(t *testing.T) {
 
 	// Heartbeats stop: the job shows Ana offline; her next heartbeat brings "busy" back.
 	f.exec(t, `UPDATE users SET last_seen_at = now() - interval '5 minutes' WHERE id = ?`, f.ana.ID)
-	n, err := inbox.MarkAwayOffline(context.Background(), f.app.DB.Gorm, inbox.AwayAfter)
+	n, err := inbox.MarkAwayOffline(context.Background(), f.app.DB.Gorm, time.Now(), inbox.AwayAfter)
 	testutil.Must(t, err)
 	if n != 1 || boardPresenceOf(t, f, f.ana) != "offline" {
 		t.Fatalf("away job marked %d, Ana is %s", n, boardPresenceOf(t, f, f.ana))
@@ -821,7 +821,7 @@ func TestPresence(t *testing.T) {
 	if got := boardPresenceOf(t, f, f.ana); got != "offline" {
 		t.Errorf("chose offline, heartbeat made it %s", got)
 	}
-	if n, _ := inbox.MarkAwayOffline(context.Background(), f.app.DB.Gorm, inbox.AwayAfter); n != 0 {
+	if n, _ := inbox.MarkAwayOffline(context.Background(), f.app.DB.Gorm, time.Now(), inbox.AwayAfter); n != 0 {
 		t.Errorf("the job touched %d users with fresh heartbeats", n)
 	}
 }

@@ -145,10 +145,10 @@ func (s *Server) conversationSend(c echo.Context) error {
 	mode := c.FormValue("mode")
 	body := c.FormValue("body")
 	if mode == "note" {
-		_, err = s.Inbox.AddNote(ctx, v, id, body)
+		_, err = s.Inbox.AddNote(ctx, inbox.By(v), id, body)
 	} else {
 		mode = "reply"
-		_, err = s.Inbox.Reply(ctx, v, id, body, strings.TrimSpace(c.FormValue("context")))
+		_, err = s.Inbox.Reply(ctx, inbox.By(v), id, body, strings.TrimSpace(c.FormValue("context")))
 	}
 	if err != nil {
 		return s.explainLost(ctx, c, id, err, "%s tomó esta conversación mientras escribías: tu mensaje no se envió.")
@@ -172,7 +172,7 @@ func (s *Server) conversationTemplate(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	if _, err := s.Inbox.SendTemplate(ctx, viewer(c), id, tid, form["params"]); err != nil {
+	if _, err := s.Inbox.SendTemplate(ctx, inbox.By(viewer(c)), id, tid, form["params"]); err != nil {
 		return s.explainLost(ctx, c, id, err, "%s tomó esta conversación mientras preparabas la plantilla: no se envió.")
 	}
 	return s.afterAction(c, id, "reply", goneTitle, goneMsg)
@@ -186,7 +186,7 @@ func (s *Server) conversationTake(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	if err := s.Inbox.Take(ctx, viewer(c), id); err != nil {
+	if err := s.Inbox.Take(ctx, inbox.By(viewer(c)), id); err != nil {
 		return s.explainLost(ctx, c, id, err, "%s ya tomó esta conversación.")
 	}
 	return s.afterAction(c, id, "", goneTitle, goneMsg)
@@ -218,7 +218,7 @@ func (s *Server) conversationAssign(c echo.Context) error {
 	if agent == nil {
 		return apperr.Validation{"agent": "Elige a quién asignar la conversación"}
 	}
-	if err := s.Inbox.Assign(c.Request().Context(), viewer(c), id, *agent); err != nil {
+	if err := s.Inbox.Assign(c.Request().Context(), inbox.By(viewer(c)), id, *agent); err != nil {
 		return err
 	}
 	return s.afterAction(c, id, "", "Conversación asignada", "Ya no la ves porque quedó fuera de tus equipos.")
@@ -239,7 +239,7 @@ func (s *Server) conversationTransfer(c echo.Context) error {
 		return err
 	}
 	in := inbox.TransferInput{TeamID: team, AgentID: agent, Note: c.FormValue("note")}
-	if err := s.Inbox.Transfer(c.Request().Context(), viewer(c), id, in); err != nil {
+	if err := s.Inbox.Transfer(c.Request().Context(), inbox.By(viewer(c)), id, in); err != nil {
 		return err
 	}
 	return s.afterAction(c, id, "", "Conversación transferida", "Quien la recibe verá tu nota arriba del chat.")
@@ -252,7 +252,7 @@ func (s *Server) conversationStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Inbox.SetStatus(c.Request().Context(), viewer(c), id, c.FormValue("status"), c.FormValue("reason")); err != nil {
+	if err := s.Inbox.SetStatus(c.Request().Context(), inbox.By(viewer(c)), id, c.FormValue("status"), c.FormValue("reason")); err != nil {
 		return err
 	}
 	return s.afterAction(c, id, "", goneTitle, goneMsg)
@@ -276,7 +276,7 @@ func (s *Server) conversationLabels(c echo.Context) error {
 		}
 		ids = append(ids, n)
 	}
-	if err := s.Inbox.SetLabels(c.Request().Context(), viewer(c), id, ids); err != nil {
+	if err := s.Inbox.SetLabels(c.Request().Context(), inbox.By(viewer(c)), id, ids); err != nil {
 		return err
 	}
 	return s.afterAction(c, id, "", goneTitle, goneMsg)
@@ -289,7 +289,7 @@ func (s *Server) conversationRead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Inbox.MarkRead(c.Request().Context(), viewer(c), id); err != nil {
+	if err := s.Inbox.MarkRead(c.Request().Context(), inbox.By(viewer(c)), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

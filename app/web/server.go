@@ -21,7 +21,7 @@ import (
 	"github.com/atiende/atiende/app/ingest"
 	"github.com/atiende/atiende/app/live"
 	"github.com/atiende/atiende/app/metrics"
-	"github.com/atiende/atiende/app/secrets"
+	"github.com/atiende/atiende/app/services"
 )
 
 // Server holds the dependencies every handler uses.
@@ -37,6 +37,8 @@ type Server struct {
 	Inbox    *inbox.Service
 	Ingest   *ingest.Ingester
 	Hub      *live.Hub
+	// Services are every domain service, built once (services.New) for this process.
+	Services *services.Services
 
 	// cache keeps board reads and signed-in viewers while their workspace is unchanged.
 	cache *live.Cache
@@ -55,6 +57,9 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Hub is the process's live event hub (nil: the server starts one when Start is called).
 	Hub *live.Hub
+	// Services, when set, are the process's services (serve shares them with its jobs);
+	// nil builds them from the fields above.
+	Services *services.Services
 }
 
 // New builds the Server and its echo instance.
@@ -62,9 +67,12 @@ func New(d Deps) (*Server, *echo.Echo) {
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
 	}
-	if d.Metrics == nil {
-		d.Metrics = metrics.New(d.DB.SQL)
-		d.Metrics.WatchPool(d.DB.Pool)
+	svc := d.Services
+	if svc == nil {
+		var err error
+		if svc, err = services.New(d.Config, d.DB, d.Clock, d.Logger, d.Metrics); err != nil {
+			panic(err) // config.Load guarantees a 32-byte key
+		}
 	}
 	sm := scs.New()
 	sm.Store = pgxstore.NewWithCleanupInterval(d.DB.Pool, 0) // the sessions job cleans up
@@ -76,24 +84,21 @@ func New(d Deps) (*Server, *echo.Echo) {
 	sm.Cookie.Secure = d.Config.Production()
 	sm.Cookie.Path = "/"
 	s := &Server{
-		Config:   d.Config,
-		DB:       d.DB,
-		Clock:    d.Clock,
-		Logger:   d.Logger,
-		Metrics:  d.Metrics,
+		Config:   svc.Config,
+		DB:       svc.DB,
+		Clock:    svc.Clock,
+		Logger:   svc.Logger,
+		Metrics:  svc.Metrics,
 		Sessions: sm,
-		Accounts: accounts.New(d.DB.Gorm, d.Clock),
-		Inbox:    inbox.New(d.DB.Gorm, d.Clock),
+		Accounts: svc.Accounts,
+		Channels: svc.Channels,
+		Inbox:    svc.Inbox,
+		Ingest:   svc.Ingest,
 		Hub:      d.Hub,
+		Services: svc,
 	}
-	box, err := secrets.New(d.Config.SecretKey)
-	if err != nil {
-		panic(err) // config.Load guarantees a 32-byte key
-	}
-	s.Channels = channels.New(d.DB.Gorm, box, d.Clock)
-	s.Ingest = &ingest.Ingester{DB: d.DB.Gorm, Inbox: s.Inbox, Clock: d.Clock, Logger: d.Logger, Metrics: d.Metrics}
 	if s.Hub == nil {
-		s.Hub = live.NewHub(d.DB.URL, d.Logger)
+		s.Hub = live.NewHub(d.DB.URL, s.Logger)
 	}
 	// Nothing cached outlives a change this process makes or hears of; what no event
 	// announces (another process's settings change, a sliding window) lasts 5 s at most.

@@ -14,7 +14,7 @@ import (
 // Templates (Configuración → Plantillas): register WhatsApp templates approved in Meta.
 
 // catalog is the templates, canned responses and labels service.
-func (s *Server) catalog() *catalog.Service { return catalog.New(s.DB.Gorm, s.Clock) }
+func (s *Server) catalog() *catalog.Service { return s.Services.Catalog }
 
 func (s *Server) templatesPage(c echo.Context, status int, f settings.TemplateForm) error {
 	list, err := s.catalog().Templates(c.Request().Context(), viewer(c).Workspace.ID)

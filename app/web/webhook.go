@@ -80,7 +80,7 @@ func (s *Server) webhookVerify(c echo.Context) error {
 	}
 	q := c.Request().URL.Query()
 	token := q.Get("hub.verify_token")
-	if q.Get("hub.mode") != "subscribe" || subtle.ConstantTimeCompare([]byte(token), []byte(creds.VerifyToken)) != 1 {
+	if q.Get("hub.mode") != "subscribe" || creds.VerifyToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(creds.VerifyToken)) != 1 {
 		return c.String(http.StatusForbidden, "verification failed")
 	}
 	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(q.Get("hub.challenge")))

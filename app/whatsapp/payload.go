@@ -17,6 +17,9 @@ import (
 // VerifySignature checks X-Hub-Signature-256 ("sha256=<hex>") over the raw body, in
 // constant time. Any malformed header is a mismatch.
 func VerifySignature(appSecret, body []byte, header string) bool {
+	if len(appSecret) == 0 {
+		return false // a channel without its app secret (imported history) accepts no webhook
+	}
 	hexSig, ok := strings.CutPrefix(strings.TrimSpace(header), "sha256=")
 	if !ok {
 		return false
@@ -243,6 +246,13 @@ func NormalizeWaID(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// StatusRankSQL is StatusRank in SQL for column col, so that "only forward" holds under
+// concurrent updates, not just in the Go that computed the update. Ingestion and the
+// outbox both use it: one order of delivery statuses.
+func StatusRankSQL(col string) string {
+	return "(CASE " + col + " WHEN 'queued' THEN 1 WHEN 'sent' THEN 2 WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 WHEN 'played' THEN 4 WHEN 'failed' THEN 5 ELSE 0 END)"
 }
 
 // StatusRank orders delivery statuses; a status only ever moves to a higher rank.

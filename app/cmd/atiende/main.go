@@ -31,6 +31,7 @@ Commands:
   token create   print a new API token for a user: --email E
   channel add    connect a WhatsApp number: --name N --phone-number-id ID --display-phone P
                  --waba-id W --access-token T --app-secret S --verify-token V (prints JSON)
+  import         replay a history file (JSONL, see metrics.md): import [--workspace NAME] FILE.jsonl
   fake-meta      run a local fake of the Graph API (development and demos)
   simulate       send signed customer messages to a running server: --rate N --duration D
 
@@ -49,6 +50,7 @@ var commands = map[string]command{
 	"user add":     cmdUserAdd,
 	"token create": cmdTokenCreate,
 	"channel add":  cmdChannelAdd,
+	"import":       cmdImport,
 	"fake-meta":    cmdFakeMeta,
 	"simulate":     cmdSimulate,
 }

@@ -12,37 +12,22 @@ import (
 	"sync"
 	"time"
 
-	"github.com/atiende/atiende/app/channels"
 	"github.com/atiende/atiende/app/clock"
-	"github.com/atiende/atiende/app/db"
-	"github.com/atiende/atiende/app/jobs"
-	"github.com/atiende/atiende/app/media"
-	"github.com/atiende/atiende/app/metrics"
-	"github.com/atiende/atiende/app/secrets"
+	"github.com/atiende/atiende/app/services"
 	"github.com/atiende/atiende/app/web"
-	"github.com/atiende/atiende/app/whatsapp"
-	"github.com/atiende/atiende/app/whatsapp/outbox"
 )
 
 // background starts what both serve and worker run: the job leader election and the
 // outbox sender (every process sends; rows are claimed with SKIP LOCKED).
 // The returned wait blocks until everything has stopped after ctx ends.
-func background(ctx context.Context, env *Env, d *db.DB, m *metrics.Metrics) (wait func(), err error) {
-	box, err := secrets.New(env.Config.SecretKey)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open channel secrets: %w", err)
-	}
-	chs := channels.New(d.Gorm, box, clock.Real{})
-	graph := &whatsapp.Client{BaseURL: env.Config.GraphURL}
-	fetcher := &media.Fetcher{DB: d.Gorm, Graph: graph, Channels: chs, Logger: env.Logger}
+func background(ctx context.Context, svc *services.Services) (wait func()) {
 	var wg sync.WaitGroup
-	runner := &jobs.Runner{DatabaseURL: env.Config.DatabaseURL, Pool: d.Pool, Jobs: jobs.Table(jobs.Deps{DB: d, Media: fetcher}), Logger: env.Logger, Metrics: m}
+	runner := svc.Runner()
 	wg.Add(1)
 	go func() { defer wg.Done(); runner.Run(ctx) }()
-	sender := &outbox.Sender{DB: d.Gorm, Pool: d.Pool, Graph: graph, Channels: chs, Logger: env.Logger, Metrics: m}
 	wg.Add(1)
-	go func() { defer wg.Done(); sender.Run(ctx) }()
-	return wg.Wait, nil
+	go func() { defer wg.Done(); svc.Sender.Run(ctx) }()
+	return wg.Wait
 }
 
 func cmdServe(ctx context.Context, env *Env, args []string) error {
@@ -69,9 +54,11 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	m := metrics.New(d.SQL)
-	m.WatchPool(d.Pool)
-	server, e := web.New(web.Deps{Config: env.Config, DB: d, Logger: env.Logger, Metrics: m})
+	svc, err := services.New(env.Config, d, clock.Real{}, env.Logger, nil)
+	if err != nil {
+		return err
+	}
+	server, e := web.New(web.Deps{Config: env.Config, DB: d, Logger: env.Logger, Services: svc})
 	// Requests' contexts end when shutdown begins, so open live streams (SSE) close at
 	// once instead of holding Shutdown for its whole grace period.
 	reqCtx, endRequests := context.WithCancel(context.Background())
@@ -86,10 +73,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	srv.RegisterOnShutdown(endRequests)
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
-	wait, err := background(bgCtx, env, d, m)
-	if err != nil {
-		return err
-	}
+	wait := background(bgCtx, svc)
 	var hubDone sync.WaitGroup
 	hubDone.Add(1)
 	go func() { defer hubDone.Done(); server.Run(bgCtx) }()
@@ -130,10 +114,11 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	defer d.Close()
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
-	wait, err := background(bgCtx, env, d, metrics.New(d.SQL))
+	svc, err := services.New(env.Config, d, clock.Real{}, env.Logger, nil)
 	if err != nil {
 		return err
 	}
+	wait := background(bgCtx, svc)
 	env.Logger.Info("worker running")
 	<-ctx.Done()
 	env.Logger.Info("shutting down: waiting for running jobs")

@@ -433,8 +433,8 @@ func TestSendingOutcomes(t *testing.T) {
 			for to, sts := range recorded {
 				for _, m := range w.Fake.Sent(to) {
 					for _, st := range sts {
-						testutil.Must(t, w.DB.Gorm.Exec(`INSERT INTO message_statuses (channel_id, wamid, status, at, error_code)
-							VALUES (?,?,?,now(),131047) ON CONFLICT DO NOTHING`, w.Ch.ID, m.Wamid, st).Error)
+						testutil.Must(t, w.DB.Gorm.Exec(`INSERT INTO message_statuses (workspace_id, channel_id, wamid, status, at, error_code)
+							VALUES (?,?,?,?,now(),131047) ON CONFLICT DO NOTHING`, w.Ch.WorkspaceID, w.Ch.ID, m.Wamid, st).Error)
 					}
 				}
 			}
@@ -507,7 +507,7 @@ func TestAmbiguousSends(t *testing.T) {
 		wamid := w.Fake.Sent(r)[0].Wamid
 		var adopted bool
 		testutil.Must(t, w.DB.Gorm.Transaction(func(tx *gorm.DB) error {
-			if err := tx.Create(&models.MessageStatus{ChannelID: w.Ch.ID, Wamid: wamid, Status: "delivered", At: time.Now()}).Error; err != nil {
+			if err := tx.Create(&models.MessageStatus{WorkspaceID: w.Ch.WorkspaceID, ChannelID: w.Ch.ID, Wamid: wamid, Status: "delivered", At: time.Now()}).Error; err != nil {
 				return err
 			}
 			var err error

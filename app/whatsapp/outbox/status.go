@@ -25,11 +25,7 @@ func LockWamid(tx *gorm.DB, channelID int64, wamid string) error {
 	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(?))", wamidLockClass, fmt.Sprintf("%d:%s", channelID, wamid)).Error
 }
 
-// rankSQL mirrors whatsapp.StatusRank in SQL, so that "only forward" holds under
-// concurrent updates, not just in the Go that computed the update.
-func rankSQL(col string) string {
-	return fmt.Sprintf(`(CASE %s WHEN 'queued' THEN 1 WHEN 'sent' THEN 2 WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 WHEN 'played' THEN 4 WHEN 'failed' THEN 5 ELSE 0 END)`, col)
-}
+var rankSQL = whatsapp.StatusRankSQL
 
 // applyRecordedStatus moves message id to the furthest status recorded for its wamid in
 // message_statuses, never backwards.

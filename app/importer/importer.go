@@ -1,0 +1,968 @@
+// Package importer replays a history file (JSONL, metrics.md "History import") through
+// the conversation engine with each line's time as the clock and the importer as the
+// actor, so imported history yields exactly what live operation would have produced.
+//
+// Lines apply in file order, in batches of one transaction each. A line that cannot be
+// applied stops the import with its line number and the reason: its batch is rolled
+// back and replayed up to the line before, so nothing of the bad line is applied and
+// everything before it is. Setup lines create or update by name; event lines are
+// remembered in import_keys (by id, or by their natural key), so a rerun skips them.
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/clock"
+	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/live"
+	"github.com/atiende/atiende/app/secrets"
+	"github.com/atiende/atiende/models"
+)
+
+// Importer applies history files.
+type Importer struct {
+	DB    *gorm.DB
+	Inbox *inbox.Service
+	Box   *secrets.Box
+	// BatchSize is how many lines one transaction holds (default 1000).
+	BatchSize int
+}
+
+// Options are one run's choices.
+type Options struct {
+	// Workspace names the workspace when the file has no workspace line ("" = the only one).
+	Workspace string
+	// Size is the file's size in bytes, for the progress percentage (0: unknown).
+	Size int64
+	// Progress receives a line a second for files over 10,000 lines (nil: silent).
+	Progress io.Writer
+}
+
+// Result says what a run did.
+type Result struct {
+	Lines   int // lines read (blank lines included)
+	Applied int // lines that changed something
+	Skipped int // event lines already imported (a rerun)
+	Elapsed time.Duration
+}
+
+// LineError is a line that could not be applied.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// ProgressEvery is how many lines a file must have before progress is printed.
+const ProgressEvery = 10_000
+
+// Run imports r.
+func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, error) {
+	start := time.Now()
+	var res Result
+	batch := im.BatchSize
+	if batch <= 0 {
+		batch = 1000
+	}
+	st := &run{im: im, opt: opt, keys: map[string]bool{}, convs: map[string]convRef{}, last: map[int64]time.Time{}}
+	if err := st.resolveDefaultWorkspace(ctx); err != nil {
+		return res, err
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	var (
+		pending  [][]byte // the current batch's lines
+		firstNo  int      // line number of pending[0]
+		read     int64
+		lastTick = time.Now()
+		touched  = map[int64]bool{}
+	)
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		applied, skipped, failAt, err := st.applyBatch(ctx, pending, firstNo)
+		if err != nil {
+			// Roll back the whole batch, then replay the lines before the bad one.
+			st.reset()
+			if failAt > 0 {
+				if _, _, _, err2 := st.applyBatch(ctx, pending[:failAt], firstNo); err2 != nil {
+					return err2
+				}
+			}
+			res.Applied += st.lastApplied
+			res.Skipped += st.lastSkipped
+			return err
+		}
+		res.Applied += applied
+		res.Skipped += skipped
+		for id := range st.batchWorkspaces {
+			touched[id] = true
+		}
+		pending = pending[:0]
+		return nil
+	}
+	lineNo := 0
+	for sc.Scan() {
+		lineNo++
+		res.Lines = lineNo
+		read += int64(len(sc.Bytes())) + 1
+		if len(pending) == 0 {
+			firstNo = lineNo
+		}
+		pending = append(pending, bytes.Clone(sc.Bytes()))
+		if len(pending) >= batch {
+			if err := flush(); err != nil {
+				res.Elapsed = time.Since(start)
+				st.announce(ctx, touched)
+				return res, err
+			}
+		}
+		if opt.Progress != nil && lineNo >= ProgressEvery && time.Since(lastTick) >= time.Second {
+			lastTick = time.Now()
+			rate := float64(lineNo) / time.Since(start).Seconds()
+			if opt.Size > 0 {
+				fmt.Fprintf(opt.Progress, "import: %d lines (%.0f%%), %.0f lines/s\n", lineNo, 100*float64(read)/float64(opt.Size), rate)
+			} else {
+				fmt.Fprintf(opt.Progress, "import: %d lines, %.0f lines/s\n", lineNo, rate)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		res.Elapsed = time.Since(start)
+		if errors.Is(err, bufio.ErrTooLong) {
+			return res, &LineError{Line: lineNo + 1, Err: errors.New("line is longer than 16 MiB")}
+		}
+		return res, err
+	}
+	err := flush()
+	res.Elapsed = time.Since(start)
+	st.announce(ctx, touched)
+	return res, err
+}
+
+// announce tells open boards once that history arrived (imported lines publish nothing).
+func (st *run) announce(ctx context.Context, workspaces map[int64]bool) {
+	for id := range workspaces {
+		_ = live.Publish(st.im.DB.WithContext(ctx), live.Event{Kind: "resync", WorkspaceID: id})
+		st.im.Inbox.Changed(id)
+	}
+}
+
+// convRef is a contact's current conversation as the importer knows it.
+type convRef struct {
+	ID        int64
+	ChannelID int64
+}
+
+// run is one import's state. Caches are dropped when a batch rolls back.
+type run struct {
+	im  *Importer
+	opt Options
+
+	ws       models.Workspace // the workspace lines apply to
+	wsLoaded bool
+	multi    string // the existing workspaces' names, when several and none was chosen
+	// keys are the event keys known to be imported (loaded per workspace, then kept).
+	keys       map[string]bool
+	keysLoaded int64
+	newKeys    []string
+	convs      map[string]convRef     // wa_id -> conversation
+	last       map[int64]time.Time    // conversation -> latest event time
+	users      map[string]models.User // email -> user
+	teams      map[string]int64       // lower(name) -> id
+	channels   map[string]int64       // phone_number_id or lower(name) -> id
+	onlyCh     int64
+
+	batchWorkspaces map[int64]bool
+	lastApplied     int
+	lastSkipped     int
+}
+
+func (st *run) reset() {
+	st.convs = map[string]convRef{}
+	st.last = map[int64]time.Time{}
+	st.users, st.teams, st.channels, st.onlyCh = nil, nil, nil, 0
+	st.keys, st.keysLoaded, st.newKeys = map[string]bool{}, 0, nil
+	st.wsLoaded = false
+}
+
+func (st *run) resolveDefaultWorkspace(ctx context.Context) error {
+	var all []models.Workspace
+	if err := st.im.DB.WithContext(ctx).Order("name").Find(&all).Error; err != nil {
+		return err
+	}
+	if st.opt.Workspace != "" {
+		for _, w := range all {
+			if strings.EqualFold(w.Name, st.opt.Workspace) {
+				st.ws, st.wsLoaded = w, true
+				return nil
+			}
+		}
+		// The file's workspace line may create it.
+		st.ws = models.Workspace{Name: st.opt.Workspace}
+		return nil
+	}
+	if len(all) == 1 {
+		st.ws, st.wsLoaded = all[0], true
+	} else if len(all) > 1 {
+		n := make([]string, len(all))
+		for i, w := range all {
+			n[i] = w.Name
+		}
+		st.ws = models.Workspace{Name: ""}
+		st.multi = strings.Join(n, ", ")
+	}
+	return nil
+}
+
+// applyBatch applies lines in one transaction. On error it returns the index of the
+// failing line within the batch (the transaction is rolled back).
+func (st *run) applyBatch(ctx context.Context, lines [][]byte, firstNo int) (applied, skipped, failAt int, err error) {
+	st.batchWorkspaces = map[int64]bool{}
+	st.lastApplied, st.lastSkipped = 0, 0
+	snapshot := st.ws
+	err = st.im.DB.WithContext(ctx).Session(&gorm.Session{DisableNestedTransaction: true}).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
+			return err
+		}
+		for i, raw := range lines {
+			changed, err := st.apply(ctx, tx, raw)
+			if err != nil {
+				failAt = i
+				return &LineError{Line: firstNo + i, Err: err}
+			}
+			if changed {
+				applied++
+			} else if len(bytes.TrimSpace(raw)) > 0 {
+				skipped++
+			}
+		}
+		return st.saveKeys(tx)
+	})
+	if err != nil {
+		st.ws = snapshot
+		st.newKeys = nil
+		return 0, 0, failAt, err
+	}
+	st.lastApplied, st.lastSkipped = applied, skipped
+	for _, k := range st.newKeys {
+		st.keys[k] = true
+	}
+	st.newKeys = nil
+	return applied, skipped, 0, nil
+}
+
+func (st *run) saveKeys(tx *gorm.DB) error {
+	const chunk = 1000
+	for i := 0; i < len(st.newKeys); i += chunk {
+		part := st.newKeys[i:min(i+chunk, len(st.newKeys))]
+		var sb strings.Builder
+		args := make([]any, 0, 2*len(part))
+		sb.WriteString("INSERT INTO import_keys (workspace_id, key) VALUES ")
+		for j, k := range part {
+			if j > 0 {
+				sb.WriteString(",")
+			}
+			sb.WriteString("(?, ?)")
+			args = append(args, st.ws.ID, k)
+		}
+		sb.WriteString(" ON CONFLICT DO NOTHING")
+		if err := tx.Exec(sb.String(), args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// line is every field any line type may carry.
+type line struct {
+	Type     string          `json:"type"`
+	Name     string          `json:"name"`
+	Timezone string          `json:"timezone"`
+	Color    string          `json:"color"`
+	At       string          `json:"at"`
+	ID       string          `json:"id"`
+	Channel  string          `json:"channel"`
+	From     string          `json:"from"`
+	Contact  string          `json:"contact"`
+	Agent    string          `json:"agent"`
+	Text     string          `json:"text"`
+	Team     *string         `json:"team"`
+	Note     string          `json:"note"`
+	Status   string          `json:"status"`
+	Reason   string          `json:"reason"`
+	Email    string          `json:"email"`
+	Role     string          `json:"role"`
+	Teams    *[]string       `json:"teams"`
+	MaxConv  *int            `json:"max_conversations"`
+	Phone    string          `json:"phone_number_id"`
+	Display  *string         `json:"display_phone"`
+	WabaID   *string         `json:"waba_id"`
+	Token    string          `json:"access_token"`
+	Secret   string          `json:"app_secret"`
+	Verify   string          `json:"verify_token"`
+	Assign   *string         `json:"assignment"`
+	Calendar json.RawMessage `json:"calendar"`
+	SLA      json.RawMessage `json:"sla_policy"`
+	Sticky   json.RawMessage `json:"sticky"`
+	Grace    json.RawMessage `json:"offline_grace"`
+	Schedule json.RawMessage `json:"schedule"`
+}
+
+// notYet are line types the file format has that this version cannot apply yet.
+var notYet = map[string]string{
+	"calendar": "business calendars", "sla_policy": "SLA policies", "pipeline": "pipelines", "lead": "leads",
+	"stage": "lead stages", "menu": "welcome menus", "routing_rule": "routing rules",
+}
+
+func (st *run) apply(ctx context.Context, tx *gorm.DB, raw []byte) (bool, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return false, nil
+	}
+	var l line
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&l); err != nil {
+		return false, fmt.Errorf("not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return false, errors.New("more than one JSON value on the line")
+	}
+	switch l.Type {
+	case "":
+		return false, errors.New(`the line has no "type"`)
+	case "workspace":
+		return true, st.workspace(ctx, tx, l)
+	}
+	if what, ok := notYet[l.Type]; ok {
+		return false, fmt.Errorf("type %q (%s) is not supported by this version of Atiende yet", l.Type, what)
+	}
+	if err := st.needWorkspace(tx); err != nil {
+		return false, err
+	}
+	st.batchWorkspaces[st.ws.ID] = true
+	switch l.Type {
+	case "team":
+		return true, st.team(tx, l)
+	case "agent":
+		return true, st.agent(tx, l)
+	case "channel":
+		return true, st.channel(tx, l)
+	case "inbound", "reply", "note", "assign", "transfer", "status":
+		return st.event(ctx, tx, l)
+	}
+	return false, fmt.Errorf("unknown line type %q", l.Type)
+}
+
+func (st *run) needWorkspace(tx *gorm.DB) error {
+	if st.ws.ID != 0 {
+		return st.loadKeys(tx)
+	}
+	switch {
+	case st.multi != "" && st.ws.Name == "":
+		return fmt.Errorf("there are several workspaces; add a workspace line or choose one with --workspace NAME (existing: %s)", st.multi)
+	case st.ws.Name != "":
+		return fmt.Errorf("no workspace is called %q: add a workspace line to create it", st.ws.Name)
+	}
+	return errors.New("there is no workspace yet: start the file with a workspace line, e.g. {\"type\":\"workspace\",\"name\":\"Demo\",\"timezone\":\"America/Lima\"}")
+}
+
+func (st *run) loadKeys(tx *gorm.DB) error {
+	if st.keysLoaded == st.ws.ID {
+		return nil
+	}
+	var keys []string
+	if err := tx.Raw(`SELECT key FROM import_keys WHERE workspace_id = ?`, st.ws.ID).Scan(&keys).Error; err != nil {
+		return err
+	}
+	st.keys = make(map[string]bool, len(keys))
+	for _, k := range keys {
+		st.keys[k] = true
+	}
+	st.keysLoaded = st.ws.ID
+	return nil
+}
+
+func (st *run) workspace(ctx context.Context, tx *gorm.DB, l line) error {
+	name := strings.TrimSpace(l.Name)
+	if name == "" {
+		return errors.New(`a workspace line needs a "name"`)
+	}
+	var w models.Workspace
+	if err := tx.Where("lower(name) = lower(?)", name).Limit(1).Find(&w).Error; err != nil {
+		return err
+	}
+	tz := l.Timezone
+	if tz != "" {
+		if _, err := time.LoadLocation(tz); err != nil {
+			return fmt.Errorf("unknown time zone %q", tz)
+		}
+	}
+	switch {
+	case w.ID == 0:
+		if tz == "" {
+			tz = "America/Lima"
+		}
+		w = models.Workspace{Name: name, Timezone: tz}
+		if err := tx.Create(&w).Error; err != nil {
+			return err
+		}
+	case tz != "" && tz != w.Timezone:
+		if err := tx.Model(&w).Update("timezone", tz).Error; err != nil {
+			return err
+		}
+	}
+	if st.ws.ID != w.ID {
+		st.users, st.teams, st.channels, st.onlyCh = nil, nil, nil, 0
+		st.convs = map[string]convRef{}
+	}
+	st.ws, st.wsLoaded, st.multi = w, true, ""
+	st.batchWorkspaces[w.ID] = true
+	return st.loadKeys(tx)
+}
+
+func unsupportedFields(l line, fields map[string]json.RawMessage) error {
+	for name, v := range fields {
+		if len(v) > 0 && string(v) != "null" {
+			return fmt.Errorf("field %q of a %s line is not supported by this version of Atiende yet", name, l.Type)
+		}
+	}
+	return nil
+}
+
+func (st *run) team(tx *gorm.DB, l line) error {
+	name := strings.TrimSpace(l.Name)
+	if name == "" {
+		return errors.New(`a team line needs a "name"`)
+	}
+	if err := unsupportedFields(l, map[string]json.RawMessage{"calendar": l.Calendar, "sla_policy": l.SLA, "sticky": l.Sticky, "offline_grace": l.Grace}); err != nil {
+		return err
+	}
+	mode := ""
+	if l.Assign != nil {
+		switch *l.Assign {
+		case "round_robin", "least_busy", "manual":
+			mode = *l.Assign
+		default:
+			return fmt.Errorf("assignment must be round_robin, least_busy or manual, not %q", *l.Assign)
+		}
+	}
+	var t models.Team
+	if err := tx.Where("workspace_id = ? AND lower(name) = lower(?)", st.ws.ID, name).Limit(1).Find(&t).Error; err != nil {
+		return err
+	}
+	if t.ID == 0 {
+		t = models.Team{WorkspaceID: st.ws.ID, Name: name, Color: "#2563eb", RoutingMode: "manual"}
+		if l.Color != "" {
+			t.Color = l.Color
+		}
+		if mode != "" {
+			t.RoutingMode = mode
+		}
+		if err := tx.Create(&t).Error; err != nil {
+			return err
+		}
+	} else {
+		upd := map[string]any{}
+		if mode != "" {
+			upd["routing_mode"] = mode
+		}
+		if l.Color != "" {
+			upd["color"] = l.Color
+		}
+		if len(upd) > 0 {
+			if err := tx.Model(&t).Updates(upd).Error; err != nil {
+				return err
+			}
+		}
+	}
+	if st.teams != nil {
+		st.teams[strings.ToLower(name)] = t.ID
+	}
+	return nil
+}
+
+func (st *run) teamID(tx *gorm.DB, name string) (int64, error) {
+	if st.teams == nil {
+		var rows []models.Team
+		if err := tx.Where("workspace_id = ?", st.ws.ID).Find(&rows).Error; err != nil {
+			return 0, err
+		}
+		st.teams = map[string]int64{}
+		for _, t := range rows {
+			st.teams[strings.ToLower(t.Name)] = t.ID
+		}
+	}
+	id, ok := st.teams[strings.ToLower(strings.TrimSpace(name))]
+	if !ok {
+		return 0, fmt.Errorf("unknown team %q (add a team line before it)", name)
+	}
+	return id, nil
+}
+
+func (st *run) agent(tx *gorm.DB, l line) error {
+	email := strings.ToLower(strings.TrimSpace(l.Email))
+	if email == "" || !strings.Contains(email, "@") {
+		return errors.New(`an agent line needs an "email"`)
+	}
+	if err := unsupportedFields(l, map[string]json.RawMessage{"schedule": l.Schedule}); err != nil {
+		return err
+	}
+	role := l.Role
+	switch role {
+	case "", models.RoleAgent, models.RoleSupervisor, models.RoleAdmin:
+	default:
+		return fmt.Errorf("role must be admin, supervisor or agent, not %q", role)
+	}
+	if l.MaxConv != nil && (*l.MaxConv < 0 || *l.MaxConv > 500) {
+		return errors.New("max_conversations must be between 0 and 500")
+	}
+	var teamIDs []int64
+	if l.Teams != nil {
+		for _, t := range *l.Teams {
+			id, err := st.teamID(tx, t)
+			if err != nil {
+				return err
+			}
+			teamIDs = append(teamIDs, id)
+		}
+	}
+	var u models.User
+	if err := tx.Where("workspace_id = ? AND lower(email) = ?", st.ws.ID, email).Limit(1).Find(&u).Error; err != nil {
+		return err
+	}
+	if u.ID == 0 {
+		name := strings.TrimSpace(l.Name)
+		if name == "" {
+			name = email
+		}
+		if role == "" {
+			role = models.RoleAgent
+		}
+		// No password: an imported agent signs in once an admin sets one (Configuración → Usuarios).
+		u = models.User{WorkspaceID: st.ws.ID, Email: email, Name: name, Role: role, PasswordHash: "!", Active: true,
+			MaxConcurrent: 10, Presence: models.PresenceOffline}
+		if l.MaxConv != nil {
+			u.MaxConcurrent = *l.MaxConv
+		}
+		if err := tx.Create(&u).Error; err != nil {
+			return err
+		}
+	} else {
+		upd := map[string]any{}
+		if n := strings.TrimSpace(l.Name); n != "" {
+			upd["name"] = n
+		}
+		if role != "" {
+			upd["role"] = role
+		}
+		if l.MaxConv != nil {
+			upd["max_concurrent"] = *l.MaxConv
+		}
+		if len(upd) > 0 {
+			if err := tx.Model(&u).Updates(upd).Error; err != nil {
+				return err
+			}
+		}
+	}
+	if l.Teams != nil {
+		if err := tx.Exec(`DELETE FROM team_members WHERE user_id = ? AND workspace_id = ?`, u.ID, st.ws.ID).Error; err != nil {
+			return err
+		}
+		for _, id := range teamIDs {
+			if err := tx.Exec(`INSERT INTO team_members (workspace_id, team_id, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+				st.ws.ID, id, u.ID).Error; err != nil {
+				return err
+			}
+		}
+	}
+	st.users = nil
+	return nil
+}
+
+func (st *run) user(tx *gorm.DB, email string) (models.User, error) {
+	if st.users == nil {
+		var rows []models.User
+		if err := tx.Where("workspace_id = ?", st.ws.ID).Find(&rows).Error; err != nil {
+			return models.User{}, err
+		}
+		st.users = map[string]models.User{}
+		for _, u := range rows {
+			st.users[strings.ToLower(u.Email)] = u
+		}
+	}
+	u, ok := st.users[strings.ToLower(strings.TrimSpace(email))]
+	if !ok {
+		return u, fmt.Errorf("unknown agent %q (add an agent line before it)", email)
+	}
+	if !u.Active {
+		return u, fmt.Errorf("agent %q is deactivated", email)
+	}
+	return u, nil
+}
+
+func (st *run) channel(tx *gorm.DB, l line) error {
+	name := strings.TrimSpace(l.Name)
+	pnid := strings.TrimSpace(l.Phone)
+	if name == "" || pnid == "" {
+		return errors.New(`a channel line needs a "name" and a "phone_number_id"`)
+	}
+	for _, r := range pnid {
+		if r < '0' || r > '9' {
+			return fmt.Errorf("phone_number_id must be digits, not %q", pnid)
+		}
+	}
+	var ch models.Channel
+	if err := tx.Where("phone_number_id = ?", pnid).Limit(1).Find(&ch).Error; err != nil {
+		return err
+	}
+	if ch.ID != 0 && ch.WorkspaceID != st.ws.ID {
+		return fmt.Errorf("phone_number_id %s is connected in another workspace", pnid)
+	}
+	if ch.ID == 0 {
+		if err := tx.Where("workspace_id = ? AND lower(name) = lower(?)", st.ws.ID, name).Limit(1).Find(&ch).Error; err != nil {
+			return err
+		}
+	}
+	seal := func(s string) []byte {
+		if s = strings.TrimSpace(s); s == "" || st.im.Box == nil {
+			return nil
+		}
+		return st.im.Box.Seal(s)
+	}
+	if ch.ID == 0 {
+		ch = models.Channel{WorkspaceID: st.ws.ID, Name: name, PhoneNumberID: pnid, WebhookKey: newKey(), Active: true,
+			AccessTokenEnc: seal(l.Token), AppSecretEnc: seal(l.Secret), VerifyTokenEnc: seal(l.Verify)}
+		if l.Display != nil {
+			ch.DisplayPhone = *l.Display
+		}
+		if l.WabaID != nil {
+			ch.WabaID = *l.WabaID
+		}
+		if err := tx.Create(&ch).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return fmt.Errorf("a channel called %q already exists with another number", name)
+			}
+			return err
+		}
+	} else {
+		upd := map[string]any{"name": name, "phone_number_id": pnid}
+		if l.Display != nil {
+			upd["display_phone"] = *l.Display
+		}
+		if l.WabaID != nil {
+			upd["waba_id"] = *l.WabaID
+		}
+		for col, v := range map[string]string{"access_token_enc": l.Token, "app_secret_enc": l.Secret, "verify_token_enc": l.Verify} {
+			if b := seal(v); b != nil {
+				upd[col] = b
+			}
+		}
+		if err := tx.Model(&ch).Updates(upd).Error; err != nil {
+			return err
+		}
+	}
+	st.channels, st.onlyCh = nil, 0
+	return nil
+}
+
+func (st *run) channelID(tx *gorm.DB, ref string) (int64, error) {
+	if st.channels == nil {
+		var rows []models.Channel
+		if err := tx.Where("workspace_id = ?", st.ws.ID).Find(&rows).Error; err != nil {
+			return 0, err
+		}
+		st.channels = map[string]int64{}
+		for _, c := range rows {
+			st.channels[c.PhoneNumberID] = c.ID
+			st.channels["name:"+strings.ToLower(c.Name)] = c.ID
+		}
+		if len(rows) == 1 {
+			st.onlyCh = rows[0].ID
+		}
+	}
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		if st.onlyCh != 0 {
+			return st.onlyCh, nil
+		}
+		if len(st.channels) == 0 {
+			return 0, errors.New("the workspace has no channel: add a channel line before it")
+		}
+		return 0, errors.New(`the workspace has several channels: say which with "channel"`)
+	}
+	if id, ok := st.channels[ref]; ok {
+		return id, nil
+	}
+	if id, ok := st.channels["name:"+strings.ToLower(ref)]; ok {
+		return id, nil
+	}
+	return 0, fmt.Errorf("unknown channel %q (add a channel line before it)", ref)
+}
+
+// key is an event line's identity: its id, or its type, time, contact, agent and text.
+func key(l line, at time.Time) string {
+	if l.ID != "" {
+		return l.Type + ":" + l.ID
+	}
+	team := ""
+	if l.Team != nil {
+		team = *l.Team
+	}
+	h := sha256.New()
+	for _, p := range []string{l.Type, at.UTC().Format(time.RFC3339Nano), l.Contact + l.From, strings.ToLower(l.Agent), l.Text,
+		l.Status, l.Reason, l.Note, team, l.Channel} {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return l.Type + "#" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func (st *run) event(ctx context.Context, tx *gorm.DB, l line) (bool, error) {
+	if l.At == "" {
+		return false, fmt.Errorf(`a %s line needs "at" (RFC 3339)`, l.Type)
+	}
+	at, err := time.Parse(time.RFC3339Nano, l.At)
+	if err != nil {
+		return false, fmt.Errorf("at %q is not an RFC 3339 time", l.At)
+	}
+	k := key(l, at)
+	if st.keys[k] {
+		return false, nil
+	}
+	clk := clock.NewManual(at)
+	svc := st.im.Inbox.WithTx(tx, clk)
+	actor := inbox.As(inbox.ActorImporter, st.ws)
+	if l.Agent != "" && l.Type != "assign" && l.Type != "transfer" {
+		u, err := st.user(tx, l.Agent)
+		if err != nil {
+			return false, err
+		}
+		actor.User = &u
+	}
+	if l.Type == "inbound" {
+		ok, err := st.inbound(ctx, tx, svc, l, at, k)
+		if ok {
+			st.newKeys = append(st.newKeys, k)
+			st.keys[k] = true
+		}
+		return ok, err
+	}
+	waID := normalizeWaID(l.Contact)
+	if waID == "" {
+		return false, fmt.Errorf(`a %s line needs "contact" (the customer's wa_id)`, l.Type)
+	}
+	conv, err := st.conversation(tx, waID)
+	if err != nil {
+		return false, err
+	}
+	if err := st.checkTime(tx, conv.ID, at); err != nil {
+		return false, err
+	}
+	switch l.Type {
+	case "reply":
+		if actor.User == nil {
+			return false, errors.New(`a reply line needs "agent" (who wrote it)`)
+		}
+		_, err = svc.Reply(ctx, actor, conv.ID, l.Text, "")
+	case "note":
+		_, err = svc.AddNote(ctx, actor, conv.ID, l.Text)
+	case "assign":
+		if l.Agent == "" {
+			return false, errors.New(`an assign line needs "agent"`)
+		}
+		u, uerr := st.user(tx, l.Agent)
+		if uerr != nil {
+			return false, uerr
+		}
+		err = svc.Assign(ctx, actor, conv.ID, u.ID)
+	case "transfer":
+		in := inbox.TransferInput{Note: l.Note}
+		if l.Team != nil {
+			id, terr := st.teamID(tx, *l.Team)
+			if terr != nil {
+				return false, terr
+			}
+			in.TeamID = &id
+		}
+		if l.Agent != "" {
+			u, uerr := st.user(tx, l.Agent)
+			if uerr != nil {
+				return false, uerr
+			}
+			in.AgentID = &u.ID
+		}
+		err = svc.Transfer(ctx, actor, conv.ID, in)
+	case "status":
+		if l.Status == "" {
+			return false, errors.New(`a status line needs "status" (new, active, pending or closed)`)
+		}
+		reason := l.Reason
+		if reason == "" {
+			reason = l.Note
+		}
+		err = svc.SetStatus(ctx, actor, conv.ID, l.Status, reason)
+	}
+	if err != nil {
+		return false, explain(err)
+	}
+	st.last[conv.ID] = at
+	st.newKeys = append(st.newKeys, k)
+	st.keys[k] = true
+	return true, nil
+}
+
+// explain turns a domain error into the reason a line failed.
+func explain(err error) error {
+	var v apperr.Validation
+	var c apperr.Conflict
+	switch {
+	case errors.As(err, &v):
+		return errors.New(v.Error())
+	case errors.As(err, &c):
+		return errors.New(c.Msg)
+	case errors.Is(err, apperr.ErrNotFound):
+		return errors.New("the conversation does not exist")
+	}
+	return err
+}
+
+func (st *run) inbound(ctx context.Context, tx *gorm.DB, svc *inbox.Service, l line, at time.Time, k string) (bool, error) {
+	waID := normalizeWaID(l.From)
+	if waID == "" {
+		return false, errors.New(`an inbound line needs "from" (the customer's wa_id)`)
+	}
+	if strings.TrimSpace(l.Text) == "" {
+		return false, errors.New(`an inbound line needs "text"`)
+	}
+	chID, err := st.channelID(tx, l.Channel)
+	if err != nil {
+		return false, err
+	}
+	var pin *int64
+	if l.Team != nil && *l.Team != "" {
+		id, err := st.teamID(tx, *l.Team)
+		if err != nil {
+			return false, err
+		}
+		pin = &id
+	}
+	if ref, ok := st.convs[waID]; ok && ref.ChannelID == chID {
+		if err := st.checkTime(tx, ref.ID, at); err != nil {
+			return false, err
+		}
+	} else {
+		var id int64
+		if err := tx.Raw(`SELECT c.id FROM conversations c JOIN contacts k ON k.id = c.contact_id
+			WHERE k.workspace_id = ? AND k.wa_id = ? AND c.channel_id = ?`, st.ws.ID, waID, chID).Row().Scan(&id); err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !isNoRows(err) {
+			return false, err
+		}
+		if id != 0 {
+			if err := st.checkTime(tx, id, at); err != nil {
+				return false, err
+			}
+		}
+	}
+	wamid := l.ID
+	if wamid == "" {
+		wamid = "import:" + k
+	}
+	r, err := svc.ReceiveInbound(ctx, tx, inbox.Inbound{WorkspaceID: st.ws.ID, ChannelID: chID, WaID: waID, ProfileName: strings.TrimSpace(l.Name),
+		Wamid: wamid, At: at, Kind: models.KindText, Body: l.Text, PinTeamID: pin, History: true})
+	if err != nil {
+		return false, err
+	}
+	st.convs[waID] = convRef{ID: r.ConversationID, ChannelID: chID}
+	if r.Duplicate {
+		return false, nil
+	}
+	st.last[r.ConversationID] = at
+	return true, nil
+}
+
+func newKey() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func isNoRows(err error) bool { return err != nil && strings.Contains(err.Error(), "no rows") }
+
+// conversation is the contact's conversation on the channel of its latest inbound.
+func (st *run) conversation(tx *gorm.DB, waID string) (convRef, error) {
+	if ref, ok := st.convs[waID]; ok {
+		return ref, nil
+	}
+	var rows []struct {
+		ID        int64
+		ChannelID int64
+	}
+	if err := tx.Raw(`SELECT c.id, c.channel_id FROM conversations c JOIN contacts k ON k.id = c.contact_id
+		WHERE k.workspace_id = ? AND k.wa_id = ? AND c.last_inbound_at IS NOT NULL
+		ORDER BY c.last_inbound_at DESC, c.id DESC LIMIT 1`, st.ws.ID, waID).Scan(&rows).Error; err != nil {
+		return convRef{}, err
+	}
+	if len(rows) == 0 {
+		var n int64
+		if err := tx.Model(&models.Contact{}).Where("workspace_id = ? AND wa_id = ?", st.ws.ID, waID).Count(&n).Error; err != nil {
+			return convRef{}, err
+		}
+		if n == 0 {
+			return convRef{}, fmt.Errorf("unknown contact %q: no inbound line from this number before it", waID)
+		}
+		return convRef{}, fmt.Errorf("contact %q has no conversation that ever received a message", waID)
+	}
+	ref := convRef{ID: rows[0].ID, ChannelID: rows[0].ChannelID}
+	st.convs[waID] = ref
+	return ref, nil
+}
+
+// checkTime refuses an event older than the conversation's latest one.
+func (st *run) checkTime(tx *gorm.DB, convID int64, at time.Time) error {
+	last, ok := st.last[convID]
+	if !ok {
+		var t *time.Time
+		if err := tx.Raw(`SELECT GREATEST((SELECT max(created_at) FROM messages WHERE conversation_id = ?),
+			(SELECT max(at) FROM conversation_events WHERE conversation_id = ?))`, convID, convID).Row().Scan(&t); err != nil {
+			return err
+		}
+		if t != nil {
+			last = *t
+		}
+		st.last[convID] = last
+	}
+	if at.Before(last) {
+		return fmt.Errorf("time goes backwards for this conversation: %s is before its previous event at %s",
+			at.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func normalizeWaID(s string) string {
+	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "+"))
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '(' || r == ')' {
+			return -1
+		}
+		return r
+	}, s)
+}
