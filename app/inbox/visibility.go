@@ -53,4 +53,3 @@ func CanSee(v accounts.Viewer, workspaceID int64, teamID, assigneeID *int64) boo
 	}
 	return teamID == nil || v.InTeam(*teamID)
 }
-

@@ -13,8 +13,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atiende/atiende/app/apperr"
-	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/channels"
+	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/whatsapp"
 	"github.com/atiende/atiende/models"
 )
