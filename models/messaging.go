@@ -145,6 +145,9 @@ type Conversation struct {
 	SLAState           string `gorm:"column:sla_state"`
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	// CycleReplied is read with the locked row by the engine (not a column): whether
+	// the open cycle already has an agent reply. Nil when it was not read.
+	CycleReplied *bool `gorm:"->;column:cycle_replied"`
 }
 
 // ConversationLabel links a label to a conversation.

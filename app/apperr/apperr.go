@@ -49,6 +49,15 @@ func (v Validation) Err() error {
 	return v
 }
 
+// NotFound is an ErrNotFound that says what was not found ("No existe esa
+// conversación o no tienes acceso."): the same words on pages and in the API.
+type NotFound struct{ Msg string }
+
+func (n NotFound) Error() string { return n.Msg }
+
+// Is makes errors.Is(n, ErrNotFound) true.
+func (n NotFound) Is(target error) bool { return target == ErrNotFound }
+
 // Conflict is an ErrConflict with a message for people.
 type Conflict struct{ Msg string }
 

@@ -51,6 +51,9 @@ type Options struct {
 	Size int64
 	// Progress receives a line a second for files over 10,000 lines (nil: silent).
 	Progress io.Writer
+	// ProgressAfter and ProgressEvery change those two numbers (tests).
+	ProgressAfter int
+	ProgressEvery time.Duration
 }
 
 // Result says what a run did.
@@ -71,8 +74,8 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 
 func (e *LineError) Unwrap() error { return e.Err }
 
-// ProgressEvery is how many lines a file must have before progress is printed.
-const ProgressEvery = 10_000
+// ProgressAfter is how many lines a file must have before progress is printed.
+const ProgressAfter = 10_000
 
 // Run imports r.
 func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, error) {
@@ -81,6 +84,12 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 	batch := im.BatchSize
 	if batch <= 0 {
 		batch = 1000
+	}
+	if opt.ProgressAfter <= 0 {
+		opt.ProgressAfter = ProgressAfter
+	}
+	if opt.ProgressEvery <= 0 {
+		opt.ProgressEvery = time.Second
 	}
 	st := &run{im: im, opt: opt, keys: map[string]bool{}, convs: map[string]convRef{}, last: map[int64]time.Time{}}
 	if err := st.resolveDefaultWorkspace(ctx); err != nil {
@@ -136,7 +145,7 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 				return res, err
 			}
 		}
-		if opt.Progress != nil && lineNo >= ProgressEvery && time.Since(lastTick) >= time.Second {
+		if opt.Progress != nil && lineNo >= opt.ProgressAfter && time.Since(lastTick) >= opt.ProgressEvery {
 			lastTick = time.Now()
 			rate := float64(lineNo) / time.Since(start).Seconds()
 			if opt.Size > 0 {

@@ -28,6 +28,14 @@ func canWork(a Actor, c *models.Conversation) bool {
 	return c.AssigneeID == nil || *c.AssigneeID == a.User.ID
 }
 
+// recipient is whom a message goes to on WhatsApp ("" for history, which is never sent).
+func (s *Service) recipient(tx *gorm.DB, a Actor, c *models.Conversation) (string, error) {
+	if a.history() {
+		return "", nil
+	}
+	return s.contactWaID(tx, c.ContactID)
+}
+
 func (s *Service) contactWaID(tx *gorm.DB, contactID int64) (string, error) {
 	var wa string
 	err := tx.Model(&models.Contact{}).Where("id = ?", contactID).Pluck("wa_id", &wa).Error
@@ -48,7 +56,7 @@ func (s *Service) Reply(ctx context.Context, a Actor, convID int64, body, contex
 		if !a.history() && !WindowOpen(c.LastInboundAt, now) {
 			return ErrWindowClosed
 		}
-		waID, err := s.contactWaID(tx, c.ContactID)
+		waID, err := s.recipient(tx, a, c)
 		if err != nil {
 			return err
 		}
@@ -139,7 +147,7 @@ func (s *Service) SendTemplate(ctx context.Context, a Actor, convID, templateID 
 		if err != nil {
 			return err
 		}
-		waID, err := s.contactWaID(tx, c.ContactID)
+		waID, err := s.recipient(tx, a, c)
 		if err != nil {
 			return err
 		}

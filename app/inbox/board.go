@@ -62,6 +62,8 @@ type BoardFilter struct {
 	Q string
 	// ClosedSince is the start of Cerrados' window; zero means ClosedWindow before now.
 	ClosedSince time.Time
+	// ClosedUntil, when set, is the end of Cerrados' window (exclusive).
+	ClosedUntil time.Time
 
 	// searched is set once ResolveSearch has run Q: matches are the conversations found.
 	searched bool
@@ -501,6 +503,9 @@ func contactMatch(likes []string) (string, []any) {
 // statusWhere restricts to one column; Cerrados only reaches back to the window's start.
 func (s *Service) statusWhere(status string, f BoardFilter) (string, []any) {
 	if status == models.StatusClosed {
+		if !f.ClosedUntil.IsZero() {
+			return "c.status = 'closed' AND c.closed_at >= ? AND c.closed_at < ?", []any{s.closedSince(f), f.ClosedUntil}
+		}
 		return "c.status = 'closed' AND c.closed_at >= ?", []any{s.closedSince(f)}
 	}
 	return "c.status = ?", []any{status}

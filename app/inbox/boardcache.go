@@ -53,5 +53,8 @@ func (s *Service) filterKey(f BoardFilter) string {
 	// Cerrados' window by its length, not its start (which moves with every request):
 	// a cached answer is at most the cache's TTL behind the clock.
 	fmt.Fprintf(&b, "|c%d|q%q", s.Clock.Now().Sub(s.closedSince(f))/time.Minute, strings.TrimSpace(f.Q))
+	if !f.ClosedUntil.IsZero() {
+		fmt.Fprintf(&b, "|u%d", f.ClosedUntil.Unix())
+	}
 	return b.String()
 }

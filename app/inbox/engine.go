@@ -276,7 +276,7 @@ func Transition(s State, cmd Command) (Outcome, error) {
 			return o, nil
 		}
 		n.Assignee = cmd.Agent
-		o.Events = append(o.Events, Event{Kind: EvAssign, FromTeam: s.Team, ToTeam: s.Team, FromAgent: s.Assignee, ToAgent: cmd.Agent, Activity: true})
+		o.Events = append(o.Events, Event{Kind: EvAssign, FromAgent: s.Assignee, ToAgent: cmd.Agent, Activity: true})
 		// Assigning never moves the card (automatic assignment leaves Nuevos as is).
 		o.Transferred = s.CycleOpen && s.Replied && s.Assignee != nil
 		return o, nil
@@ -325,7 +325,7 @@ func Transition(s State, cmd Command) (Outcome, error) {
 			o.Events = append(o.Events, Event{Kind: EvReopen, Activity: true})
 			if n.Assignee == nil && cmd.Actor.Role() == models.RoleAgent && me != nil {
 				n.Assignee = me
-				o.Events = append(o.Events, Event{Kind: EvAssign, FromTeam: n.Team, ToTeam: n.Team, ToAgent: me})
+				o.Events = append(o.Events, Event{Kind: EvAssign, ToAgent: me})
 			}
 		case to == models.StatusNew:
 			return o, apperr.Validation{"status": "Una conversación que ya se atendió no vuelve a Nuevos. Muévela a En atención o Pendientes."}

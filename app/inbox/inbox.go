@@ -6,13 +6,11 @@ package inbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/atiende/atiende/app/apperr"
 	"github.com/atiende/atiende/app/clock"
@@ -25,6 +23,10 @@ const Window = 24 * time.Hour
 
 // MaxBody is the longest text WhatsApp accepts.
 const MaxBody = 4096
+
+// ErrNoConversation: the conversation does not exist or the actor may not see it
+// (both look the same).
+var ErrNoConversation = apperr.NotFound{Msg: "No existe esa conversación o no tienes acceso."}
 
 // Service runs conversation commands.
 type Service struct {
@@ -59,13 +61,15 @@ func (s *Service) lockedOr(ctx context.Context, a Actor, id int64, hidden func(t
 	v := a.Viewer()
 	defer s.Changed(v.Workspace.ID) // committed or not: a refused change costs one refill
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The row and what the status machine needs of its cycle, in one round trip.
 		var c models.Conversation
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND workspace_id = ?", id, v.Workspace.ID).First(&c).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return apperr.ErrNotFound
-		}
+		err := tx.Raw(`SELECT c.*, (SELECT y.first_reply_at IS NOT NULL FROM cycles y WHERE y.id = c.cycle_id) AS cycle_replied
+			FROM conversations c WHERE c.id = ? AND c.workspace_id = ? FOR UPDATE OF c`, id, v.Workspace.ID).Find(&c).Error
 		if err != nil {
 			return err
+		}
+		if c.ID == 0 {
+			return ErrNoConversation
 		}
 		if !CanSee(v, c.WorkspaceID, c.TeamID, c.AssigneeID) {
 			if hidden != nil {
@@ -73,7 +77,7 @@ func (s *Service) lockedOr(ctx context.Context, a Actor, id int64, hidden func(t
 					return err
 				}
 			}
-			return apperr.ErrNotFound
+			return ErrNoConversation
 		}
 		return fn(tx, &c)
 	})
@@ -83,7 +87,9 @@ func (s *Service) lockedOr(ctx context.Context, a Actor, id int64, hidden func(t
 func state(tx *gorm.DB, c *models.Conversation, needReplied bool) (State, error) {
 	st := State{Status: c.Status, Team: c.TeamID, Assignee: c.AssigneeID,
 		CycleOpen: c.CycleID != nil && c.Status != models.StatusClosed}
-	if st.CycleOpen && needReplied {
+	if st.CycleOpen && c.CycleReplied != nil {
+		st.Replied = *c.CycleReplied
+	} else if st.CycleOpen && needReplied {
 		var replied bool
 		if err := tx.Raw(`SELECT first_reply_at IS NOT NULL FROM cycles WHERE id = ?`, *c.CycleID).Row().Scan(&replied); err != nil {
 			return st, err
@@ -110,12 +116,28 @@ func (s *Service) step(tx *gorm.DB, c *models.Conversation, cmd Command) (Outcom
 	return o, s.persist(tx, c, cmd, o)
 }
 
-// persist writes an outcome of Transition for c.
+// persist writes an outcome of Transition for c: the cycle's changes in one UPDATE,
+// the events in one INSERT, their activity lines in another.
 func (s *Service) persist(tx *gorm.DB, c *models.Conversation, cmd Command, o Outcome) error {
 	at := cmd.At
-	if o.CloseCycle && c.CycleID != nil {
-		if err := tx.Model(&models.Cycle{}).Where("id = ? AND closed_at IS NULL", *c.CycleID).Updates(map[string]any{
-			"closed_at": at, "close_reason": cmd.Note, "team_id": o.State.Team, "assignee_id": o.State.Assignee}).Error; err != nil {
+	cycle := map[string]any{}
+	if o.OpenCycle == "" && c.CycleID != nil && (o.CloseCycle || (c.Status != models.StatusClosed &&
+		(!sameID(c.TeamID, o.State.Team) || !sameID(c.AssigneeID, o.State.Assignee)))) {
+		// An open cycle's team and assignee follow the conversation's (and are final at the close).
+		cycle["team_id"], cycle["assignee_id"] = o.State.Team, o.State.Assignee
+	}
+	if o.CloseCycle {
+		cycle["closed_at"], cycle["close_reason"] = at, cmd.Note
+	}
+	if o.FirstReply {
+		cycle["first_reply_at"] = gorm.Expr("COALESCE(first_reply_at, ?)", at)
+		cycle["first_reply_user_id"] = gorm.Expr("CASE WHEN first_reply_at IS NULL THEN ? ELSE first_reply_user_id END", cmd.Actor.UserID())
+	}
+	if o.Transferred {
+		cycle["transferred"] = true
+	}
+	if len(cycle) > 0 && c.CycleID != nil {
+		if err := tx.Model(&models.Cycle{}).Where("id = ?", *c.CycleID).Updates(cycle).Error; err != nil {
 			return err
 		}
 	}
@@ -128,22 +150,11 @@ func (s *Service) persist(tx *gorm.DB, c *models.Conversation, cmd Command, o Ou
 		c.CycleID = &cy.ID
 		c.ClosedAt, c.CloseReason = nil, ""
 	}
-	if o.FirstReply && c.CycleID != nil {
-		if err := tx.Model(&models.Cycle{}).Where("id = ? AND first_reply_at IS NULL", *c.CycleID).
-			Updates(map[string]any{"first_reply_at": at, "first_reply_user_id": cmd.Actor.UserID()}).Error; err != nil {
-			return err
-		}
+	if err := s.record(tx, c, cmd, o.Events); err != nil {
+		return err
 	}
-	if o.Transferred && c.CycleID != nil {
-		if err := tx.Model(&models.Cycle{}).Where("id = ?", *c.CycleID).Update("transferred", true).Error; err != nil {
-			return err
-		}
-	}
-	for _, e := range o.Events {
-		if err := s.record(tx, c, cmd, e); err != nil {
-			return err
-		}
-	}
+	replied := o.State.Replied
+	c.CycleReplied = &replied
 	c.Status, c.TeamID, c.AssigneeID = o.State.Status, o.State.Team, o.State.Assignee
 	switch {
 	case o.has(EvClose):
@@ -156,37 +167,43 @@ func (s *Service) persist(tx *gorm.DB, c *models.Conversation, cmd Command, o Ou
 	return nil
 }
 
-// record writes one event of the conversation (and its activity line, if it has one).
-func (s *Service) record(tx *gorm.DB, c *models.Conversation, cmd Command, e Event) error {
+// record writes the events of one command (one INSERT) and the activity lines of
+// those the history shows (one more).
+func (s *Service) record(tx *gorm.DB, c *models.Conversation, cmd Command, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
 	actorKind := cmd.Actor.Kind
 	if cmd.Kind == CmdInbound {
 		actorKind = ActorContact
 	}
-	ev := models.ConversationEvent{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID,
-		Kind: e.Kind, At: cmd.At, ActorKind: actorKind, ActorID: cmd.Actor.UserID(), FromStatus: e.FromStatus, ToStatus: e.ToStatus,
-		FromTeamID: e.FromTeam, ToTeamID: e.ToTeam, FromUserID: e.FromAgent, ToUserID: e.ToAgent, Note: e.Note}
-	if err := tx.Create(&ev).Error; err != nil {
+	rows := make([]models.ConversationEvent, len(events))
+	for i, e := range events {
+		rows[i] = models.ConversationEvent{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID,
+			Kind: e.Kind, At: cmd.At, ActorKind: actorKind, ActorID: cmd.Actor.UserID(), FromStatus: e.FromStatus, ToStatus: e.ToStatus,
+			FromTeamID: e.FromTeam, ToTeamID: e.ToTeam, FromUserID: e.FromAgent, ToUserID: e.ToAgent, Note: e.Note}
+	}
+	if err := tx.Create(&rows).Error; err != nil {
 		return err
 	}
-	if !e.Activity {
+	var lines []models.Message
+	for i, e := range events {
+		if e.Activity {
+			// The history shows the event as a small centred line; the views render its words.
+			lines = append(lines, models.Message{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID, ChannelID: c.ChannelID,
+				Direction: models.DirectionOut, Kind: models.KindActivity, Private: true, SenderType: models.SenderSystem,
+				SenderUserID: cmd.Actor.UserID(), EventID: &rows[i].ID, CreatedAt: cmd.At})
+		}
+	}
+	if len(lines) == 0 {
 		return nil
 	}
-	// The history shows the event as a small centred line; the views render its words.
-	return tx.Create(&models.Message{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID, ChannelID: c.ChannelID,
-		Direction: models.DirectionOut, Kind: models.KindActivity, Private: true, SenderType: models.SenderSystem,
-		SenderUserID: cmd.Actor.UserID(), EventID: &ev.ID, CreatedAt: cmd.At}).Error
+	return tx.Create(&lines).Error
 }
 
 // save writes the conversation's mutable fields and publishes a live event.
 func (s *Service) save(tx *gorm.DB, c *models.Conversation, kind string, prevTeam, prevAssignee *int64, actor Actor, incoming bool) error {
 	c.UpdatedAt = s.Clock.Now()
-	if c.CycleID != nil && c.Status != models.StatusClosed && (!sameID(prevTeam, c.TeamID) || !sameID(prevAssignee, c.AssigneeID)) {
-		// An open cycle's team and assignee follow the conversation's.
-		if err := tx.Model(&models.Cycle{}).Where("id = ? AND closed_at IS NULL", *c.CycleID).
-			Updates(map[string]any{"team_id": c.TeamID, "assignee_id": c.AssigneeID}).Error; err != nil {
-			return err
-		}
-	}
 	if actor.history() {
 		// History is not news: the importer tells open boards once, when it is done.
 		return tx.Model(c).Select("status", "team_id", "assignee_id", "cycle_id", "last_message_at", "last_message_preview",

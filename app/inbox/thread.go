@@ -94,7 +94,7 @@ func (s *Service) visibleConversation(db *gorm.DB, v accounts.Viewer, id int64) 
 	var c models.Conversation
 	err := db.Where("id = ?", id).Where(cond, args...).First(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return c, apperr.ErrNotFound
+		return c, ErrNoConversation
 	}
 	return c, err
 }

@@ -51,6 +51,12 @@ func WithGraphURL(u string) Option { return func(c *config.Config) { c.GraphURL 
 // NewApp starts a server on a fresh database; everything stops when t ends.
 func NewApp(t testing.TB, opts ...Option) *App {
 	t.Helper()
+	return NewAppWithClock(t, clock.Real{}, opts...)
+}
+
+// NewAppWithClock is NewApp with every service on clk (a clock.Manual drives time).
+func NewAppWithClock(t testing.TB, clk clock.Clock, opts ...Option) *App {
+	t.Helper()
 	d := NewDB(t)
 	cfg, err := config.Load(func(k string) string {
 		if k == "DATABASE_URL" {
@@ -68,7 +74,7 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	s, e := web.New(web.Deps{Config: cfg, DB: d, Logger: logger, Clock: clock.Real{}})
+	s, e := web.New(web.Deps{Config: cfg, DB: d, Logger: logger, Clock: clk})
 	s.Accounts.BcryptCost = bcrypt.MinCost // real bcrypt, cheap cost: the suite creates many users
 	ctx, cancel := context.WithCancel(context.Background())
 	go s.Run(ctx)

@@ -23,22 +23,9 @@ func bindJSON(c echo.Context, dst any) error {
 	return nil
 }
 
-// apiFail maps domain errors to the API's JSON errors with their status codes.
-func apiFail(err error) error {
-	var v apperr.Validation
-	var conflict apperr.Conflict
-	switch {
-	case errors.As(err, &v):
-		return apiError(http.StatusUnprocessableEntity, "invalid", v.Error())
-	case errors.As(err, &conflict):
-		return apiError(http.StatusConflict, "conflict", conflict.Msg)
-	case errors.Is(err, apperr.ErrNotFound):
-		return apiError(http.StatusNotFound, "not_found", "No existe esa conversación o no tienes acceso")
-	case errors.Is(err, apperr.ErrForbidden):
-		return apiError(http.StatusForbidden, "forbidden", "No tienes permiso para hacer esto")
-	}
-	return err
-}
+// apiFail is where API handlers hand a domain error back: handleError maps it
+// (classify), the same way for the API as for pages.
+func apiFail(err error) error { return err }
 
 // apiMessage is a message as the API shows it.
 type apiMessage struct {
@@ -139,7 +126,11 @@ func (s *Server) apiAssign(c echo.Context) error {
 	if err != nil {
 		return apiFail(err)
 	}
-	return s.apiConversationJSON(c, http.StatusOK, id)
+	if err := s.apiConversationJSON(c, http.StatusOK, id); !errors.Is(err, apperr.ErrNotFound) {
+		return err
+	}
+	// Handed over to a team or agent out of the caller's sight: done, and no longer theirs to read.
+	return c.JSON(http.StatusOK, map[string]any{"data": map[string]any{"id": id, "visible": false}})
 }
 
 func (s *Server) apiStatus(c echo.Context) error {

@@ -162,6 +162,28 @@ func (s *Server) apiConversations(c echo.Context) error {
 		}
 		f.AssigneeID = &u.ID
 	}
+	// Closed conversations: those closed between from and to (dates in the workspace's
+	// time zone, both included); by default the last 7 days, as the board shows them.
+	loc := v.Workspace.Location()
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+		add  int
+	}{{"from", &f.ClosedSince, 0}, {"to", &f.ClosedUntil, 1}} {
+		if q := strings.TrimSpace(c.QueryParam(p.name)); q != "" {
+			d, err := time.ParseInLocation("2006-01-02", q, loc)
+			if err != nil {
+				return apiError(http.StatusUnprocessableEntity, "invalid", p.name+" debe ser una fecha AAAA-MM-DD")
+			}
+			*p.dst = d.AddDate(0, 0, p.add)
+		}
+	}
+	if !f.ClosedUntil.IsZero() && f.ClosedSince.IsZero() {
+		f.ClosedSince = f.ClosedUntil.AddDate(0, 0, -7)
+	}
+	if !f.ClosedUntil.IsZero() && !f.ClosedSince.Before(f.ClosedUntil) {
+		return apiError(http.StatusUnprocessableEntity, "invalid", "from no puede ser posterior a to")
+	}
 	limit := inbox.DefaultColumnLimit
 	if l := c.QueryParam("limit"); l != "" {
 		n, err := strconv.Atoi(l)

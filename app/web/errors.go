@@ -56,14 +56,19 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 }
 
+// classify is the one mapping of errors to a status, a code and a message, for pages,
+// htmx toasts and the JSON API alike.
 func (s *Server) classify(err error) (int, string, string) {
 	var api *APIError
 	var he *echo.HTTPError
 	var v apperr.Validation
 	var conflict apperr.Conflict
+	var nf apperr.NotFound
 	switch {
 	case errors.As(err, &api):
 		return api.Status, api.Code, api.Message
+	case errors.As(err, &nf):
+		return http.StatusNotFound, "not_found", nf.Msg
 	case errors.As(err, &v):
 		return http.StatusUnprocessableEntity, "invalid", v.Error()
 	case errors.As(err, &conflict):
@@ -71,7 +76,7 @@ func (s *Server) classify(err error) (int, string, string) {
 	case errors.Is(err, apperr.ErrNotFound):
 		return http.StatusNotFound, "not_found", "No encontramos lo que buscas, o no tienes acceso."
 	case errors.Is(err, apperr.ErrForbidden):
-		return http.StatusForbidden, "forbidden", "No tienes permiso para ver esta página."
+		return http.StatusForbidden, "forbidden", "No tienes permiso para hacer esto."
 	case errors.Is(err, apperr.ErrConflict):
 		return http.StatusConflict, "conflict", "Alguien más cambió esto al mismo tiempo. Vuelve a cargar e inténtalo de nuevo."
 	case errors.As(err, &he):
