@@ -97,6 +97,10 @@ type Contact struct {
 	Referral    JSON
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+
+	// Associations (Preload).
+	Owner         *User          `json:"-"`
+	Conversations []Conversation `json:"-"`
 }
 
 // DisplayName is the name to show: the one an agent set, the WhatsApp profile name, or the number.
@@ -148,6 +152,13 @@ type Conversation struct {
 	// CycleReplied is read with the locked row by the engine (not a column): whether
 	// the open cycle already has an agent reply. Nil when it was not read.
 	CycleReplied *bool `gorm:"->;column:cycle_replied"`
+
+	// Associations (loaded with Preload when a caller needs them; never saved through).
+	Contact  *Contact `json:"-"`
+	Channel  *Channel `json:"-"`
+	Team     *Team    `json:"-"`
+	Assignee *User    `json:"-"`
+	Cycles   []Cycle  `json:"-"`
 }
 
 // ConversationLabel links a label to a conversation.
@@ -171,6 +182,12 @@ type Cycle struct {
 	FirstReplyAt     *time.Time
 	FirstReplyUserID *int64
 	Transferred      bool
+
+	// Associations (Preload).
+	Conversation   *Conversation `json:"-"`
+	Team           *Team         `json:"-"`
+	Assignee       *User         `json:"-"`
+	FirstReplyUser *User         `json:"-"`
 }
 
 // ConversationEvent is one structured event (status move, assignment, transfer…).

@@ -180,38 +180,23 @@ func decodeCursor(s string) (time.Time, int64, error) {
 	return time.UnixMicro(us).UTC(), n, nil
 }
 
-// cardRow is one row of cardSelect.
+// cardRow is one row of cardSelect: the conversation row as it is (so a new column of
+// conversations reaches the board by adding it to the model and to Card), with what
+// the card shows of its contact, channel, team, assignee and labels.
 type cardRow struct {
-	ID                 int64
-	Status             string
-	ContactID          int64
-	ChannelID          int64
-	TeamID             *int64
-	AssigneeID         *int64
-	LastMessageAt      time.Time
-	LastMessagePreview string
-	LastMessageOut     bool
-	LastInboundAt      *time.Time
-	WaitingSince       *time.Time
-	UnreadCount        int
-	SLAState           string `gorm:"column:sla_state"`
-	FirstResponseDueAt *time.Time
-	NextResponseDueAt  *time.Time
-	ResolutionDueAt    *time.Time
-	ClosedAt           *time.Time
-	CloseReason        string
-	ContactName        string
-	ProfileName        string
-	Phone              string
-	WaID               string `gorm:"column:wa_id"`
-	Company            string
-	ChannelName        *string
-	DisplayPhone       *string
-	TeamName           *string
-	TeamColor          *string
-	AssigneeName       *string
-	AssigneePresence   *string
-	Labels             string
+	models.Conversation `gorm:"embedded"`
+	ContactName         string
+	ProfileName         string
+	Phone               string
+	WaID                string `gorm:"column:wa_id"`
+	Company             string
+	ChannelName         *string
+	DisplayPhone        *string
+	TeamName            *string
+	TeamColor           *string
+	AssigneeName        *string
+	AssigneePresence    *string
+	Labels              string
 }
 
 // cardSelect loads a card with its contact, channel, team, assignee and labels in one
@@ -219,10 +204,7 @@ type cardRow struct {
 // evaluated only for the rows returned; as joins they would cost more to plan (on
 // every request) than to run.
 const cardSelect = `
-SELECT c.id, c.status, c.contact_id, c.channel_id, c.team_id, c.assignee_id, c.last_message_at,
-	c.last_message_preview, c.last_message_out, c.last_inbound_at, c.waiting_since, c.unread_count,
-	c.sla_state, c.first_response_due_at, c.next_response_due_at, c.resolution_due_at, c.closed_at, c.close_reason,
-	k.name AS contact_name, k.profile_name, k.phone, k.wa_id, k.company,
+SELECT c.*, k.name AS contact_name, k.profile_name, k.phone, k.wa_id, k.company,
 	(SELECT ch.name FROM channels ch WHERE ch.id = c.channel_id) AS channel_name,
 	(SELECT ch.display_phone FROM channels ch WHERE ch.id = c.channel_id) AS display_phone,
 	(SELECT t.name FROM teams t WHERE t.id = c.team_id) AS team_name,
@@ -235,9 +217,13 @@ FROM conversations c
 JOIN contacts k ON k.id = c.contact_id`
 
 func (r cardRow) card() (Card, error) {
+	var last time.Time
+	if r.LastMessageAt != nil {
+		last = *r.LastMessageAt
+	}
 	c := Card{ID: r.ID, Status: r.Status, ContactID: r.ContactID, Company: r.Company, ChannelID: r.ChannelID,
 		ChannelName: deref(r.ChannelName), ChannelPhone: deref(r.DisplayPhone), TeamID: r.TeamID, AssigneeID: r.AssigneeID,
-		Preview: r.LastMessagePreview, PreviewOut: r.LastMessageOut, LastMessageAt: r.LastMessageAt,
+		Preview: r.LastMessagePreview, PreviewOut: r.LastMessageOut, LastMessageAt: last,
 		LastInboundAt: r.LastInboundAt, UnreadCount: r.UnreadCount, SLAState: r.SLAState,
 		ClosedAt: r.ClosedAt, CloseReason: r.CloseReason}
 	e164 := r.Phone
@@ -550,7 +536,7 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 		if len(rows) > limit {
 			rows = rows[:limit]
 			last := rows[limit-1]
-			p.next = encodeCursor(last.LastMessageAt, last.ID)
+			p.next = encodeCursor(*last.LastMessageAt, last.ID) // the board lists only conversations with messages
 		}
 		p.cards, err = toCards(rows)
 		return p, err
