@@ -59,7 +59,8 @@ type Options struct {
 // Result says what a run did.
 type Result struct {
 	Lines   int // lines read (blank lines included)
-	Applied int // lines that changed something
+	Setup   int // setup lines (workspace, team, agent, channel): created or updated by name
+	Applied int // event lines applied
 	Skipped int // event lines already imported (a rerun)
 	Elapsed time.Duration
 }
@@ -119,10 +120,12 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 			}
 			res.Applied += st.lastApplied
 			res.Skipped += st.lastSkipped
+			res.Setup += st.lastSetup
 			return err
 		}
 		res.Applied += applied
 		res.Skipped += skipped
+		res.Setup += st.lastSetup
 		for id := range st.batchWorkspaces {
 			touched[id] = true
 		}
@@ -204,6 +207,8 @@ type run struct {
 	batchWorkspaces map[int64]bool
 	lastApplied     int
 	lastSkipped     int
+	batchSetup      int
+	lastSetup       int
 }
 
 func (st *run) reset() {
@@ -247,22 +252,25 @@ func (st *run) resolveDefaultWorkspace(ctx context.Context) error {
 // failing line within the batch (the transaction is rolled back).
 func (st *run) applyBatch(ctx context.Context, lines [][]byte, firstNo int) (applied, skipped, failAt int, err error) {
 	st.batchWorkspaces = map[int64]bool{}
-	st.lastApplied, st.lastSkipped = 0, 0
+	st.lastApplied, st.lastSkipped, st.lastSetup, st.batchSetup = 0, 0, 0, 0
 	snapshot := st.ws
 	err = st.im.DB.WithContext(ctx).Session(&gorm.Session{DisableNestedTransaction: true}).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
 			return err
 		}
 		for i, raw := range lines {
-			changed, err := st.apply(ctx, tx, raw)
+			kind, err := st.apply(ctx, tx, raw)
 			if err != nil {
 				failAt = i
 				return &LineError{Line: firstNo + i, Err: err}
 			}
-			if changed {
+			switch kind {
+			case lineApplied:
 				applied++
-			} else if len(bytes.TrimSpace(raw)) > 0 {
+			case lineSkipped:
 				skipped++
+			case lineSetup:
+				st.batchSetup++
 			}
 		}
 		return st.saveKeys(tx)
@@ -272,7 +280,7 @@ func (st *run) applyBatch(ctx context.Context, lines [][]byte, firstNo int) (app
 		st.newKeys = nil
 		return 0, 0, failAt, err
 	}
-	st.lastApplied, st.lastSkipped = applied, skipped
+	st.lastApplied, st.lastSkipped, st.lastSetup = applied, skipped, st.batchSetup
 	for _, k := range st.newKeys {
 		st.keys[k] = true
 	}
@@ -343,43 +351,57 @@ var notYet = map[string]string{
 	"stage": "lead stages", "menu": "welcome menus", "routing_rule": "routing rules",
 }
 
-func (st *run) apply(ctx context.Context, tx *gorm.DB, raw []byte) (bool, error) {
+// What one line did.
+type lineKind int
+
+const (
+	lineBlank lineKind = iota
+	lineSetup
+	lineApplied
+	lineSkipped
+)
+
+func (st *run) apply(ctx context.Context, tx *gorm.DB, raw []byte) (lineKind, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
-		return false, nil
+		return lineBlank, nil
 	}
 	var l line
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&l); err != nil {
-		return false, fmt.Errorf("not valid JSON: %v", err)
+		return 0, fmt.Errorf("not valid JSON: %v", err)
 	}
 	if dec.More() {
-		return false, errors.New("more than one JSON value on the line")
+		return 0, errors.New("more than one JSON value on the line")
 	}
 	switch l.Type {
 	case "":
-		return false, errors.New(`the line has no "type"`)
+		return 0, errors.New(`the line has no "type"`)
 	case "workspace":
-		return true, st.workspace(ctx, tx, l)
+		return lineSetup, st.workspace(ctx, tx, l)
 	}
 	if what, ok := notYet[l.Type]; ok {
-		return false, fmt.Errorf("type %q (%s) is not supported by this version of Atiende yet", l.Type, what)
+		return 0, fmt.Errorf("type %q (%s) is not supported by this version of Atiende yet", l.Type, what)
 	}
 	if err := st.needWorkspace(tx); err != nil {
-		return false, err
+		return 0, err
 	}
 	st.batchWorkspaces[st.ws.ID] = true
 	switch l.Type {
 	case "team":
-		return true, st.team(tx, l)
+		return lineSetup, st.team(tx, l)
 	case "agent":
-		return true, st.agent(tx, l)
+		return lineSetup, st.agent(tx, l)
 	case "channel":
-		return true, st.channel(tx, l)
+		return lineSetup, st.channel(tx, l)
 	case "inbound", "reply", "note", "assign", "transfer", "status":
-		return st.event(ctx, tx, l)
+		applied, err := st.event(ctx, tx, l)
+		if applied {
+			return lineApplied, err
+		}
+		return lineSkipped, err
 	}
-	return false, fmt.Errorf("unknown line type %q", l.Type)
+	return 0, fmt.Errorf("unknown line type %q", l.Type)
 }
 
 func (st *run) needWorkspace(tx *gorm.DB) error {

@@ -59,8 +59,8 @@ func cmdImport(ctx context.Context, env *Env, args []string) error {
 	if res.Elapsed > 0 {
 		rate = float64(res.Lines) / res.Elapsed.Seconds()
 	}
-	summary := fmt.Sprintf("%d lines read: %d applied, %d already imported (skipped), in %.1f s (%.0f lines/s)",
-		res.Lines, res.Applied, res.Skipped, res.Elapsed.Seconds(), rate)
+	summary := fmt.Sprintf("%d lines: %d setup, %d events applied, %d already imported (skipped), in %.1f s (%.0f lines/s)",
+		res.Lines, res.Setup, res.Applied, res.Skipped, res.Elapsed.Seconds(), rate)
 	if err != nil {
 		var le *importer.LineError
 		if errors.As(err, &le) {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -525,5 +526,39 @@ func TestTwoServeProcessesElectOneJobLeader(t *testing.T) {
 	}
 	if err := follower.stop(syscall.SIGTERM, 45*time.Second); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
+	}
+}
+
+func TestImportCommand(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": testutil.NewDatabaseURL(t)}
+	file := filepath.Join(t.TempDir(), "historia.jsonl")
+	lines := []string{
+		`{"type":"workspace","name":"Demo","timezone":"America/Lima"}`,
+		`{"type":"team","name":"Ventas"}`,
+		`{"type":"agent","email":"ana@example.com","name":"Ana","teams":["Ventas"]}`,
+		`{"type":"channel","name":"Principal","phone_number_id":"106540352242922"}`,
+		`{"type":"inbound","at":"2026-10-01T14:03:00Z","from":"51987654321","name":"Pedro","text":"Hola","id":"wamid.A1","team":"Ventas"}`,
+		`{"type":"reply","at":"2026-10-01T14:20:00Z","contact":"51987654321","agent":"luis@example.com","text":"¡Hola Pedro!"}`,
+		`{"type":"status","at":"2026-10-01T15:00:00Z","contact":"51987654321","status":"closed","reason":"Resuelto"}`,
+	}
+	testutil.Must(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+	code, _, stderr := atiende(t, env, "import", file)
+	if code == 0 || !strings.Contains(stderr, `line 6: unknown agent "luis@example.com"`) || !strings.Contains(stderr, "the 5 lines before it are applied") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	assertNoStackTrace(t, stderr)
+
+	lines[5] = strings.Replace(lines[5], "luis@", "ana@", 1)
+	testutil.Must(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+	out := mustRun(t, env, "import", file)
+	if !strings.Contains(out, "7 lines: 4 setup, 2 events applied, 1 already imported") {
+		t.Fatalf("second run: %q", out)
+	}
+	out = mustRun(t, env, "import", "--workspace", "Demo", file)
+	if !strings.Contains(out, "0 events applied, 3 already imported") {
+		t.Fatalf("third run: %q", out)
+	}
+	if code, _, stderr := atiende(t, env, "import", filepath.Join(t.TempDir(), "no-existe.jsonl")); code == 0 || !strings.Contains(stderr, "cannot read the file") {
+		t.Fatalf("missing file: exit %d, %s", code, stderr)
 	}
 }
