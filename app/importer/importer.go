@@ -20,8 +20,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -41,6 +45,9 @@ type Importer struct {
 	Box   *secrets.Box
 	// BatchSize is how many lines one transaction holds (default 1000).
 	BatchSize int
+	// Workers is how many transactions apply a batch of event lines side by side, each
+	// with its own customers (default 2). Setup lines always apply alone.
+	Workers int
 }
 
 // Options are one run's choices.
@@ -84,7 +91,7 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 	var res Result
 	batch := im.BatchSize
 	if batch <= 0 {
-		batch = 1000
+		batch = envBatch()
 	}
 	if opt.ProgressAfter <= 0 {
 		opt.ProgressAfter = ProgressAfter
@@ -92,7 +99,14 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 	if opt.ProgressEvery <= 0 {
 		opt.ProgressEvery = time.Second
 	}
-	st := &run{im: im, opt: opt, keys: map[string]bool{}, convs: map[string]convRef{}, last: map[int64]time.Time{}}
+	workers := im.Workers
+	if workers <= 0 {
+		workers = envWorkers()
+	}
+	st := &run{im: im, opt: opt, keys: map[string]bool{}}
+	for i := 0; i < workers; i++ {
+		st.parts = append(st.parts, newPart())
+	}
 	if err := st.resolveDefaultWorkspace(ctx); err != nil {
 		return res, err
 	}
@@ -109,7 +123,10 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 		if len(pending) == 0 {
 			return nil
 		}
-		applied, skipped, failAt, err := st.applyBatch(ctx, pending, firstNo)
+		applied, skipped, failAt, err := st.applyParallel(ctx, pending, firstNo)
+		if errors.Is(err, errSequential) {
+			applied, skipped, failAt, err = st.applyBatch(ctx, pending, firstNo)
+		}
 		if err != nil {
 			// Roll back the whole batch, then replay the lines before the bad one.
 			st.reset()
@@ -126,6 +143,7 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 		res.Applied += applied
 		res.Skipped += skipped
 		res.Setup += st.lastSetup
+		st.analyzeIfGrown(ctx, res.Applied)
 		for id := range st.batchWorkspaces {
 			touched[id] = true
 		}
@@ -179,6 +197,25 @@ func (st *run) announce(ctx context.Context, workspaces map[int64]bool) {
 	}
 }
 
+// analyzeIfGrown refreshes the planner's statistics when the import has grown the
+// tables a lot (a fresh database has none, and autovacuum lags behind a bulk load):
+// after 2,000, 20,000 and 200,000 events.
+func (st *run) analyzeIfGrown(ctx context.Context, applied int) {
+	if applied < st.nextAnalyze || applied == 0 {
+		return
+	}
+	if st.nextAnalyze == 0 {
+		st.nextAnalyze = 2000
+		if applied < st.nextAnalyze {
+			return
+		}
+	}
+	for st.nextAnalyze <= applied {
+		st.nextAnalyze *= 10
+	}
+	_ = st.im.DB.WithContext(ctx).Exec("ANALYZE contacts, conversations, cycles, messages, conversation_events").Error
+}
+
 // convRef is a contact's current conversation as the importer knows it.
 type convRef struct {
 	ID        int64
@@ -196,26 +233,46 @@ type run struct {
 	// keys are the event keys known to be imported (loaded per workspace, then kept).
 	keys       map[string]bool
 	keysLoaded int64
-	newKeys    []string
-	convs      map[string]convRef     // wa_id -> conversation
-	last       map[int64]time.Time    // conversation -> latest event time
-	users      map[string]models.User // email -> user
-	teams      map[string]int64       // lower(name) -> id
-	channels   map[string]int64       // phone_number_id or lower(name) -> id
-	onlyCh     int64
+	// parts hold the per-customer state; parts[0] serves sequential batches.
+	parts    []*part
+	parallel bool                   // the parts' caches were filled by a parallel batch
+	users    map[string]models.User // email -> user
+	teams    map[string]int64       // lower(name) -> id
+	channels map[string]int64       // phone_number_id or lower(name) -> id
+	onlyCh   int64
 
 	batchWorkspaces map[int64]bool
 	lastApplied     int
 	lastSkipped     int
 	batchSetup      int
 	lastSetup       int
+	nextAnalyze     int
+}
+
+// part is one stream of customers: the conversations the importer knows of them, their
+// latest event times, and the event keys applied in the current batch. Customers are
+// split among parts by a hash of their number, so no two parts share a conversation.
+type part struct {
+	convs   map[string]convRef  // wa_id -> conversation
+	last    map[int64]time.Time // conversation -> latest event time
+	newKeys []string
+	seen    map[string]bool
+}
+
+func newPart() *part {
+	return &part{convs: map[string]convRef{}, last: map[int64]time.Time{}, seen: map[string]bool{}}
+}
+
+func (st *run) resetParts() {
+	for i := range st.parts {
+		st.parts[i] = newPart()
+	}
 }
 
 func (st *run) reset() {
-	st.convs = map[string]convRef{}
-	st.last = map[int64]time.Time{}
+	st.resetParts()
 	st.users, st.teams, st.channels, st.onlyCh = nil, nil, nil, 0
-	st.keys, st.keysLoaded, st.newKeys = map[string]bool{}, 0, nil
+	st.keys, st.keysLoaded = map[string]bool{}, 0
 	st.wsLoaded = false
 }
 
@@ -253,13 +310,18 @@ func (st *run) resolveDefaultWorkspace(ctx context.Context) error {
 func (st *run) applyBatch(ctx context.Context, lines [][]byte, firstNo int) (applied, skipped, failAt int, err error) {
 	st.batchWorkspaces = map[int64]bool{}
 	st.lastApplied, st.lastSkipped, st.lastSetup, st.batchSetup = 0, 0, 0, 0
+	if st.parallel {
+		st.resetParts() // the caches follow one way of splitting customers at a time
+		st.parallel = false
+	}
+	p := st.parts[0]
 	snapshot := st.ws
 	err = st.im.DB.WithContext(ctx).Session(&gorm.Session{DisableNestedTransaction: true}).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
 			return err
 		}
 		for i, raw := range lines {
-			kind, err := st.apply(ctx, tx, raw)
+			kind, err := st.apply(ctx, tx, p, raw)
 			if err != nil {
 				failAt = i
 				return &LineError{Line: firstNo + i, Err: err}
@@ -273,25 +335,185 @@ func (st *run) applyBatch(ctx context.Context, lines [][]byte, firstNo int) (app
 				st.batchSetup++
 			}
 		}
-		return st.saveKeys(tx)
+		return st.saveKeys(tx, p.newKeys)
 	})
 	if err != nil {
 		st.ws = snapshot
-		st.newKeys = nil
+		st.resetParts()
 		return 0, 0, failAt, err
 	}
 	st.lastApplied, st.lastSkipped, st.lastSetup = applied, skipped, st.batchSetup
-	for _, k := range st.newKeys {
-		st.keys[k] = true
-	}
-	st.newKeys = nil
+	st.keep(p)
 	return applied, skipped, 0, nil
 }
 
-func (st *run) saveKeys(tx *gorm.DB) error {
+// keep makes a committed part's keys known and starts its next batch.
+func (st *run) keep(p *part) {
+	for _, k := range p.newKeys {
+		st.keys[k] = true
+	}
+	p.newKeys, p.seen = nil, map[string]bool{}
+}
+
+// errSequential: the batch must be applied in one transaction (it has setup lines,
+// or there is one worker).
+var errSequential = errors.New("importer: sequential batch")
+
+// applyParallel applies a batch of event lines in one transaction per part, each part
+// its own customers, side by side. It returns errSequential for a batch it cannot
+// split. On a line error every part rolls back and the error names the first bad line
+// in file order (each part stops at its first, and parts apply their lines in order).
+func (st *run) applyParallel(ctx context.Context, lines [][]byte, firstNo int) (applied, skipped, failAt int, err error) {
+	if len(st.parts) < 2 || st.ws.ID == 0 || st.keysLoaded != st.ws.ID {
+		return 0, 0, 0, errSequential
+	}
+	parsed := make([]line, len(lines))
+	buckets := make([][]int, len(st.parts))
+	for i, raw := range lines {
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 {
+			parsed[i].Type = ""
+			continue
+		}
+		if err := json.Unmarshal(raw, &parsed[i]); err != nil {
+			return 0, 0, 0, errSequential // the sequential pass reports it with its line number
+		}
+		who := parsed[i].Contact
+		switch parsed[i].Type {
+		case "inbound":
+			who = parsed[i].From
+		case "reply", "note", "assign", "transfer", "status":
+		default:
+			return 0, 0, 0, errSequential
+		}
+		b := partOf(normalizeWaID(who), len(st.parts))
+		buckets[b] = append(buckets[b], i)
+	}
+	// What every part reads and none writes, loaded before they start.
+	if err := st.preload(ctx); err != nil {
+		return 0, 0, 0, err
+	}
+	if !st.parallel {
+		st.resetParts()
+		st.parallel = true
+	}
+	st.batchWorkspaces = map[int64]bool{st.ws.ID: true}
+	st.lastApplied, st.lastSkipped, st.lastSetup, st.batchSetup = 0, 0, 0, 0
+	type outcome struct {
+		tx               *gorm.DB
+		applied, skipped int
+		fail             int // index of the first bad line, -1 when none
+		err              error
+	}
+	outs := make([]outcome, len(st.parts))
+	var wg sync.WaitGroup
+	for w := range st.parts {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			o := &outs[w]
+			o.fail = -1
+			p := st.parts[w]
+			tx := st.im.DB.WithContext(ctx).Session(&gorm.Session{DisableNestedTransaction: true}).Begin()
+			o.tx = tx
+			if o.err = tx.Error; o.err != nil {
+				return
+			}
+			if o.err = tx.Exec("SET LOCAL synchronous_commit = off").Error; o.err != nil {
+				return
+			}
+			for _, i := range buckets[w] {
+				if parsed[i].Type == "" {
+					continue
+				}
+				ok, err := st.event(ctx, tx, p, parsed[i])
+				if err != nil {
+					o.fail, o.err = i, &LineError{Line: firstNo + i, Err: err}
+					return
+				}
+				if ok {
+					o.applied++
+				} else {
+					o.skipped++
+				}
+			}
+			o.err = st.saveKeys(tx, p.newKeys)
+		}(w)
+	}
+	wg.Wait()
+	first := -1
+	var firstErr error
+	for _, o := range outs {
+		if o.err == nil {
+			continue
+		}
+		if o.fail < 0 { // not a line's fault (the database): report it as is
+			first, firstErr = -1, o.err
+			break
+		}
+		if first < 0 || o.fail < first {
+			first, firstErr = o.fail, o.err
+		}
+	}
+	if firstErr != nil {
+		for _, o := range outs {
+			if o.tx != nil {
+				o.tx.Rollback()
+			}
+		}
+		st.resetParts()
+		if first < 0 {
+			return 0, 0, 0, firstErr
+		}
+		return 0, 0, first, firstErr
+	}
+	for _, o := range outs {
+		if err := o.tx.Commit().Error; err != nil {
+			st.resetParts()
+			return 0, 0, 0, fmt.Errorf("commit: %w (run the import again: what was applied is skipped)", err)
+		}
+		applied += o.applied
+		skipped += o.skipped
+	}
+	for _, p := range st.parts {
+		st.keep(p)
+	}
+	st.lastApplied, st.lastSkipped = applied, skipped
+	return applied, skipped, 0, nil
+}
+
+// partOf is the part a customer's lines go to.
+func partOf(waID string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(waID))
+	return int(h.Sum32() % uint32(n))
+}
+
+// preload loads the workspace's agents, teams and channels.
+func (st *run) preload(ctx context.Context) error {
+	db := st.im.DB.WithContext(ctx)
+	if st.users == nil {
+		if _, err := st.user(db, ""); err != nil && st.users == nil {
+			return err
+		}
+	}
+	if st.teams == nil {
+		if _, err := st.teamID(db, ""); err != nil && st.teams == nil {
+			return err
+		}
+	}
+	if st.channels == nil {
+		if _, err := st.channelID(db, "\x00"); err != nil && st.channels == nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *run) saveKeys(tx *gorm.DB, keys []string) error {
 	const chunk = 1000
-	for i := 0; i < len(st.newKeys); i += chunk {
-		part := st.newKeys[i:min(i+chunk, len(st.newKeys))]
+	for i := 0; i < len(keys); i += chunk {
+		part := keys[i:min(i+chunk, len(keys))]
 		var sb strings.Builder
 		args := make([]any, 0, 2*len(part))
 		sb.WriteString("INSERT INTO import_keys (workspace_id, key) VALUES ")
@@ -361,7 +583,7 @@ const (
 	lineSkipped
 )
 
-func (st *run) apply(ctx context.Context, tx *gorm.DB, raw []byte) (lineKind, error) {
+func (st *run) apply(ctx context.Context, tx *gorm.DB, p *part, raw []byte) (lineKind, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return lineBlank, nil
@@ -395,7 +617,7 @@ func (st *run) apply(ctx context.Context, tx *gorm.DB, raw []byte) (lineKind, er
 	case "channel":
 		return lineSetup, st.channel(tx, l)
 	case "inbound", "reply", "note", "assign", "transfer", "status":
-		applied, err := st.event(ctx, tx, l)
+		applied, err := st.event(ctx, tx, p, l)
 		if applied {
 			return lineApplied, err
 		}
@@ -464,7 +686,7 @@ func (st *run) workspace(ctx context.Context, tx *gorm.DB, l line) error {
 	}
 	if st.ws.ID != w.ID {
 		st.users, st.teams, st.channels, st.onlyCh = nil, nil, nil, 0
-		st.convs = map[string]convRef{}
+		st.resetParts()
 	}
 	st.ws, st.wsLoaded, st.multi = w, true, ""
 	st.batchWorkspaces[w.ID] = true
@@ -768,7 +990,7 @@ func key(l line, at time.Time) string {
 	return l.Type + "#" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func (st *run) event(ctx context.Context, tx *gorm.DB, l line) (bool, error) {
+func (st *run) event(ctx context.Context, tx *gorm.DB, p *part, l line) (bool, error) {
 	if l.At == "" {
 		return false, fmt.Errorf(`a %s line needs "at" (RFC 3339)`, l.Type)
 	}
@@ -777,7 +999,7 @@ func (st *run) event(ctx context.Context, tx *gorm.DB, l line) (bool, error) {
 		return false, fmt.Errorf("at %q is not an RFC 3339 time", l.At)
 	}
 	k := key(l, at)
-	if st.keys[k] {
+	if st.keys[k] || p.seen[k] {
 		return false, nil
 	}
 	clk := clock.NewManual(at)
@@ -791,10 +1013,10 @@ func (st *run) event(ctx context.Context, tx *gorm.DB, l line) (bool, error) {
 		actor.User = &u
 	}
 	if l.Type == "inbound" {
-		ok, err := st.inbound(ctx, tx, svc, l, at, k)
+		ok, err := st.inbound(ctx, tx, p, svc, l, at, k)
 		if ok {
-			st.newKeys = append(st.newKeys, k)
-			st.keys[k] = true
+			p.newKeys = append(p.newKeys, k)
+			p.seen[k] = true
 		}
 		return ok, err
 	}
@@ -802,11 +1024,11 @@ func (st *run) event(ctx context.Context, tx *gorm.DB, l line) (bool, error) {
 	if waID == "" {
 		return false, fmt.Errorf(`a %s line needs "contact" (the customer's wa_id)`, l.Type)
 	}
-	conv, err := st.conversation(tx, waID)
+	conv, err := st.conversation(tx, p, waID)
 	if err != nil {
 		return false, err
 	}
-	if err := st.checkTime(tx, conv.ID, at); err != nil {
+	if err := st.checkTime(tx, p, conv.ID, at); err != nil {
 		return false, err
 	}
 	switch l.Type {
@@ -856,9 +1078,9 @@ func (st *run) event(ctx context.Context, tx *gorm.DB, l line) (bool, error) {
 	if err != nil {
 		return false, explain(err)
 	}
-	st.last[conv.ID] = at
-	st.newKeys = append(st.newKeys, k)
-	st.keys[k] = true
+	p.last[conv.ID] = at
+	p.newKeys = append(p.newKeys, k)
+	p.seen[k] = true
 	return true, nil
 }
 
@@ -877,7 +1099,7 @@ func explain(err error) error {
 	return err
 }
 
-func (st *run) inbound(ctx context.Context, tx *gorm.DB, svc *inbox.Service, l line, at time.Time, k string) (bool, error) {
+func (st *run) inbound(ctx context.Context, tx *gorm.DB, p *part, svc *inbox.Service, l line, at time.Time, k string) (bool, error) {
 	waID := normalizeWaID(l.From)
 	if waID == "" {
 		return false, errors.New(`an inbound line needs "from" (the customer's wa_id)`)
@@ -897,18 +1119,18 @@ func (st *run) inbound(ctx context.Context, tx *gorm.DB, svc *inbox.Service, l l
 		}
 		pin = &id
 	}
-	if ref, ok := st.convs[waID]; ok && ref.ChannelID == chID {
-		if err := st.checkTime(tx, ref.ID, at); err != nil {
+	if ref, ok := p.convs[waID]; ok && ref.ChannelID == chID {
+		if err := st.checkTime(tx, p, ref.ID, at); err != nil {
 			return false, err
 		}
 	} else {
 		var id int64
-		if err := tx.Raw(`SELECT c.id FROM conversations c JOIN contacts k ON k.id = c.contact_id
-			WHERE k.workspace_id = ? AND k.wa_id = ? AND c.channel_id = ?`, st.ws.ID, waID, chID).Row().Scan(&id); err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !isNoRows(err) {
+		if err := tx.Raw(`SELECT c.id FROM conversations c
+			WHERE c.channel_id = ? AND c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ?)`, chID, st.ws.ID, waID).Row().Scan(&id); err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !isNoRows(err) {
 			return false, err
 		}
 		if id != 0 {
-			if err := st.checkTime(tx, id, at); err != nil {
+			if err := st.checkTime(tx, p, id, at); err != nil {
 				return false, err
 			}
 		}
@@ -922,11 +1144,11 @@ func (st *run) inbound(ctx context.Context, tx *gorm.DB, svc *inbox.Service, l l
 	if err != nil {
 		return false, err
 	}
-	st.convs[waID] = convRef{ID: r.ConversationID, ChannelID: chID}
+	p.convs[waID] = convRef{ID: r.ConversationID, ChannelID: chID}
 	if r.Duplicate {
 		return false, nil
 	}
-	st.last[r.ConversationID] = at
+	p.last[r.ConversationID] = at
 	return true, nil
 }
 
@@ -939,16 +1161,16 @@ func newKey() string {
 func isNoRows(err error) bool { return err != nil && strings.Contains(err.Error(), "no rows") }
 
 // conversation is the contact's conversation on the channel of its latest inbound.
-func (st *run) conversation(tx *gorm.DB, waID string) (convRef, error) {
-	if ref, ok := st.convs[waID]; ok {
+func (st *run) conversation(tx *gorm.DB, p *part, waID string) (convRef, error) {
+	if ref, ok := p.convs[waID]; ok {
 		return ref, nil
 	}
 	var rows []struct {
 		ID        int64
 		ChannelID int64
 	}
-	if err := tx.Raw(`SELECT c.id, c.channel_id FROM conversations c JOIN contacts k ON k.id = c.contact_id
-		WHERE k.workspace_id = ? AND k.wa_id = ? AND c.last_inbound_at IS NOT NULL
+	if err := tx.Raw(`SELECT c.id, c.channel_id FROM conversations c
+		WHERE c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ?) AND c.last_inbound_at IS NOT NULL
 		ORDER BY c.last_inbound_at DESC, c.id DESC LIMIT 1`, st.ws.ID, waID).Scan(&rows).Error; err != nil {
 		return convRef{}, err
 	}
@@ -963,13 +1185,13 @@ func (st *run) conversation(tx *gorm.DB, waID string) (convRef, error) {
 		return convRef{}, fmt.Errorf("contact %q has no conversation that ever received a message", waID)
 	}
 	ref := convRef{ID: rows[0].ID, ChannelID: rows[0].ChannelID}
-	st.convs[waID] = ref
+	p.convs[waID] = ref
 	return ref, nil
 }
 
 // checkTime refuses an event older than the conversation's latest one.
-func (st *run) checkTime(tx *gorm.DB, convID int64, at time.Time) error {
-	last, ok := st.last[convID]
+func (st *run) checkTime(tx *gorm.DB, p *part, convID int64, at time.Time) error {
+	last, ok := p.last[convID]
 	if !ok {
 		var t *time.Time
 		if err := tx.Raw(`SELECT GREATEST((SELECT max(created_at) FROM messages WHERE conversation_id = ?),
@@ -979,7 +1201,7 @@ func (st *run) checkTime(tx *gorm.DB, convID int64, at time.Time) error {
 		if t != nil {
 			last = *t
 		}
-		st.last[convID] = last
+		p.last[convID] = last
 	}
 	if at.Before(last) {
 		return fmt.Errorf("time goes backwards for this conversation: %s is before its previous event at %s",
@@ -996,4 +1218,18 @@ func normalizeWaID(s string) string {
 		}
 		return r
 	}, s)
+}
+
+func envWorkers() int {
+	if n, err := strconv.Atoi(os.Getenv("ATIENDE_IMPORT_WORKERS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}
+
+func envBatch() int {
+	if n, err := strconv.Atoi(os.Getenv("ATIENDE_IMPORT_BATCH")); err == nil && n > 0 {
+		return n
+	}
+	return 1000
 }

@@ -97,7 +97,6 @@ func (s *Service) sendOut(tx *gorm.DB, a Actor, c *models.Conversation, now time
 	if cmdKind == CmdReply && a.UserID() == nil {
 		return models.Message{}, apperr.Invalid("una respuesta de agente necesita un agente")
 	}
-	prevTeam, prevAssignee := c.TeamID, c.AssigneeID
 	open := c.CycleID != nil && c.Status != models.StatusClosed
 	m := models.Message{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, ChannelID: c.ChannelID, Direction: models.DirectionOut,
 		Kind: kind, Body: body, SenderType: models.SenderAgent, SenderUserID: a.UserID(), Status: models.DeliveryQueued, CreatedAt: now}
@@ -107,28 +106,29 @@ func (s *Service) sendOut(tx *gorm.DB, a Actor, c *models.Conversation, now time
 	if open {
 		m.CycleID = c.CycleID
 	}
+	w := write{live: "message", touch: func(c *models.Conversation, o Outcome, open bool) {
+		if open && cmdKind == CmdReply {
+			c.WaitingSince = nil
+			c.UnreadCount = 0
+		}
+		c.LastMessageAt = &now
+		c.LastMessagePreview = Preview(kind, body)
+		c.LastMessageOut = true
+	}}
 	if a.history() {
+		// History: recorded as read, never sent; stored with the rest in one statement.
 		m.Status, m.StatusAt = models.DeliveryRead, &now
-	}
-	if err := tx.Create(&m).Error; err != nil {
-		return m, err
-	}
-	if !a.history() {
+		w.msg = &m
+	} else {
+		if err := tx.Create(&m).Error; err != nil {
+			return m, err
+		}
 		if err := outbox.EnqueueMessage(tx, m, waID, graphBody); err != nil {
 			return m, err
 		}
 	}
-	if _, err := s.step(tx, c, Command{Kind: cmdKind, At: now, Actor: a}); err != nil {
-		return m, err
-	}
-	if open && cmdKind == CmdReply {
-		c.WaitingSince = nil
-		c.UnreadCount = 0
-	}
-	c.LastMessageAt = &now
-	c.LastMessagePreview = Preview(kind, body)
-	c.LastMessageOut = true
-	return m, s.save(tx, c, "message", prevTeam, prevAssignee, a, false)
+	_, err := s.run(tx, c, Command{Kind: cmdKind, At: now, Actor: a}, w)
+	return m, err
 }
 
 // SendTemplate sends an approved template (allowed outside the 24-hour window), with
@@ -208,13 +208,8 @@ func (s *Service) AddNote(ctx context.Context, a Actor, convID int64, body strin
 		if a.UserID() == nil {
 			m.SenderType = models.SenderSystem
 		}
-		if err := tx.Create(&m).Error; err != nil {
-			return err
-		}
-		if _, err := s.step(tx, c, Command{Kind: CmdNote, At: now, Actor: a}); err != nil {
-			return err
-		}
-		return s.save(tx, c, "note", c.TeamID, c.AssigneeID, a, false)
+		_, err := s.run(tx, c, Command{Kind: CmdNote, At: now, Actor: a}, write{msg: &m, live: "note"})
+		return err
 	})
 	return m, err
 }
@@ -244,14 +239,11 @@ func (s *Service) Take(ctx context.Context, a Actor, convID int64) error {
 		return apperr.Conflict{Msg: fmt.Sprintf("%s ya tomó esta conversación.", userName(tx, *c.AssigneeID))}
 	}
 	return s.lockedOr(ctx, a, convID, takenFirst, func(tx *gorm.DB, c *models.Conversation) error {
-		prevAssignee := c.AssigneeID
-		if _, err := s.step(tx, c, Command{Kind: CmdTake, At: s.Clock.Now(), Actor: a}); err != nil {
-			if errors.Is(err, apperr.ErrConflict) && c.AssigneeID != nil {
-				return apperr.Conflict{Msg: fmt.Sprintf("%s ya tomó esta conversación.", userName(tx, *c.AssigneeID))}
-			}
-			return err
+		_, err := s.run(tx, c, Command{Kind: CmdTake, At: s.Clock.Now(), Actor: a}, write{live: "assignment"})
+		if errors.Is(err, apperr.ErrConflict) && c.AssigneeID != nil {
+			return apperr.Conflict{Msg: fmt.Sprintf("%s ya tomó esta conversación.", userName(tx, *c.AssigneeID))}
 		}
-		return s.save(tx, c, "assignment", c.TeamID, prevAssignee, a, false)
+		return err
 	})
 }
 
@@ -267,11 +259,8 @@ func (s *Service) Assign(ctx context.Context, a Actor, convID, agentID int64) er
 		if err != nil {
 			return err
 		}
-		prevTeam, prevAgent := c.TeamID, c.AssigneeID
-		if _, err := s.step(tx, c, Command{Kind: CmdAssign, At: s.Clock.Now(), Actor: a, Agent: &agent.ID}); err != nil {
-			return err
-		}
-		return s.save(tx, c, "assignment", prevTeam, prevAgent, a, false)
+		_, err = s.run(tx, c, Command{Kind: CmdAssign, At: s.Clock.Now(), Actor: a, Agent: &agent.ID}, write{live: "assignment"})
+		return err
 	})
 }
 
@@ -313,11 +302,9 @@ func (s *Service) Transfer(ctx context.Context, a Actor, convID int64, in Transf
 				return err
 			}
 		}
-		prevTeam, prevAgent := c.TeamID, c.AssigneeID
-		if _, err := s.step(tx, c, Command{Kind: CmdTransfer, At: s.Clock.Now(), Actor: a, Team: in.TeamID, Agent: in.AgentID, Note: in.Note}); err != nil {
-			return err
-		}
-		return s.save(tx, c, "assignment", prevTeam, prevAgent, a, false)
+		_, err := s.run(tx, c, Command{Kind: CmdTransfer, At: s.Clock.Now(), Actor: a, Team: in.TeamID, Agent: in.AgentID, Note: in.Note},
+			write{live: "assignment"})
+		return err
 	})
 }
 
@@ -363,12 +350,9 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, convID int64, to, reas
 		if !canWork(a, c) {
 			return apperr.ErrForbidden
 		}
-		prevTeam, prevAgent := c.TeamID, c.AssigneeID
-		o, err := s.step(tx, c, Command{Kind: CmdMove, At: s.Clock.Now(), Actor: a, Status: to, Note: reason})
-		if err != nil || !o.Changed() {
-			return err
-		}
-		return s.save(tx, c, "status", prevTeam, prevAgent, a, false)
+		_, err := s.run(tx, c, Command{Kind: CmdMove, At: s.Clock.Now(), Actor: a, Status: to, Note: reason},
+			write{live: "status", onlyIfChanged: true})
+		return err
 	})
 }
 

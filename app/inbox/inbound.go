@@ -97,7 +97,7 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		RETURNING id)`
 	insertArgs := []any{m.WorkspaceID, m.ConversationID, m.CycleID, m.ChannelID, m.Direction, m.Kind, m.Body, m.Wamid, m.SenderType,
 		m.MediaID, m.MediaMime, m.Data, m.ContextWamid, m.CreatedAt}
-	if cmd.Counts && !o.Changed() && !in.History {
+	if cmd.Counts && !o.Changed() {
 		// The common case, one round trip: the message moves nothing but the card's
 		// last-message fields, so it is inserted and the conversation updated (and
 		// notified) together; a duplicate inserts nothing and so updates nothing.
@@ -105,7 +105,7 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		c.UpdatedAt = s.Clock.Now()
 		q, args, err := saveSQL(&c, live.Event{Kind: "message", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
 			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID, Incoming: true},
-			" AND EXISTS (SELECT 1 FROM m)")
+			" AND EXISTS (SELECT 1 FROM m)", !in.History)
 		if err != nil {
 			return r, err
 		}
@@ -137,20 +137,19 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		return r, live.Publish(tx, live.Event{Kind: "message", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
 			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID})
 	}
-	prevTeam, prevAssignee := c.TeamID, c.AssigneeID
-	if err := s.persist(tx, &c, cmd, o); err != nil {
-		return r, err
-	}
-	if o.OpenCycle != "" {
-		if err := tx.Model(&models.Message{}).Where("id = ?", m.ID).Update("cycle_id", c.CycleID).Error; err != nil {
-			return r, err
+	w := write{live: "message", incoming: true, touch: func(c *models.Conversation, o Outcome, _ bool) {
+		if o.OpenCycle != "" {
+			c.WaitingSince = nil
+			c.UnreadCount = 0
 		}
-		c.WaitingSince = nil
-		c.UnreadCount = 0
+		touchByCustomer(c, in)
+	}}
+	if o.OpenCycle != "" {
+		w.fixCycle = m.ID
 		r.OpenedCycle = true
 	}
-	touchByCustomer(&c, in)
-	return r, s.save(tx, &c, "message", prevTeam, prevAssignee, actor, true)
+	_, err = s.run(tx, &c, cmd, w)
+	return r, err
 }
 
 // touchByCustomer applies a customer message to the card: last message (unless an
@@ -181,8 +180,12 @@ func findLocked(tx *gorm.DB, in Inbound) (models.Conversation, int64, error) {
 		models.Conversation `gorm:"embedded"`
 		KProfileName        string
 	}
+	// The contact by its unique key first, then its conversation by (channel, contact):
+	// written so that no plan can walk the channel's conversations (a fresh database
+	// has no statistics yet, and a bulk import fills it faster than ANALYZE runs).
 	err := tx.Raw(`SELECT c.*, k.profile_name AS k_profile_name FROM conversations c JOIN contacts k ON k.id = c.contact_id
-		WHERE k.workspace_id = ? AND k.wa_id = ? AND c.channel_id = ? FOR UPDATE OF c`, in.WorkspaceID, in.WaID, in.ChannelID).Find(&row).Error
+		WHERE c.channel_id = ? AND c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ?) FOR UPDATE OF c`,
+		in.ChannelID, in.WorkspaceID, in.WaID).Find(&row).Error
 	if err != nil || row.ID == 0 {
 		return models.Conversation{}, 0, err
 	}

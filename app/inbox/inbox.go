@@ -62,13 +62,15 @@ func (s *Service) lockedOr(ctx context.Context, a Actor, id int64, hidden func(t
 	defer s.Changed(v.Workspace.ID) // committed or not: a refused change costs one refill
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The row and what the status machine needs of its cycle, in one round trip.
+		// By primary key alone, so no plan can prefer another index (a fresh workspace
+		// has no statistics); the workspace is checked on the row.
 		var c models.Conversation
 		err := tx.Raw(`SELECT c.*, (SELECT y.first_reply_at IS NOT NULL FROM cycles y WHERE y.id = c.cycle_id) AS cycle_replied
-			FROM conversations c WHERE c.id = ? AND c.workspace_id = ? FOR UPDATE OF c`, id, v.Workspace.ID).Find(&c).Error
+			FROM conversations c WHERE c.id = ? FOR UPDATE OF c`, id).Find(&c).Error
 		if err != nil {
 			return err
 		}
-		if c.ID == 0 {
+		if c.ID == 0 || c.WorkspaceID != v.Workspace.ID {
 			return ErrNoConversation
 		}
 		if !CanSee(v, c.WorkspaceID, c.TeamID, c.AssigneeID) {
@@ -99,11 +101,31 @@ func state(tx *gorm.DB, c *models.Conversation, needReplied bool) (State, error)
 	return st, nil
 }
 
-// step runs cmd through Transition on the locked conversation c and persists what it
-// decided: the cycle opened or closed, the first reply, the transfer flag, the events
-// and their activity lines. c gets the new status, team and assignee and the card
-// fields the move implies; the caller saves c.
-func (s *Service) step(tx *gorm.DB, c *models.Conversation, cmd Command) (Outcome, error) {
+// write is what a command writes besides what its transition decides.
+type write struct {
+	// msg is a message the command adds, inserted in the same statement (its ID is
+	// set); nil when the caller stored it already (or there is none).
+	msg *models.Message
+	// fixCycle is a message (already stored) that belongs to the cycle the command
+	// opens: an inbound message opening a cycle.
+	fixCycle int64
+	// live is the kind of the live event announcing the change; incoming marks a
+	// customer message.
+	live     string
+	incoming bool
+	// touch sets the card fields the command changes besides the transition (last
+	// message, waiting, unread); open says whether a cycle was open before.
+	touch func(c *models.Conversation, o Outcome, open bool)
+	// onlyIfChanged writes nothing when the transition changes nothing (a drag to the
+	// column the card is in).
+	onlyIfChanged bool
+}
+
+// run runs cmd through Transition on the locked conversation c and writes, in one
+// statement, everything it decided — the cycle opened, updated or closed, the events
+// and their activity line, the message the command adds, the conversation row — and
+// announces it on the live channel. c ends as it is now stored.
+func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write) (Outcome, error) {
 	needReplied := cmd.Kind == CmdReply || cmd.Kind == CmdAssign || cmd.Kind == CmdTransfer
 	st, err := state(tx, c, needReplied)
 	if err != nil {
@@ -113,49 +135,85 @@ func (s *Service) step(tx *gorm.DB, c *models.Conversation, cmd Command) (Outcom
 	if err != nil {
 		return o, err
 	}
-	return o, s.persist(tx, c, cmd, o)
-}
-
-// persist writes an outcome of Transition for c: the cycle's changes in one UPDATE,
-// the events in one INSERT, their activity lines in another.
-func (s *Service) persist(tx *gorm.DB, c *models.Conversation, cmd Command, o Outcome) error {
+	if w.onlyIfChanged && !o.Changed() {
+		return o, nil
+	}
 	at := cmd.At
-	cycle := map[string]any{}
-	if o.OpenCycle == "" && c.CycleID != nil && (o.CloseCycle || (c.Status != models.StatusClosed &&
-		(!sameID(c.TeamID, o.State.Team) || !sameID(c.AssigneeID, o.State.Assignee)))) {
-		// An open cycle's team and assignee follow the conversation's (and are final at the close).
-		cycle["team_id"], cycle["assignee_id"] = o.State.Team, o.State.Assignee
-	}
-	if o.CloseCycle {
-		cycle["closed_at"], cycle["close_reason"] = at, cmd.Note
-	}
-	if o.FirstReply {
-		cycle["first_reply_at"] = gorm.Expr("COALESCE(first_reply_at, ?)", at)
-		cycle["first_reply_user_id"] = gorm.Expr("CASE WHEN first_reply_at IS NULL THEN ? ELSE first_reply_user_id END", cmd.Actor.UserID())
-	}
-	if o.Transferred {
-		cycle["transferred"] = true
-	}
-	if len(cycle) > 0 && c.CycleID != nil {
-		if err := tx.Model(&models.Cycle{}).Where("id = ?", *c.CycleID).Updates(cycle).Error; err != nil {
-			return err
-		}
-	}
+	prevTeam, prevAssignee := c.TeamID, c.AssigneeID
+	var b cte
+
+	// The cycle: a new one, or the current one's changes.
 	if o.OpenCycle != "" {
-		cy := models.Cycle{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, OpenedAt: at, OpenedBy: o.OpenCycle,
-			TeamID: o.State.Team, AssigneeID: o.State.Assignee}
-		if err := tx.Create(&cy).Error; err != nil {
-			return err
+		b.add(`ny AS (INSERT INTO cycles (workspace_id, conversation_id, opened_at, opened_by, team_id, assignee_id)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id)`, c.WorkspaceID, c.ID, at, o.OpenCycle, o.State.Team, o.State.Assignee)
+		b.add(`cyc AS (SELECT id FROM ny)`)
+	} else {
+		b.add(`cyc AS (SELECT ?::bigint AS id)`, c.CycleID)
+		var sets []string
+		var args []any
+		if c.CycleID != nil && (o.CloseCycle || (st.CycleOpen && (!sameID(c.TeamID, o.State.Team) || !sameID(c.AssigneeID, o.State.Assignee)))) {
+			// An open cycle's team and assignee follow the conversation's (and are final at the close).
+			sets, args = append(sets, "team_id = ?", "assignee_id = ?"), append(args, o.State.Team, o.State.Assignee)
 		}
-		c.CycleID = &cy.ID
+		if o.CloseCycle {
+			sets, args = append(sets, "closed_at = ?", "close_reason = ?"), append(args, at, cmd.Note)
+		}
+		if o.FirstReply {
+			sets = append(sets, "first_reply_at = COALESCE(first_reply_at, ?)",
+				"first_reply_user_id = CASE WHEN first_reply_at IS NULL THEN ? ELSE first_reply_user_id END")
+			args = append(args, at, cmd.Actor.UserID())
+		}
+		if o.Transferred {
+			sets = append(sets, "transferred = true")
+		}
+		if len(sets) > 0 && c.CycleID != nil {
+			b.add(`yu AS (UPDATE cycles SET `+strings.Join(sets, ", ")+` WHERE id = ?)`, append(args, *c.CycleID)...)
+		}
+	}
+	if w.fixCycle != 0 {
+		b.add(`mu AS (UPDATE messages SET cycle_id = (SELECT id FROM cyc) WHERE id = ?)`, w.fixCycle)
+	}
+	if m := w.msg; m != nil {
+		b.add(`m AS (INSERT INTO messages (workspace_id, conversation_id, cycle_id, channel_id, direction, kind, body, private, automatic,
+				wamid, sender_type, sender_user_id, status, media_id, media_mime, data, context_wamid, created_at, status_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)`,
+			m.WorkspaceID, m.ConversationID, m.CycleID, m.ChannelID, m.Direction, m.Kind, m.Body, m.Private, m.Automatic,
+			m.Wamid, m.SenderType, m.SenderUserID, m.Status, m.MediaID, m.MediaMime, m.Data, m.ContextWamid, m.CreatedAt, m.StatusAt)
+	}
+	// The events, in order, and the activity line of the one the history shows.
+	if len(o.Events) > 0 {
+		actorKind := cmd.Actor.Kind
+		if cmd.Kind == CmdInbound {
+			actorKind = ActorContact
+		}
+		rows := make([]string, len(o.Events))
+		var args []any
+		activity := ""
+		for i, e := range o.Events {
+			rows[i] = "(?, ?, (SELECT id FROM cyc), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, c.WorkspaceID, c.ID, e.Kind, at, actorKind, cmd.Actor.UserID(), e.FromStatus, e.ToStatus,
+				e.FromTeam, e.ToTeam, e.FromAgent, e.ToAgent, e.Note)
+			if e.Activity {
+				activity = e.Kind
+			}
+		}
+		b.add(`ev AS (INSERT INTO conversation_events (workspace_id, conversation_id, cycle_id, kind, at, actor_kind, actor_id,
+				from_status, to_status, from_team_id, to_team_id, from_user_id, to_user_id, note)
+			VALUES `+strings.Join(rows, ", ")+` RETURNING id, kind)`, args...)
+		if activity != "" {
+			// The history shows the event as a small centred line; the views render its words.
+			b.add(`act AS (INSERT INTO messages (workspace_id, conversation_id, cycle_id, channel_id, direction, kind, body, private,
+					sender_type, sender_user_id, event_id, created_at)
+				SELECT ?::bigint, ?::bigint, (SELECT id FROM cyc), ?::bigint, 'out', 'activity', '', true, 'system', ?::bigint, ev.id, ?::timestamptz
+				FROM ev WHERE ev.kind = ?)`, c.WorkspaceID, c.ID, c.ChannelID, cmd.Actor.UserID(), at, activity)
+		}
+	}
+
+	// The conversation row as it is now.
+	c.Status, c.TeamID, c.AssigneeID = o.State.Status, o.State.Team, o.State.Assignee
+	if o.OpenCycle != "" {
 		c.ClosedAt, c.CloseReason = nil, ""
 	}
-	if err := s.record(tx, c, cmd, o.Events); err != nil {
-		return err
-	}
-	replied := o.State.Replied
-	c.CycleReplied = &replied
-	c.Status, c.TeamID, c.AssigneeID = o.State.Status, o.State.Team, o.State.Assignee
 	switch {
 	case o.has(EvClose):
 		// Closing is handling it: nothing is left unread or waiting.
@@ -164,42 +222,64 @@ func (s *Service) persist(tx *gorm.DB, c *models.Conversation, cmd Command, o Ou
 	case cmd.Kind == CmdMove && c.Status == models.StatusPending:
 		c.WaitingSince = nil
 	}
-	return nil
+	if w.touch != nil {
+		w.touch(c, o, st.CycleOpen)
+	}
+	c.UpdatedAt = s.Clock.Now()
+	b.add(`u AS (UPDATE conversations SET status = ?, team_id = ?, assignee_id = ?, cycle_id = (SELECT id FROM cyc), last_message_at = ?,
+			last_message_preview = ?, last_message_out = ?, last_inbound_at = ?, waiting_since = ?, unread_count = ?,
+			close_reason = ?, closed_at = ?, first_response_due_at = ?, next_response_due_at = ?, resolution_due_at = ?,
+			sla_state = ?, updated_at = ?
+		WHERE id = ? RETURNING id)`,
+		c.Status, c.TeamID, c.AssigneeID, c.LastMessageAt, c.LastMessagePreview, c.LastMessageOut, c.LastInboundAt,
+		c.WaitingSince, c.UnreadCount, c.CloseReason, c.ClosedAt, c.FirstResponseDueAt, c.NextResponseDueAt, c.ResolutionDueAt,
+		c.SLAState, c.UpdatedAt, c.ID)
+	notified := "0"
+	if !cmd.Actor.history() {
+		// History is not news: the importer tells open boards once, when it is done.
+		payload, err := live.Payload(live.Event{Kind: w.live, WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
+			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: prevTeam, PrevAssigneeID: prevAssignee,
+			ActorID: cmd.Actor.UserID(), Incoming: w.incoming})
+		if err != nil {
+			return o, err
+		}
+		b.add(`n AS (SELECT pg_notify(?, ?) FROM u)`, live.Channel, payload)
+		notified = "(SELECT count(*) FROM n)"
+	}
+	msgID := "NULL::bigint"
+	if w.msg != nil {
+		msgID = "(SELECT id FROM m)"
+	}
+	var out struct {
+		CycleID   *int64
+		MessageID *int64
+		Notified  int
+	}
+	if err := tx.Raw(b.sql()+" SELECT (SELECT id FROM cyc) AS cycle_id, "+msgID+" AS message_id, "+notified+" AS notified", b.args...).
+		Find(&out).Error; err != nil {
+		return o, err
+	}
+	c.CycleID = out.CycleID
+	if w.msg != nil && out.MessageID != nil {
+		w.msg.ID = *out.MessageID
+	}
+	replied := o.State.Replied
+	c.CycleReplied = &replied
+	return o, nil
 }
 
-// record writes the events of one command (one INSERT) and the activity lines of
-// those the history shows (one more).
-func (s *Service) record(tx *gorm.DB, c *models.Conversation, cmd Command, events []Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	actorKind := cmd.Actor.Kind
-	if cmd.Kind == CmdInbound {
-		actorKind = ActorContact
-	}
-	rows := make([]models.ConversationEvent, len(events))
-	for i, e := range events {
-		rows[i] = models.ConversationEvent{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID,
-			Kind: e.Kind, At: cmd.At, ActorKind: actorKind, ActorID: cmd.Actor.UserID(), FromStatus: e.FromStatus, ToStatus: e.ToStatus,
-			FromTeamID: e.FromTeam, ToTeamID: e.ToTeam, FromUserID: e.FromAgent, ToUserID: e.ToAgent, Note: e.Note}
-	}
-	if err := tx.Create(&rows).Error; err != nil {
-		return err
-	}
-	var lines []models.Message
-	for i, e := range events {
-		if e.Activity {
-			// The history shows the event as a small centred line; the views render its words.
-			lines = append(lines, models.Message{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, CycleID: c.CycleID, ChannelID: c.ChannelID,
-				Direction: models.DirectionOut, Kind: models.KindActivity, Private: true, SenderType: models.SenderSystem,
-				SenderUserID: cmd.Actor.UserID(), EventID: &rows[i].ID, CreatedAt: cmd.At})
-		}
-	}
-	if len(lines) == 0 {
-		return nil
-	}
-	return tx.Create(&lines).Error
+// cte builds one WITH statement from its parts, keeping their arguments in order.
+type cte struct {
+	parts []string
+	args  []any
 }
+
+func (b *cte) add(part string, args ...any) {
+	b.parts = append(b.parts, part)
+	b.args = append(b.args, args...)
+}
+
+func (b *cte) sql() string { return "WITH " + strings.Join(b.parts, ",\n") }
 
 // save writes the conversation's mutable fields and publishes a live event.
 func (s *Service) save(tx *gorm.DB, c *models.Conversation, kind string, prevTeam, prevAssignee *int64, actor Actor, incoming bool) error {
@@ -211,7 +291,7 @@ func (s *Service) save(tx *gorm.DB, c *models.Conversation, kind string, prevTea
 			"first_response_due_at", "next_response_due_at", "resolution_due_at", "sla_state", "updated_at").Updates(c).Error
 	}
 	q, args, err := saveSQL(c, live.Event{Kind: kind, WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
-		TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: prevTeam, PrevAssigneeID: prevAssignee, ActorID: actor.UserID(), Incoming: incoming}, "")
+		TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: prevTeam, PrevAssigneeID: prevAssignee, ActorID: actor.UserID(), Incoming: incoming}, "", true)
 	if err != nil {
 		return err
 	}
@@ -220,10 +300,15 @@ func (s *Service) save(tx *gorm.DB, c *models.Conversation, kind string, prevTea
 
 // saveSQL is the statement that writes c's mutable fields and notifies e, in one round
 // trip. guard, when set, is an extra condition of the UPDATE (the caller's CTE).
-func saveSQL(c *models.Conversation, e live.Event, guard string) (string, []any, error) {
+// Without notify (history) nothing is announced.
+func saveSQL(c *models.Conversation, e live.Event, guard string, notify bool) (string, []any, error) {
 	payload, err := live.Payload(e)
 	if err != nil {
 		return "", nil, err
+	}
+	note := "n AS (SELECT pg_notify(?, ?) FROM u)"
+	if !notify {
+		note = "n AS (SELECT 1 FROM u WHERE ? <> ?)"
 	}
 	q := `u AS (
 			UPDATE conversations SET status = ?, team_id = ?, assignee_id = ?, cycle_id = ?, last_message_at = ?,
@@ -231,7 +316,7 @@ func saveSQL(c *models.Conversation, e live.Event, guard string) (string, []any,
 				close_reason = ?, closed_at = ?, first_response_due_at = ?, next_response_due_at = ?, resolution_due_at = ?,
 				sla_state = ?, updated_at = ?
 			WHERE id = ?` + guard + ` RETURNING id),
-		n AS (SELECT pg_notify(?, ?) FROM u)`
+		` + note
 	args := []any{c.Status, c.TeamID, c.AssigneeID, c.CycleID, c.LastMessageAt, c.LastMessagePreview, c.LastMessageOut, c.LastInboundAt,
 		c.WaitingSince, c.UnreadCount, c.CloseReason, c.ClosedAt, c.FirstResponseDueAt, c.NextResponseDueAt, c.ResolutionDueAt,
 		c.SLAState, c.UpdatedAt, c.ID, live.Channel, payload}
