@@ -6,7 +6,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/atiende/atiende/models"
 	"github.com/atiende/atiende/static"
@@ -31,7 +30,9 @@ func (s *Server) routes(e *echo.Echo) {
 	// Operations: no session, no CSRF.
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
+	if s.Config.MetricsAddr == "" { // otherwise served only on METRICS_ADDR (see serve)
+		e.GET("/metrics", echo.WrapHandler(s.MetricsHandler()))
+	}
 	e.GET("/static/*", staticHandler())
 
 	// Meta's webhooks: authenticated by the verify token (GET) and the body signature (POST).
