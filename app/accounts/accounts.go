@@ -50,12 +50,12 @@ func New(db *gorm.DB, c clock.Clock) *Service { return &Service{DB: db, Clock: c
 
 // Login throttling: this many failures in this window blocks further attempts.
 const (
-	MaxFailures    = 10 // per account (email), from any address
-	FailureWindow  = 15 * time.Minute
+	MaxFailures   = 10 // per account (email), from any address
+	FailureWindow = 15 * time.Minute
 	// MaxFailuresPerIP: per client address, across accounts.
 	MaxFailuresPerIP = 50
-	bcryptCost     = 11
-	minPasswordLen = 8
+	bcryptCost       = 11
+	minPasswordLen   = 8
 )
 
 var (

@@ -14,8 +14,8 @@ import (
 // Filter selects audit rows of one workspace, newest first.
 type Filter struct {
 	WorkspaceID int64
-	UserID      int64  // 0: anyone
-	Action      string // "": every action
+	UserID      int64     // 0: anyone
+	Action      string    // "": every action
 	From, To    time.Time // From inclusive, To exclusive; zero: open
 	After       string    // a Cursor from the previous page
 	Limit       int       // default 50, at most 1000
