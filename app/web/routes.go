@@ -44,6 +44,8 @@ func (s *Server) routes(e *echo.Echo) {
 	web.GET("/login", s.loginForm)
 	web.POST("/login", s.login)
 	web.POST("/logout", s.logout)
+	web.GET("/login/2fa", s.loginTwoFactorForm)
+	web.POST("/login/2fa", s.loginTwoFactor)
 
 	app := web.Group("", s.requireLogin, s.bumpAfterWrite)
 	app.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/board") })
@@ -86,6 +88,13 @@ func (s *Server) routes(e *echo.Echo) {
 	app.GET("/settings/tokens", s.tokensList)
 	app.POST("/settings/tokens", s.tokenCreate)
 	app.POST("/settings/tokens/:id/delete", s.tokenDelete)
+	// Seguridad: password and two-factor sign-in for everyone; the workspace rule for admins (settings_security.go).
+	app.GET("/settings/security", s.securityShow)
+	app.POST("/settings/security/password", s.securityPassword)
+	app.POST("/settings/security/2fa/confirm", s.securityConfirm)
+	app.POST("/settings/security/2fa/recovery", s.securityRecovery)
+	app.POST("/settings/security/2fa/disable", s.securityDisable)
+	app.POST("/settings/security/require", s.securityRequire, requireRole(models.RoleAdmin))
 
 	admin := app.Group("/settings", requireRole(models.RoleAdmin))
 	admin.GET("/users", s.usersList)
@@ -111,6 +120,9 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/labels", s.labelsList)
 	admin.POST("/labels", s.labelCreate)
 	admin.POST("/labels/:id/delete", s.labelDelete)
+	// Auditoría (settings_audit.go).
+	admin.GET("/audit", s.auditList)
+	admin.GET("/audit.csv", s.auditCSV)
 
 	// JSON API v1 (api.go): Bearer tokens, no session and no CSRF (no ambient credentials).
 	api := e.Group("/api/v1", s.requireToken, s.bumpAfterWrite, middleware.BodyLimit("1M"))
