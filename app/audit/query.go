@@ -31,7 +31,7 @@ type Row struct {
 	Action     string
 	TargetType string
 	TargetID   *int64
-	TargetName string // the user's name when the target is a user
+	TargetName string // the user's or team's name when the target is one
 	Data       json.RawMessage
 	IP         string
 	Source     string
@@ -88,10 +88,11 @@ func List(ctx context.Context, db *gorm.DB, f Filter) ([]Row, string, error) {
 		}
 	}
 	q := fmt.Sprintf(`SELECT a.id, a.created_at, a.user_id, COALESCE(u.name, '') AS actor_name, COALESCE(u.email, '') AS actor_email,
-			a.action, a.target_type, a.target_id, COALESCE(t.name, '') AS target_name, a.data, a.ip, a.source
+			a.action, a.target_type, a.target_id, COALESCE(t.name, tm.name, '') AS target_name, a.data, a.ip, a.source
 		FROM audit_events a
 		LEFT JOIN users u ON u.id = a.user_id AND u.workspace_id = a.workspace_id
 		LEFT JOIN users t ON a.target_type = 'user' AND t.id = a.target_id AND t.workspace_id = a.workspace_id
+		LEFT JOIN teams tm ON a.target_type = 'team' AND tm.id = a.target_id AND tm.workspace_id = a.workspace_id
 		WHERE %s
 		ORDER BY a.created_at DESC, a.id DESC
 		LIMIT %d`, strings.Join(where, " AND "), f.Limit+1)

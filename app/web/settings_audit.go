@@ -200,7 +200,10 @@ var auditValueNames = map[string]string{
 func auditRow(r audit.Row) settings.AuditRow {
 	out := settings.AuditRow{ID: r.ID, At: r.CreatedAt, Actor: r.ActorName, ActorEmail: r.ActorEmail, Action: r.Action,
 		ActionName: audit.Name(r.Action), Target: r.TargetName, IP: r.IP, Source: r.Source}
-	if out.Target == "" && r.TargetID != nil && r.TargetType != "user" {
+	if r.TargetType == "user" && r.TargetID != nil && r.UserID != nil && *r.TargetID == *r.UserID {
+		out.Target = "" // their own account: the Quién column says it
+	}
+	if out.Target == "" && r.TargetID != nil && r.TargetType != "user" && r.TargetType != "team" {
 		out.Target = fmt.Sprintf("%s #%d", targetTypeName(r.TargetType), *r.TargetID)
 	}
 	var d map[string]json.RawMessage
