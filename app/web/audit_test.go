@@ -144,3 +144,40 @@ func TestAuditLogPagesAndExports(t *testing.T) {
 		t.Error("the export itself is not audited")
 	}
 }
+
+// TestSettingsChangesAreAuditedWithoutSecrets: channels and labels changed on their
+// screens show in the audit log with before/after; channel secrets never do.
+func TestSettingsChangesAreAuditedWithoutSecrets(t *testing.T) {
+	t.Parallel()
+	app := testutil.NewApp(t)
+	ws := app.Workspace("Acme")
+	admin := newUser(t, app, ws, "admin@acme.pe", models.RoleAdmin)
+	boss := app.LoginAs(admin)
+	boss.Get("/settings/channels")
+	wantRedirect(t, boss.PostForm("/settings/channels", channelForm("Ventas", "106540352242922")), "/settings/channels")
+	var chID int64
+	testutil.Must(t, app.DB.Gorm.Raw(`SELECT id FROM channels WHERE workspace_id = ?`, ws.ID).Scan(&chID).Error)
+	f := channelForm("Ventas Lima", "106540352242922")
+	f.Set("access_token", "EAAG-nuevo-token-secreto-987")
+	f.Set("app_secret", "")
+	f.Set("verify_token", "")
+	boss.Get(fmt.Sprintf("/settings/channels/%d", chID))
+	wantRedirect(t, boss.PostForm(fmt.Sprintf("/settings/channels/%d", chID), f), "/settings/channels")
+	boss.Get("/settings/labels")
+	wantRedirect(t, boss.PostForm("/settings/labels", url.Values{"name": {"VIP"}, "color": {"#dc2626"}}), "/settings/labels")
+
+	res := boss.Get("/settings/audit?action=settings.change")
+	wantStatus(t, res, http.StatusOK)
+	text := squash(res.Doc(t).Find(`[data-testid="audit-table"]`).Text())
+	for _, want := range []string{"Canal modificado", "Nombre: Ventas → Ventas Lima", "Secretos reemplazados: token de acceso", "Etiqueta creada", "Nombre: VIP"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the audit log lacks %q:\n%s", want, text)
+		}
+	}
+	var leaked int64
+	testutil.Must(t, app.DB.Gorm.Raw(`SELECT count(*) FROM audit_events WHERE data::text LIKE '%nuevo-token-secreto%' OR data::text LIKE ?`,
+		"%"+plainAccessToken+"%").Scan(&leaked).Error)
+	if leaked != 0 {
+		t.Fatal("a channel secret was written to the audit log")
+	}
+}

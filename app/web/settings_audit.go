@@ -178,12 +178,13 @@ func csvSafe(s string) string {
 var auditFieldNames = map[string]string{
 	"name": "Nombre", "email": "Correo", "role": "Rol", "max_concurrent": "Capacidad", "teams": "Equipos",
 	"active": "Activo", "two_factor": "Verificación en dos pasos", "require_two_factor": "Exigir verificación en dos pasos",
-	"color": "Color", "routing_mode": "Reparto", "prefix": "Token",
+	"color": "Color", "routing_mode": "Reparto", "prefix": "Token", "shortcut": "Atajo", "title": "Título", "body": "Texto",
+	"language": "Idioma", "category": "Categoría", "phone_number_id": "Phone number ID", "display_phone": "Número", "waba_id": "WABA ID",
 }
 
 var auditFactNames = map[string]string{
 	"email": "Correo usado", "reason": "Motivo", "second_factor": "Segundo paso", "tokens_revoked": "Tokens revocados",
-	"sessions_ended": "Sesiones cerradas", "other_sessions_ended": "Otras sesiones cerradas", "what": "Qué", "filters": "Filtros", "change": "Cambio",
+	"sessions_ended": "Sesiones cerradas", "other_sessions_ended": "Otras sesiones cerradas", "what": "Qué", "filters": "Filtros", "change": "Cambio", "secrets_replaced": "Secretos reemplazados",
 }
 
 var auditValueNames = map[string]string{
@@ -192,6 +193,7 @@ var auditValueNames = map[string]string{
 	"channel.create": "Canal creado", "channel.update": "Canal modificado", "template.create": "Plantilla creada",
 	"template.delete": "Plantilla eliminada", "canned.create": "Respuesta rápida creada", "canned.delete": "Respuesta rápida eliminada",
 	"label.create": "Etiqueta creada", "label.delete": "Etiqueta eliminada",
+	"access_token": "token de acceso", "app_secret": "app secret", "verify_token": "token de verificación",
 	"manual": "Manual", "round_robin": "Por turnos", "least_busy": "Al menos ocupado",
 }
 
@@ -203,14 +205,24 @@ func auditRow(r audit.Row) settings.AuditRow {
 	if r.TargetType == "user" && r.TargetID != nil && r.UserID != nil && *r.TargetID == *r.UserID {
 		out.Target = "" // their own account: the Quién column says it
 	}
-	if out.Target == "" && r.TargetID != nil && r.TargetType != "user" && r.TargetType != "team" {
-		out.Target = fmt.Sprintf("%s #%d", targetTypeName(r.TargetType), *r.TargetID)
-	}
 	var d map[string]json.RawMessage
 	_ = json.Unmarshal(r.Data, &d)
 	var before, after map[string]json.RawMessage
 	_ = json.Unmarshal(d["before"], &before)
 	_ = json.Unmarshal(d["after"], &after)
+	if out.Target == "" && r.TargetType != "user" {
+		// A settings row: its name, as it is now (after) or was (before).
+		for _, m := range []map[string]json.RawMessage{after, before} {
+			var name string
+			if json.Unmarshal(m["name"], &name) == nil && name != "" {
+				out.Target = targetTypeName(r.TargetType) + " «" + name + "»"
+				break
+			}
+		}
+		if out.Target == "" && r.TargetID != nil && r.TargetType != "team" {
+			out.Target = fmt.Sprintf("%s #%d", targetTypeName(r.TargetType), *r.TargetID)
+		}
+	}
 	keys := map[string]bool{}
 	for k := range before {
 		keys[k] = true
@@ -289,7 +301,7 @@ func auditValue(raw json.RawMessage) string {
 		}
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = fmt.Sprint(e)
+			parts[i] = nameOr(auditValueNames, fmt.Sprint(e))
 		}
 		return strings.Join(parts, ", ")
 	case float64:

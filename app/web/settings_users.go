@@ -9,7 +9,6 @@ import (
 
 	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/apperr"
-	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/models"
 	"github.com/atiende/atiende/views/pages/settings"
 )
@@ -152,15 +151,4 @@ func paramID(c echo.Context) (int64, error) {
 		return 0, apperr.ErrNotFound
 	}
 	return id, nil
-}
-
-// audit records a settings change made through a screen whose domain service does
-// not audit by itself yet (channels, templates, canned responses, labels); what says
-// which ("channel.create"). A failure to record is logged, not shown.
-func (s *Server) audit(c echo.Context, what, targetType string, targetID int64) {
-	v := viewer(c)
-	if err := audit.Record(s.DB.Gorm.WithContext(c.Request().Context()), audit.Entry{WorkspaceID: v.Workspace.ID,
-		Action: audit.SettingsChange, TargetType: targetType, TargetID: targetID, Data: map[string]any{"change": what}}); err != nil {
-		s.Logger.Error("audit failed", "action", what, "err", err)
-	}
 }
