@@ -377,3 +377,36 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, v Viewer, on bool) er
 			Before: map[string]any{"require_two_factor": before}, After: map[string]any{"require_two_factor": on}})
 	})
 }
+
+// ResetTwoFactor lets an admin turn off another user's two-factor sign-in (a lost
+// phone and lost recovery codes). The user signs in with the password alone and,
+// when the workspace requires it, is sent to enrol again.
+func (s *Service) ResetTwoFactor(ctx context.Context, admin Viewer, userID int64) error {
+	if !admin.IsAdmin() {
+		return apperr.ErrForbidden
+	}
+	wsID := admin.Workspace.ID
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u models.User
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND workspace_id = ?", userID, wsID).First(&u).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return apperr.ErrNotFound
+			}
+			return err
+		}
+		if !u.TwoFactorEnabled {
+			return apperr.Validation{"": u.Name + " no tiene activada la verificación en dos pasos."}
+		}
+		if err := tx.Exec(`DELETE FROM user_totp WHERE user_id = ? AND workspace_id = ?`, u.ID, wsID).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`DELETE FROM user_recovery_codes WHERE user_id = ? AND workspace_id = ?`, u.ID, wsID).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE users SET two_factor_enabled = false, updated_at = ? WHERE id = ?`, s.Clock.Now(), u.ID).Error; err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.TwoFactorOff, TargetType: "user", TargetID: u.ID,
+			Before: map[string]any{"two_factor": true}, After: map[string]any{"two_factor": false}, Data: map[string]any{"reason": "admin_reset"}})
+	})
+}

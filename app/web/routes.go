@@ -102,6 +102,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/users", s.userCreate)
 	admin.GET("/users/:id", s.userEdit)
 	admin.POST("/users/:id", s.userUpdate)
+	admin.POST("/users/:id/2fa/reset", s.userResetTwoFactor)
 	admin.GET("/teams", s.teamsList)
 	admin.POST("/teams", s.teamCreate)
 	admin.GET("/teams/:id", s.teamEdit)

@@ -14,6 +14,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/app/config"
 	"github.com/atiende/atiende/app/testutil"
 	"github.com/atiende/atiende/models"
@@ -351,4 +352,32 @@ func TestWorkspaceCanRequireTwoFactor(t *testing.T) {
 	wantStatus(t, luisAPI.Do(http.MethodGet, "/api/v1/me", ""), http.StatusOK) // tokens unchanged
 	enrol(t, c)
 	wantStatus(t, c.Get("/board"), http.StatusOK)
+}
+
+// TestAdminRemovesALostSecondFactor: a user who lost phone and recovery codes gets
+// back in after an admin removes their two-factor sign-in; nobody else can.
+func TestAdminRemovesALostSecondFactor(t *testing.T) {
+	t.Parallel()
+	app := testutil.NewApp(t)
+	ws := app.Workspace("Acme")
+	admin := newUser(t, app, ws, "admin@acme.pe", models.RoleAdmin)
+	luis := newUser(t, app, ws, "luis@acme.pe", models.RoleAgent)
+	ana := newUser(t, app, ws, "ana@acme.pe", models.RoleAgent)
+	enrol(t, app.LoginAs(luis))
+	wantRedirect(t, login(app.Client(), luis.Email, testutil.Password, ""), "/login/2fa")
+
+	path := fmt.Sprintf("/settings/users/%d/2fa/reset", luis.ID)
+	ac := app.LoginAs(ana)
+	wantStatus(t, ac.PostForm(path, nil), http.StatusForbidden)
+
+	boss := app.LoginAs(admin)
+	page := boss.Get(fmt.Sprintf("/settings/users/%d", luis.ID))
+	if byTestID(t, page, "user-2fa").Length() != 1 {
+		t.Fatal("the user page does not show Luis's two-factor sign-in")
+	}
+	wantRedirect(t, boss.PostForm(path, nil), fmt.Sprintf("/settings/users/%d", luis.ID))
+	wantRedirect(t, login(app.Client(), luis.Email, testutil.Password, ""), "/board")
+	if !has(auditActions(t, boss.Get("/settings/audit?action=user.2fa_disabled")), audit.TwoFactorOff) {
+		t.Error("the removal is not audited")
+	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -103,8 +104,27 @@ func (s *Server) userEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := settings.UserForm{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, MaxConcurrent: u.MaxConcurrent, Active: u.Active}
+	f := settings.UserForm{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, MaxConcurrent: u.MaxConcurrent, Active: u.Active, TwoFactor: u.TwoFactorEnabled}
 	return s.userFormPage(c, http.StatusOK, f, u.TeamIDs)
+}
+
+// userResetTwoFactor removes a user's two-factor sign-in (admins).
+func (s *Server) userResetTwoFactor(c echo.Context) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	err = s.Accounts.ResetTwoFactor(c.Request().Context(), viewer(c), id)
+	var verr apperr.Validation
+	switch {
+	case errors.As(err, &verr):
+		s.flash(c, verr[""])
+	case err != nil:
+		return err
+	default:
+		s.flash(c, "Verificación en dos pasos quitada. Ya puede entrar solo con su contraseña.")
+	}
+	return seeOther(c, fmt.Sprintf("/settings/users/%d", id))
 }
 
 func (s *Server) userUpdate(c echo.Context) error {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/app/channels"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/db"
@@ -29,6 +30,7 @@ import (
 // outbox sender (every process sends; rows are claimed with SKIP LOCKED).
 // The returned wait blocks until everything has stopped after ctx ends.
 func background(ctx context.Context, env *Env, d *db.DB, m *metrics.Metrics) (wait func(), err error) {
+	ctx = audit.WithActor(ctx, audit.Actor{Source: audit.SourceJob}) // what jobs change is audited as theirs
 	box, err := secrets.New(env.Config.SecretKey)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open channel secrets: %w", err)
