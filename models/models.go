@@ -26,6 +26,8 @@ type Workspace struct {
 	Name      string
 	Timezone  string
 	CreatedAt time.Time
+	// RequireTwoFactor sends every user without two-factor sign-in to enrol.
+	RequireTwoFactor bool
 }
 
 // Location returns the workspace's time zone (UTC when it cannot be loaded).
@@ -50,6 +52,9 @@ type User struct {
 	LastSeenAt    *time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// SessionEpoch moves on when the password changes: older sessions end.
+	SessionEpoch     int64
+	TwoFactorEnabled bool
 }
 
 // Team groups agents; conversations are routed to teams.
@@ -82,6 +87,7 @@ type AuditEvent struct {
 	TargetID    *int64
 	Data        JSON
 	IP          string `gorm:"column:ip"`
+	Source      string // web, api, cli, job
 	CreatedAt   time.Time
 }
 

@@ -15,9 +15,12 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/app/clock"
+	"github.com/atiende/atiende/app/secrets"
 	"github.com/atiende/atiende/models"
 )
 
@@ -28,6 +31,8 @@ type Service struct {
 	// BcryptCost hashes new passwords (default 11; tests lower it: hashing under the
 	// race detector costs seconds).
 	BcryptCost int
+	// Box seals two-factor secrets (the same key as channel secrets).
+	Box *secrets.Box
 
 	dummyOnce sync.Once
 	dummy     []byte
@@ -45,10 +50,12 @@ func New(db *gorm.DB, c clock.Clock) *Service { return &Service{DB: db, Clock: c
 
 // Login throttling: this many failures in this window blocks further attempts.
 const (
-	MaxFailures    = 10
-	FailureWindow  = 15 * time.Minute
-	bcryptCost     = 11
-	minPasswordLen = 8
+	MaxFailures   = 10 // per account (email), from any address
+	FailureWindow = 15 * time.Minute
+	// MaxFailuresPerIP: per client address, across accounts.
+	MaxFailuresPerIP = 50
+	bcryptCost       = 11
+	minPasswordLen   = 8
 )
 
 var (
@@ -195,12 +202,35 @@ func (s *Service) CreateUser(ctx context.Context, wsID int64, in UserInput) (mod
 			}
 			return err
 		}
-		return setTeams(tx, wsID, u.ID, in.TeamIDs)
+		if err := setTeams(tx, wsID, u.ID, in.TeamIDs); err != nil {
+			return err
+		}
+		teams, err := teamNames(tx, wsID, u.ID)
+		if err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.UserCreate, TargetType: "user", TargetID: u.ID,
+			After: userFacts(u, teams)})
 	})
 	return u, err
 }
 
-// UpdateUser edits a user of workspace wsID.
+// userFacts is what the audit log keeps of a user before and after a change.
+func userFacts(u models.User, teams []string) map[string]any {
+	return map[string]any{"name": u.Name, "email": u.Email, "role": u.Role, "max_concurrent": u.MaxConcurrent, "teams": teams}
+}
+
+func teamNames(tx *gorm.DB, wsID, userID int64) ([]string, error) {
+	names := []string{}
+	err := tx.Raw(`SELECT t.name FROM team_members m JOIN teams t ON t.id = m.team_id
+		WHERE m.workspace_id = ? AND m.user_id = ? ORDER BY lower(t.name)`, wsID, userID).Scan(&names).Error
+	return names, err
+}
+
+// UpdateUser edits a user of workspace wsID. A new password ends every session the
+// user had (their session epoch moves on) and revokes their API tokens: the usual
+// recovery from a stolen account. Everything that changed is audited in the same
+// transaction.
 func (s *Service) UpdateUser(ctx context.Context, wsID, userID int64, in UserInput) (models.User, error) {
 	in.normalize()
 	if v := in.validate(false); len(v) > 0 {
@@ -208,7 +238,7 @@ func (s *Service) UpdateUser(ctx context.Context, wsID, userID int64, in UserInp
 	}
 	var u models.User
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("workspace_id = ? AND id = ?", wsID, userID).First(&u).Error; err != nil {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("workspace_id = ? AND id = ?", wsID, userID).First(&u).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return apperr.ErrNotFound
 			}
@@ -219,6 +249,11 @@ func (s *Service) UpdateUser(ctx context.Context, wsID, userID int64, in UserInp
 				return err
 			}
 		}
+		teamsBefore, err := teamNames(tx, wsID, u.ID)
+		if err != nil {
+			return err
+		}
+		before, wasActive := userFacts(u, teamsBefore), u.Active
 		u.Email, u.Name, u.Role, u.MaxConcurrent, u.Active = in.Email, in.Name, in.Role, in.MaxConcurrent, in.Active
 		if in.Password != "" {
 			hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), s.cost())
@@ -226,6 +261,7 @@ func (s *Service) UpdateUser(ctx context.Context, wsID, userID int64, in UserInp
 				return err
 			}
 			u.PasswordHash = string(hash)
+			u.SessionEpoch++
 		}
 		if !u.Active {
 			u.Presence = models.PresenceOffline
@@ -237,14 +273,87 @@ func (s *Service) UpdateUser(ctx context.Context, wsID, userID int64, in UserInp
 			}
 			return err
 		}
-		if !u.Active {
-			// A deactivated user can no longer act: drop their sessions' access by
-			// deleting API tokens; web sessions are checked on every request.
-			if err := tx.Where("user_id = ?", u.ID).Delete(&models.APIToken{}).Error; err != nil {
+		var revoked int64
+		if !u.Active || in.Password != "" {
+			// A deactivated user, or one whose password was reset, can no longer use
+			// the API; web sessions are checked on every request.
+			res := tx.Where("user_id = ? AND workspace_id = ?", u.ID, wsID).Delete(&models.APIToken{})
+			if res.Error != nil {
+				return res.Error
+			}
+			revoked = res.RowsAffected
+		}
+		if err := setTeams(tx, wsID, u.ID, in.TeamIDs); err != nil {
+			return err
+		}
+		teamsAfter, err := teamNames(tx, wsID, u.ID)
+		if err != nil {
+			return err
+		}
+		if b, a := audit.Changes(before, userFacts(u, teamsAfter)); len(a) > 0 || len(b) > 0 {
+			if err := audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.UserUpdate, TargetType: "user", TargetID: u.ID, Before: b, After: a}); err != nil {
 				return err
 			}
 		}
-		return setTeams(tx, wsID, u.ID, in.TeamIDs)
+		switch {
+		case wasActive && !u.Active:
+			err = audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.UserDeactivate, TargetType: "user", TargetID: u.ID,
+				Before: map[string]any{"active": true}, After: map[string]any{"active": false}, Data: map[string]any{"tokens_revoked": revoked}})
+		case !wasActive && u.Active:
+			err = audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.UserReactivate, TargetType: "user", TargetID: u.ID,
+				Before: map[string]any{"active": false}, After: map[string]any{"active": true}})
+		}
+		if err != nil {
+			return err
+		}
+		if in.Password != "" {
+			return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.PasswordReset, TargetType: "user", TargetID: u.ID,
+				Data: map[string]any{"tokens_revoked": revoked, "sessions_ended": true}})
+		}
+		return nil
+	})
+	return u, err
+}
+
+// ChangeOwnPassword sets the user's password after checking the current one. Every
+// other session of the user ends and their API tokens are revoked; the caller keeps
+// its own session by storing the returned user's SessionEpoch in it.
+func (s *Service) ChangeOwnPassword(ctx context.Context, wsID, userID int64, current, next string) (models.User, error) {
+	var u models.User
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("workspace_id = ? AND id = ? AND active", wsID, userID).First(&u).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return apperr.ErrNotFound
+			}
+			return err
+		}
+		v := apperr.Validation{}
+		if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(current)) != nil {
+			v.Add("current_password", "La contraseña actual no es correcta")
+		}
+		if len([]rune(next)) < minPasswordLen {
+			v.Add("new_password", fmt.Sprintf("La contraseña nueva debe tener al menos %d caracteres", minPasswordLen))
+		} else if next == current {
+			v.Add("new_password", "La contraseña nueva debe ser distinta de la actual")
+		}
+		if len(v) > 0 {
+			return v
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(next), s.cost())
+		if err != nil {
+			return err
+		}
+		u.PasswordHash, u.UpdatedAt = string(hash), s.Clock.Now()
+		u.SessionEpoch++
+		if err := tx.Model(&u).Select("password_hash", "session_epoch", "updated_at").Updates(&u).Error; err != nil {
+			return err
+		}
+		res := tx.Where("user_id = ? AND workspace_id = ?", u.ID, wsID).Delete(&models.APIToken{})
+		if res.Error != nil {
+			return res.Error
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.PasswordChange, TargetType: "user", TargetID: u.ID,
+			Data: map[string]any{"tokens_revoked": res.RowsAffected, "other_sessions_ended": true}})
 	})
 	return u, err
 }
@@ -296,22 +405,18 @@ func dedupe(ids []int64) []int64 {
 	return out
 }
 
-// Authenticate checks email and password. It records the attempt and refuses with
-// ErrThrottled after MaxFailures failures in FailureWindow for the email or the IP.
+// Authenticate checks email and password. It refuses with ErrThrottled after
+// MaxFailures failures in FailureWindow for the email (from any address) or
+// MaxFailuresPerIP for the address (across emails). The decision is taken in
+// PostgreSQL before the password is compared (see reserveAttempt), so parallel
+// attempts cannot overrun it. A wrong password is audited in the workspace of
+// every active user with that email.
 func (s *Service) Authenticate(ctx context.Context, email, password, ip string) (models.User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	db := s.DB.WithContext(ctx)
-	since := s.Clock.Now().Add(-FailureWindow)
-	var failures struct{ ByEmail, ByIP int64 }
-	if err := db.Raw(`SELECT
-			count(*) FILTER (WHERE lower(email) = ?) AS by_email,
-			count(*) FILTER (WHERE ip = ?) AS by_ip
-		FROM login_attempts WHERE NOT succeeded AND created_at > ? AND (lower(email) = ? OR ip = ?)`,
-		email, ip, since, email, ip).Scan(&failures).Error; err != nil {
+	attempt, err := s.reserveAttempt(ctx, email, ip, "password")
+	if err != nil {
 		return models.User{}, err
-	}
-	if failures.ByEmail >= MaxFailures || failures.ByIP >= MaxFailures {
-		return models.User{}, ErrThrottled
 	}
 	var candidates []models.User
 	if err := db.Where("lower(email) = ? AND active", email).Order("id").Find(&candidates).Error; err != nil {
@@ -329,14 +434,71 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 		s.dummyOnce.Do(func() { s.dummy, _ = bcrypt.GenerateFromPassword([]byte("not-a-password"), s.cost()) })
 		_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password))
 	}
-	attempt := map[string]any{"email": email, "ip": ip, "succeeded": found != nil, "created_at": s.Clock.Now()}
-	if err := db.Table("login_attempts").Create(attempt).Error; err != nil {
-		return models.User{}, err
-	}
 	if found == nil {
+		for _, c := range candidates {
+			if err := audit.Record(db, audit.Entry{WorkspaceID: c.WorkspaceID, Action: audit.LoginFailure, TargetType: "user", TargetID: c.ID,
+				IP: ip, Data: map[string]any{"email": email, "reason": "wrong_password"}}); err != nil {
+				return models.User{}, err
+			}
+		}
 		return models.User{}, ErrInvalidCredentials
 	}
+	if err := s.settleAttempt(ctx, attempt); err != nil {
+		return models.User{}, err
+	}
 	return *found, nil
+}
+
+// SignedIn records a completed sign-in (secondFactor: "", "totp" or "recovery").
+func (s *Service) SignedIn(ctx context.Context, u models.User, secondFactor, ip string) error {
+	data := map[string]any{}
+	if secondFactor != "" {
+		data["second_factor"] = secondFactor
+	}
+	return audit.Record(s.DB.WithContext(ctx), audit.Entry{WorkspaceID: u.WorkspaceID, Action: audit.LoginSuccess,
+		TargetType: "user", TargetID: u.ID, ActorID: u.ID, IP: ip, Data: data})
+}
+
+// SignedOut records a sign-out.
+func (s *Service) SignedOut(ctx context.Context, u models.User, ip string) error {
+	return audit.Record(s.DB.WithContext(ctx), audit.Entry{WorkspaceID: u.WorkspaceID, Action: audit.Logout,
+		TargetType: "user", TargetID: u.ID, ActorID: u.ID, IP: ip})
+}
+
+// reserveAttempt decides, under PostgreSQL advisory locks on the account and the
+// address, whether one more attempt may be evaluated, and if so records it as a
+// failure before it is evaluated; settleAttempt turns it into a success. Concurrent
+// attempts therefore see each other: of 100 parallel wrong passwords, exactly
+// MaxFailures are evaluated and the rest are throttled.
+func (s *Service) reserveAttempt(ctx context.Context, email, ip, kind string) (int64, error) {
+	var id int64
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Always the account first, then the address: no two attempts wait on each other crosswise.
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, "login:account:"+email).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, "login:ip:"+ip).Error; err != nil {
+			return err
+		}
+		var failures struct{ ByEmail, ByIP int64 }
+		if err := tx.Raw(`SELECT
+				count(*) FILTER (WHERE lower(email) = ?) AS by_email,
+				count(*) FILTER (WHERE ip = ?) AS by_ip
+			FROM login_attempts WHERE NOT succeeded AND created_at > ? AND (lower(email) = ? OR ip = ?)`,
+			email, ip, s.Clock.Now().Add(-FailureWindow), email, ip).Scan(&failures).Error; err != nil {
+			return err
+		}
+		if failures.ByEmail >= MaxFailures || failures.ByIP >= MaxFailuresPerIP {
+			return ErrThrottled
+		}
+		return tx.Raw(`INSERT INTO login_attempts (email, ip, succeeded, kind, created_at) VALUES (?, ?, false, ?, ?) RETURNING id`,
+			email, ip, kind, s.Clock.Now()).Scan(&id).Error
+	})
+	return id, err
+}
+
+func (s *Service) settleAttempt(ctx context.Context, id int64) error {
+	return s.DB.WithContext(ctx).Exec(`UPDATE login_attempts SET succeeded = true WHERE id = ?`, id).Error
 }
 
 // LoadViewer loads an active user with their workspace and teams.
@@ -377,7 +539,14 @@ func (s *Service) CreateAPIToken(ctx context.Context, u models.User, name string
 	token := "atk_" + base64.RawURLEncoding.EncodeToString(b)
 	sum := sha256.Sum256([]byte(token))
 	t := models.APIToken{WorkspaceID: u.WorkspaceID, UserID: u.ID, Name: strings.TrimSpace(name), TokenHash: sum[:], TokenPrefix: token[:10]}
-	if err := s.DB.WithContext(ctx).Create(&t).Error; err != nil {
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&t).Error; err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: u.WorkspaceID, Action: audit.TokenCreate, TargetType: "api_token", TargetID: t.ID,
+			After: map[string]any{"name": t.Name, "prefix": t.TokenPrefix, "user_id": u.ID}})
+	})
+	if err != nil {
 		return "", err
 	}
 	return token, nil
@@ -398,8 +567,15 @@ func (s *Service) UserForToken(ctx context.Context, token string) (int64, error)
 	return t.UserID, nil
 }
 
-// Audit records an audit event; failures are returned, not hidden.
+// Audit records an audit event; failures are returned, not hidden. Prefer
+// audit.Record inside the transaction of the change.
 func (s *Service) Audit(ctx context.Context, wsID int64, userID *int64, action, targetType string, targetID *int64, ip string) error {
-	return s.DB.WithContext(ctx).Create(&models.AuditEvent{WorkspaceID: wsID, UserID: userID, Action: action,
-		TargetType: targetType, TargetID: targetID, Data: models.JSON("{}"), IP: ip, CreatedAt: s.Clock.Now()}).Error
+	e := audit.Entry{WorkspaceID: wsID, Action: action, TargetType: targetType, IP: ip}
+	if userID != nil {
+		e.ActorID = *userID
+	}
+	if targetID != nil {
+		e.TargetID = *targetID
+	}
+	return audit.Record(s.DB.WithContext(ctx), e)
 }

@@ -102,9 +102,9 @@ func TestAuthenticateThrottling(t *testing.T) {
 		t.Parallel()
 		f := setup(t)
 		u := f.user(t, "ana@acme.pe", models.RoleAgent)
-		for i := 0; i < accounts.MaxFailures; i++ {
-			other := f.user(t, "agente"+strconv.Itoa(i)+"@acme.pe", models.RoleAgent)
-			if _, err := f.svc.Authenticate(f.ctx, other.Email, "mal", "198.51.100.7"); !errors.Is(err, accounts.ErrInvalidCredentials) {
+		for i := 0; i < accounts.MaxFailuresPerIP; i++ {
+			email := f.user(t, "agente"+strconv.Itoa(i)+"@acme.pe", models.RoleAgent).Email
+			if _, err := f.svc.Authenticate(f.ctx, email, "mal", "198.51.100.7"); !errors.Is(err, accounts.ErrInvalidCredentials) {
 				t.Fatalf("attempt %d: %v", i+1, err)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/models"
 )
 
@@ -87,7 +88,13 @@ func (s *Service) CreateTeam(ctx context.Context, wsID int64, in TeamInput) (mod
 		return models.Team{}, v
 	}
 	t := models.Team{WorkspaceID: wsID, Name: in.Name, Color: in.Color, RoutingMode: in.RoutingMode}
-	err := s.DB.WithContext(ctx).Create(&t).Error
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&t).Error; err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.TeamCreate, TargetType: "team", TargetID: t.ID,
+			After: map[string]any{"name": t.Name, "color": t.Color, "routing_mode": t.RoutingMode}})
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return t, apperr.Validation{"name": "Ya existe un equipo con ese nombre"}
 	}
@@ -103,8 +110,15 @@ func (s *Service) UpdateTeam(ctx context.Context, wsID, id int64, in TeamInput) 
 	if err != nil {
 		return t, err
 	}
+	before := map[string]any{"name": t.Name, "color": t.Color, "routing_mode": t.RoutingMode}
 	t.Name, t.Color, t.RoutingMode = in.Name, in.Color, in.RoutingMode
-	err = s.DB.WithContext(ctx).Save(&t).Error
+	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Save(&t).Error; err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.TeamUpdate, TargetType: "team", TargetID: t.ID,
+			Before: before, After: map[string]any{"name": t.Name, "color": t.Color, "routing_mode": t.RoutingMode}})
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return t, apperr.Validation{"name": "Ya existe un equipo con ese nombre"}
 	}

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"gorm.io/gorm"
+
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/models"
 )
 
@@ -46,13 +49,16 @@ func (s *Service) APITokens(ctx context.Context, wsID, userID int64) ([]models.A
 // else's token is apperr.ErrNotFound, like one that does not exist.
 func (s *Service) RevokeAPIToken(ctx context.Context, wsID, userID, tokenID int64) (models.APIToken, error) {
 	var t models.APIToken
-	res := s.DB.WithContext(ctx).Raw(`DELETE FROM api_tokens WHERE id = ? AND workspace_id = ? AND user_id = ? RETURNING *`,
-		tokenID, wsID, userID).Scan(&t)
-	if res.Error != nil {
-		return t, res.Error
-	}
-	if t.ID == 0 {
-		return t, apperr.ErrNotFound
-	}
-	return t, nil
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Raw(`DELETE FROM api_tokens WHERE id = ? AND workspace_id = ? AND user_id = ? RETURNING *`,
+			tokenID, wsID, userID).Scan(&t).Error; err != nil {
+			return err
+		}
+		if t.ID == 0 {
+			return apperr.ErrNotFound
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.TokenRevoke, TargetType: "api_token", TargetID: t.ID,
+			Before: map[string]any{"name": t.Name, "prefix": t.TokenPrefix, "user_id": t.UserID}})
+	})
+	return t, err
 }

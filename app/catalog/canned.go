@@ -68,7 +68,7 @@ func (s *Service) CreateCanned(ctx context.Context, wsID int64, in CannedInput) 
 		in.Title = in.Shortcut
 	}
 	r := models.CannedResponse{WorkspaceID: wsID, Shortcut: in.Shortcut, Title: in.Title, Body: in.Body, CreatedAt: s.Clock.Now()}
-	err := s.DB.WithContext(ctx).Create(&r).Error
+	err := s.createAudited(ctx, wsID, &r, "canned_response", "canned.create", func() int64 { return r.ID }, func() map[string]any { return cannedFacts(r) })
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return r, apperr.Validation{"shortcut": fmt.Sprintf("Ya existe una respuesta con el atajo /%s", in.Shortcut)}
 	}
@@ -93,6 +93,10 @@ func (s *Service) CannedByID(ctx context.Context, wsID, id int64) (models.Canned
 // DeleteCanned removes a canned response and returns what it was.
 func (s *Service) DeleteCanned(ctx context.Context, wsID, id int64) (models.CannedResponse, error) {
 	var deleted models.CannedResponse
-	err := s.deleteScoped(ctx, &deleted, wsID, id)
+	err := s.deleteScoped(ctx, &deleted, wsID, id, "canned_response", "canned.delete", func() map[string]any { return cannedFacts(deleted) })
 	return deleted, err
+}
+
+func cannedFacts(r models.CannedResponse) map[string]any {
+	return map[string]any{"shortcut": "/" + r.Shortcut, "title": r.Title, "body": r.Body}
 }

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/app/clock"
 )
 
@@ -30,15 +31,32 @@ func New(db *gorm.DB, c clock.Clock) *Service {
 
 // deleteScoped deletes the row id of workspace wsID and loads what it was into model; a
 // row of another workspace (or none) is apperr.ErrNotFound, like everywhere else.
-func (s *Service) deleteScoped(ctx context.Context, model any, wsID, id int64) error {
-	res := s.DB.WithContext(ctx).Clauses(clause.Returning{}).Where("workspace_id = ? AND id = ?", wsID, id).Delete(model)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return apperr.ErrNotFound
-	}
-	return nil
+// The deletion is audited (a settings change: change, e.g. "label.delete", with
+// facts of the deleted row as before) in the same transaction.
+func (s *Service) deleteScoped(ctx context.Context, model any, wsID, id int64, targetType, change string, facts func() map[string]any) error {
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.Returning{}).Where("workspace_id = ? AND id = ?", wsID, id).Delete(model)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return apperr.ErrNotFound
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.SettingsChange, TargetType: targetType, TargetID: id,
+			Before: facts(), Data: map[string]any{"change": change}})
+	})
+}
+
+// createAudited inserts row and audits it (a settings change) in one transaction;
+// id and facts are read after the insert.
+func (s *Service) createAudited(ctx context.Context, wsID int64, row any, targetType, change string, id func() int64, facts func() map[string]any) error {
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(row).Error; err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.SettingsChange, TargetType: targetType, TargetID: id(),
+			After: facts(), Data: map[string]any{"change": change}})
+	})
 }
 
 // getScoped loads row id of workspace wsID into dst.

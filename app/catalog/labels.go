@@ -83,7 +83,8 @@ func (s *Service) CreateLabel(ctx context.Context, wsID int64, in LabelInput) (m
 		return models.Label{}, v
 	}
 	l := models.Label{WorkspaceID: wsID, Name: in.Name, Color: in.Color, CreatedAt: s.Clock.Now()}
-	err := s.DB.WithContext(ctx).Create(&l).Error
+	err := s.createAudited(ctx, wsID, &l, "label", "label.create", func() int64 { return l.ID },
+		func() map[string]any { return map[string]any{"name": l.Name, "color": l.Color} })
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return l, apperr.Validation{"name": fmt.Sprintf("Ya existe la etiqueta «%s»", in.Name)}
 	}
@@ -133,7 +134,8 @@ func (s *Service) Label(ctx context.Context, wsID, id int64) (models.Label, erro
 // returns what it was.
 func (s *Service) DeleteLabel(ctx context.Context, wsID, id int64) (models.Label, error) {
 	var deleted models.Label
-	err := s.deleteScoped(ctx, &deleted, wsID, id)
+	err := s.deleteScoped(ctx, &deleted, wsID, id, "label", "label.delete",
+		func() map[string]any { return map[string]any{"name": deleted.Name, "color": deleted.Color} })
 	return deleted, err
 }
 

@@ -195,7 +195,7 @@ func (s *Service) CreateTemplate(ctx context.Context, wsID int64, in TemplateInp
 	}
 	t := models.Template{WorkspaceID: wsID, Name: in.Name, Language: in.Language, Category: in.Category,
 		Body: in.Body, CreatedAt: s.Clock.Now()}
-	err := s.DB.WithContext(ctx).Create(&t).Error
+	err := s.createAudited(ctx, wsID, &t, "template", "template.create", func() int64 { return t.ID }, func() map[string]any { return templateFacts(t) })
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return t, apperr.Validation{"name": fmt.Sprintf("Ya registraste «%s» en %s. Para otro idioma, elige otro idioma.", in.Name, LanguageLabel(in.Language))}
 	}
@@ -220,6 +220,10 @@ func (s *Service) Template(ctx context.Context, wsID, id int64) (models.Template
 // messages already sent keep their text.
 func (s *Service) DeleteTemplate(ctx context.Context, wsID, id int64) (models.Template, error) {
 	var deleted models.Template
-	err := s.deleteScoped(ctx, &deleted, wsID, id)
+	err := s.deleteScoped(ctx, &deleted, wsID, id, "template", "template.delete", func() map[string]any { return templateFacts(deleted) })
 	return deleted, err
+}
+
+func templateFacts(t models.Template) map[string]any {
+	return map[string]any{"name": t.Name, "language": t.Language, "category": t.Category, "body": t.Body}
 }

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/secrets"
 	"github.com/atiende/atiende/models"
@@ -96,7 +97,13 @@ func (s *Service) Create(ctx context.Context, wsID int64, in Input) (models.Chan
 	ch := models.Channel{WorkspaceID: wsID, Name: in.Name, PhoneNumberID: in.PhoneNumberID, DisplayPhone: in.DisplayPhone,
 		WabaID: in.WabaID, AccessTokenEnc: s.Box.Seal(in.AccessToken), AppSecretEnc: s.Box.Seal(in.AppSecret),
 		VerifyTokenEnc: s.Box.Seal(in.VerifyToken), WebhookKey: base64.RawURLEncoding.EncodeToString(key), Active: true}
-	err := s.DB.WithContext(ctx).Create(&ch).Error
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&ch).Error; err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.SettingsChange, TargetType: "channel", TargetID: ch.ID,
+			After: channelFacts(ch), Data: map[string]any{"change": "channel.create"}})
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ch, apperr.Validation{"phone_number_id": "Ese número ya está conectado (o ya existe un canal con ese nombre)"}
 	}
@@ -112,7 +119,16 @@ func (s *Service) Update(ctx context.Context, wsID, id int64, in Input) (models.
 	if err != nil {
 		return ch, err
 	}
+	before := channelFacts(ch)
 	ch.Name, ch.PhoneNumberID, ch.DisplayPhone, ch.WabaID = in.Name, in.PhoneNumberID, in.DisplayPhone, in.WabaID
+	after := channelFacts(ch)
+	// Secrets are never written to the audit log: only that they changed.
+	var replaced []string
+	for _, sec := range []struct{ name, value string }{{"access_token", in.AccessToken}, {"app_secret", in.AppSecret}, {"verify_token", in.VerifyToken}} {
+		if sec.value != "" {
+			replaced = append(replaced, sec.name)
+		}
+	}
 	if in.AccessToken != "" {
 		ch.AccessTokenEnc = s.Box.Seal(in.AccessToken)
 	}
@@ -123,11 +139,26 @@ func (s *Service) Update(ctx context.Context, wsID, id int64, in Input) (models.
 		ch.VerifyTokenEnc = s.Box.Seal(in.VerifyToken)
 	}
 	ch.UpdatedAt = s.Clock.Now()
-	err = s.DB.WithContext(ctx).Save(&ch).Error
+	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Save(&ch).Error; err != nil {
+			return err
+		}
+		data := map[string]any{"change": "channel.update"}
+		if len(replaced) > 0 {
+			data["secrets_replaced"] = replaced
+		}
+		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.SettingsChange, TargetType: "channel", TargetID: ch.ID,
+			Before: before, After: after, Data: data})
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ch, apperr.Validation{"phone_number_id": "Ese número ya está conectado (o ya existe un canal con ese nombre)"}
 	}
 	return ch, err
+}
+
+// channelFacts is what the audit log keeps of a channel (never its secrets).
+func channelFacts(ch models.Channel) map[string]any {
+	return map[string]any{"name": ch.Name, "phone_number_id": ch.PhoneNumberID, "display_phone": ch.DisplayPhone, "waba_id": ch.WabaID}
 }
 
 // Get returns one channel of the workspace.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -36,7 +37,18 @@ type Config struct {
 	SecretKey   []byte // 32 bytes, derived from ATIENDE_SECRET_KEY
 	Env         string
 	LogLevel    slog.Level
+	// TrustedProxies are the load balancers whose X-Forwarded-For is believed
+	// (TRUSTED_PROXIES, comma-separated CIDRs); empty: the peer address is the client's.
+	TrustedProxies []*net.IPNet
+	// MetricsToken, when set, is required as "Authorization: Bearer" on /metrics.
+	MetricsToken string
+	// MetricsAddr, when set (e.g. 127.0.0.1:9100), serves /metrics only there.
+	MetricsAddr string
 }
+
+// MetricsProtected reports whether /metrics needs a token or is served apart;
+// production refuses to serve it open.
+func (c Config) MetricsProtected() bool { return c.MetricsToken != "" || c.MetricsAddr != "" }
 
 // Production reports whether the process runs with ATIENDE_ENV=production.
 func (c Config) Production() bool { return c.Env == EnvProduction }
@@ -79,6 +91,34 @@ func Load(getenv func(string) string) (Config, error) {
 		c.LogLevel = slog.LevelError
 	default:
 		errs = append(errs, fmt.Sprintf("LOG_LEVEL=%q must be one of debug, info, warn, error", lvl))
+	}
+	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+				p += "/32"
+			} else {
+				p += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("TRUSTED_PROXIES: %q is not an address or CIDR range (e.g. 10.0.0.0/8,192.168.1.10)", p))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+	c.MetricsToken = strings.TrimSpace(getenv("METRICS_TOKEN"))
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, "METRICS_TOKEN must be at least 16 characters")
+	}
+	c.MetricsAddr = strings.TrimSpace(getenv("METRICS_ADDR"))
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Sprintf("METRICS_ADDR=%q must be host:port, e.g. 127.0.0.1:9100", c.MetricsAddr))
+		}
 	}
 	key := getenv("ATIENDE_SECRET_KEY")
 	if key == "" && c.Env != EnvProduction {

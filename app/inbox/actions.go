@@ -215,7 +215,7 @@ func (s *Service) AddNote(ctx context.Context, a Actor, convID int64, body strin
 }
 
 // takeRaceWindow is how recent an assignment must be for Tomar to say who won.
-const takeRaceWindow = 10 * time.Minute
+const takeRaceWindow = 10 * time.Second
 
 // Take assigns the conversation to the acting person by hand. Exactly one of many
 // agents pressing Tomar at once gets it; the others get a Conflict naming who did.

@@ -66,6 +66,7 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	}
 	s := &Services{Config: cfg, DB: d, Clock: clk, Logger: logger, Metrics: m, Box: box}
 	s.Accounts = accounts.New(d.Gorm, clk)
+	s.Accounts.Box = box // two-factor secrets are sealed like channel secrets
 	s.Channels = channels.New(d.Gorm, box, clk)
 	s.Catalog = catalog.New(d.Gorm, clk)
 	s.Inbox = inbox.New(d.Gorm, clk)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/app/live"
 )
 
@@ -66,11 +67,19 @@ func (s *Server) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 		id := s.Sessions.GetInt64(ctx, sessionUserID)
 		if id != 0 {
 			v, err := s.loadViewer(ctx, id, s.Sessions.GetInt64(ctx, sessionWorkspaceID))
+			if err == nil && v.User.SessionEpoch != s.Sessions.GetInt64(ctx, sessionEpoch) {
+				// The password changed (or was reset) after this session signed in.
+				err = apperr.ErrNotFound
+			}
 			switch {
 			case err == nil:
 				c.Set(ctxViewer, v)
+				c.SetRequest(c.Request().WithContext(audit.WithActor(ctx, audit.Actor{UserID: v.User.ID, IP: c.RealIP(), Source: audit.SourceWeb})))
+				if v.Workspace.RequireTwoFactor && !v.User.TwoFactorEnabled && !enrolPath(c.Request().URL.Path) {
+					return s.sendToEnrol(c)
+				}
 				return next(c)
-			case errors.Is(err, apperr.ErrNotFound): // deactivated or deleted
+			case errors.Is(err, apperr.ErrNotFound): // deactivated, deleted, or signed out by a password change
 				_ = s.Sessions.Destroy(ctx)
 			default:
 				return err
@@ -127,8 +136,27 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(ctxViewer, v)
+		c.SetRequest(c.Request().WithContext(audit.WithActor(ctx, audit.Actor{UserID: v.User.ID, IP: c.RealIP(), Source: audit.SourceAPI})))
 		return next(c)
 	}
+}
+
+// enrolPath reports the pages a user must still reach while their workspace requires
+// two-factor sign-in and they have not enrolled: the security screen and signing out.
+func enrolPath(p string) bool {
+	return p == "/settings/security" || strings.HasPrefix(p, "/settings/security/") || p == "/logout"
+}
+
+// sendToEnrol redirects to the security screen (whole page for htmx requests).
+func (s *Server) sendToEnrol(c echo.Context) error {
+	if c.Request().Header.Get("HX-Request") == "true" {
+		c.Response().Header().Set("HX-Redirect", "/settings/security")
+		return c.NoContent(http.StatusForbidden)
+	}
+	if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+		return echo.NewHTTPError(http.StatusForbidden, "Tu espacio de trabajo exige la verificación en dos pasos. Actívala en Configuración → Seguridad para continuar.")
+	}
+	return c.Redirect(http.StatusSeeOther, "/settings/security")
 }
 
 // safeNext keeps post-login redirects on this site.

@@ -232,13 +232,13 @@ func TestLoginThrottling(t *testing.T) {
 		wantRedirect(t, c.Get("/board"), "/login?next=%2Fboard")
 	})
 
-	t.Run("per IP: ten failures on different emails block the next sign-in from that IP", func(t *testing.T) {
+	t.Run("per IP: fifty failures on different emails block the next sign-in from that IP", func(t *testing.T) {
 		t.Parallel()
 		app := testutil.NewApp(t)
 		ws := app.Workspace("Acme")
 		u := newUser(t, app, ws, "ana@acme.pe", models.RoleAgent)
 		c := app.Client()
-		for i := 0; i < 10; i++ {
+		for i := 0; i < 50; i++ {
 			other := newUser(t, app, ws, "agente"+strconv.Itoa(i)+"@acme.pe", models.RoleAgent)
 			c.Get("/login")
 			req, _ := http.NewRequest(http.MethodPost, app.URL+"/login", strings.NewReader(url.Values{

@@ -6,7 +6,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/atiende/atiende/models"
 	"github.com/atiende/atiende/static"
@@ -31,7 +30,9 @@ func (s *Server) routes(e *echo.Echo) {
 	// Operations: no session, no CSRF.
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
+	if s.Config.MetricsAddr == "" { // otherwise served only on METRICS_ADDR (see serve)
+		e.GET("/metrics", echo.WrapHandler(s.MetricsHandler()))
+	}
 	e.GET("/static/*", staticHandler())
 
 	// Meta's webhooks: authenticated by the verify token (GET) and the body signature (POST).
@@ -43,6 +44,8 @@ func (s *Server) routes(e *echo.Echo) {
 	web.GET("/login", s.loginForm)
 	web.POST("/login", s.login)
 	web.POST("/logout", s.logout)
+	web.GET("/login/2fa", s.loginTwoFactorForm)
+	web.POST("/login/2fa", s.loginTwoFactor)
 
 	app := web.Group("", s.requireLogin, s.bumpAfterWrite)
 	app.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/board") })
@@ -85,6 +88,13 @@ func (s *Server) routes(e *echo.Echo) {
 	app.GET("/settings/tokens", s.tokensList)
 	app.POST("/settings/tokens", s.tokenCreate)
 	app.POST("/settings/tokens/:id/delete", s.tokenDelete)
+	// Seguridad: password and two-factor sign-in for everyone; the workspace rule for admins (settings_security.go).
+	app.GET("/settings/security", s.securityShow)
+	app.POST("/settings/security/password", s.securityPassword)
+	app.POST("/settings/security/2fa/confirm", s.securityConfirm)
+	app.POST("/settings/security/2fa/recovery", s.securityRecovery)
+	app.POST("/settings/security/2fa/disable", s.securityDisable)
+	app.POST("/settings/security/require", s.securityRequire, requireRole(models.RoleAdmin))
 
 	admin := app.Group("/settings", requireRole(models.RoleAdmin))
 	admin.GET("/users", s.usersList)
@@ -92,6 +102,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/users", s.userCreate)
 	admin.GET("/users/:id", s.userEdit)
 	admin.POST("/users/:id", s.userUpdate)
+	admin.POST("/users/:id/2fa/reset", s.userResetTwoFactor)
 	admin.GET("/teams", s.teamsList)
 	admin.POST("/teams", s.teamCreate)
 	admin.GET("/teams/:id", s.teamEdit)
@@ -110,6 +121,9 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/labels", s.labelsList)
 	admin.POST("/labels", s.labelCreate)
 	admin.POST("/labels/:id/delete", s.labelDelete)
+	// Auditoría (settings_audit.go).
+	admin.GET("/audit", s.auditList)
+	admin.GET("/audit.csv", s.auditCSV)
 
 	// JSON API v1 (api.go): Bearer tokens, no session and no CSRF (no ambient credentials).
 	api := e.Group("/api/v1", s.requireToken, s.bumpAfterWrite, middleware.BodyLimit("1M"))

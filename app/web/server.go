@@ -4,13 +4,17 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/channels"
@@ -108,7 +112,7 @@ func New(d Deps) (*Server, *echo.Echo) {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientIP(d.Config.TrustedProxies)
 	s.routes(e)
 	return s, e
 }
@@ -116,3 +120,35 @@ func New(d Deps) (*Server, *echo.Echo) {
 // Run runs what the web server needs in the background (the live hub's LISTEN
 // connection) until ctx ends.
 func (s *Server) Run(ctx context.Context) { s.Hub.Run(ctx) }
+
+// clientIP believes X-Forwarded-For only from the configured proxies (TRUSTED_PROXIES);
+// without them the peer address is the client's, whatever the headers say.
+func clientIP(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// MetricsHandler serves Prometheus metrics; with METRICS_TOKEN set it answers 401
+// unless the request carries "Authorization: Bearer" that token.
+func (s *Server) MetricsHandler() http.Handler {
+	h := promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
+	want := s.Config.MetricsToken
+	if want == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(want)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "unauthorized: /metrics needs Authorization: Bearer METRICS_TOKEN", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -20,7 +20,8 @@ const (
 	sessionWorkspaceID = "workspace_id"
 	sessionCSRF        = "csrf"
 	sessionFlash       = "flash"
-	sessionSeen        = "seen" // Unix seconds of the last request, refreshed at most every sessionTouchEvery
+	sessionEpoch       = "epoch" // the user's SessionEpoch at sign-in; a password change moves it on
+	sessionSeen        = "seen"  // Unix seconds of the last request, refreshed at most every sessionTouchEvery
 	headerCSRF         = "X-CSRF-Token"
 	formCSRF           = "_csrf"
 )
@@ -109,7 +110,9 @@ func (s *Server) csrfMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		want := s.Sessions.GetString(c.Request().Context(), sessionCSRF)
 		got := c.Request().Header.Get(headerCSRF)
 		if got == "" && isForm(c.Request()) {
-			got = c.FormValue(formCSRF)
+			// The body only: a token in the query string leaks through logs, history
+			// and Referer, so it is never accepted.
+			got = c.Request().PostFormValue(formCSRF)
 		}
 		if want == "" || got == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 			return echo.NewHTTPError(http.StatusForbidden, "La página caducó o el formulario no es válido. Vuelve a cargar la página e inténtalo de nuevo.")

@@ -36,7 +36,6 @@ func (s *Server) cannedCreate(c echo.Context) error {
 	var verr apperr.Validation
 	switch {
 	case err == nil:
-		s.audit(c, "canned.create", "canned_response", r.ID)
 		s.flash(c, "Respuesta rápida creada: /"+r.Shortcut)
 		return seeOther(c, "/settings/canned")
 	case errors.As(err, &verr):
@@ -54,7 +53,6 @@ func (s *Server) cannedDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, "canned.delete", "canned_response", id)
 	s.flash(c, "Respuesta rápida eliminada: /"+r.Shortcut)
 	return seeOther(c, "/settings/canned")
 }

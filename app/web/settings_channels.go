@@ -56,7 +56,6 @@ func (s *Server) channelCreate(c echo.Context) error {
 	var verr apperr.Validation
 	switch {
 	case err == nil:
-		s.audit(c, "channel.create", "channel", ch.ID)
 		s.flash(c, "Número conectado: "+ch.Name+". Falta un paso: configura el webhook en Meta con la URL que ves abajo.")
 		return seeOther(c, "/settings/channels")
 	case errors.As(err, &verr):
@@ -103,7 +102,6 @@ func (s *Server) channelUpdate(c echo.Context) error {
 	switch {
 	case err == nil:
 		s.forgetWebhookChannel(ch.WebhookKey)
-		s.audit(c, "channel.update", "channel", ch.ID)
 		s.flash(c, "Cambios guardados: "+ch.Name)
 		return seeOther(c, "/settings/channels")
 	case errors.As(err, &verr):

@@ -44,7 +44,6 @@ func (s *Server) labelCreate(c echo.Context) error {
 	var verr apperr.Validation
 	switch {
 	case err == nil:
-		s.audit(c, "label.create", "label", l.ID)
 		s.flash(c, "Etiqueta creada: "+l.Name)
 		return seeOther(c, "/settings/labels")
 	case errors.As(err, &verr):
@@ -62,7 +61,6 @@ func (s *Server) labelDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, "label.delete", "label", id)
 	s.flash(c, "Etiqueta eliminada: "+l.Name)
 	return seeOther(c, "/settings/labels")
 }

@@ -242,11 +242,11 @@ func TestSettingsAdminScreensAreForbiddenToOthersButTokensAreNot(t *testing.T) {
 				wantStatus(t, c.PostForm(p, f), http.StatusForbidden)
 			}
 
-			// Their own tokens: the page, with only that section in the menu.
+			// Their own tokens and security: the page, with only those sections in the menu.
 			res := c.Get("/settings/tokens")
 			wantStatus(t, res, http.StatusOK)
 			nav := byTestID(t, res, "settings-nav").Find("a")
-			if nav.Length() != 1 || byTestID(t, res, "settings-tab-tokens").Length() != 1 {
+			if nav.Length() != 2 || byTestID(t, res, "settings-tab-tokens").Length() != 1 || byTestID(t, res, "settings-tab-security").Length() != 1 {
 				t.Fatalf("a %s sees settings sections they cannot open: %s", role, squash(nav.Text()))
 			}
 			res = c.PostForm("/settings/tokens", url.Values{"name": {"Script de " + role}})

@@ -38,7 +38,6 @@ func (s *Server) teamCreate(c echo.Context) error {
 	var verr apperr.Validation
 	switch {
 	case err == nil:
-		s.audit(c, "team.create", "team", t.ID)
 		s.flash(c, "Equipo creado: "+t.Name)
 		return seeOther(c, "/settings/teams")
 	case errors.As(err, &verr):
@@ -70,7 +69,6 @@ func (s *Server) teamUpdate(c echo.Context) error {
 	var verr apperr.Validation
 	switch {
 	case err == nil:
-		s.audit(c, "team.update", "team", t.ID)
 		s.flash(c, "Cambios guardados: "+t.Name)
 		return seeOther(c, "/settings/teams")
 	case errors.As(err, &verr):

@@ -41,7 +41,6 @@ func (s *Server) templateCreate(c echo.Context) error {
 	var verr apperr.Validation
 	switch {
 	case err == nil:
-		s.audit(c, "template.create", "template", t.ID)
 		s.flash(c, "Plantilla registrada: "+t.Name+" ("+t.Language+")")
 		return seeOther(c, "/settings/templates")
 	case errors.As(err, &verr):
@@ -60,7 +59,6 @@ func (s *Server) templateDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, "template.delete", "template", id)
 	s.flash(c, "Plantilla eliminada: "+t.Name+" ("+t.Language+")")
 	return seeOther(c, "/settings/templates")
 }

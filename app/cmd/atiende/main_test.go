@@ -37,7 +37,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var configVars = []string{"DATABASE_URL", "PORT", "WHATSAPP_GRAPH_URL", "ATIENDE_SECRET_KEY", "ATIENDE_ENV", "LOG_LEVEL"}
+var configVars = []string{"DATABASE_URL", "PORT", "WHATSAPP_GRAPH_URL", "ATIENDE_SECRET_KEY", "ATIENDE_ENV", "LOG_LEVEL",
+	"TRUSTED_PROXIES", "METRICS_TOKEN", "METRICS_ADDR"}
 
 // atiende runs the command in-process with exactly the given configuration.
 func atiende(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/services"
 	"github.com/atiende/atiende/app/web"
@@ -21,6 +23,7 @@ import (
 // outbox sender (every process sends; rows are claimed with SKIP LOCKED).
 // The returned wait blocks until everything has stopped after ctx ends.
 func background(ctx context.Context, svc *services.Services) (wait func()) {
+	ctx = audit.WithActor(ctx, audit.Actor{Source: audit.SourceJob}) // what jobs change is audited as theirs
 	var wg sync.WaitGroup
 	runner := svc.Runner()
 	wg.Add(1)
@@ -35,6 +38,11 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	fs.SetOutput(env.Stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if env.Config.Production() && !env.Config.MetricsProtected() {
+		return errors.New("refusing to serve in production with /metrics open to anyone: set METRICS_TOKEN " +
+			"(a secret of 16+ characters that Prometheus sends as Authorization: Bearer) or METRICS_ADDR " +
+			"(a private address such as 127.0.0.1:9100 where /metrics is served alone), then start again")
 	}
 	d, err := openDB(ctx, env)
 	if err != nil {
@@ -78,7 +86,19 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	hubDone.Add(1)
 	go func() { defer hubDone.Done(); server.Run(bgCtx) }()
 	waitAll := func() { wait(); hubDone.Wait() }
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if addr := env.Config.MetricsAddr; addr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", server.MetricsHandler())
+		msrv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("cannot serve metrics on METRICS_ADDR=%s: %w", addr, err)
+			}
+		}()
+		defer msrv.Close()
+		env.Logger.Info("serving metrics", "addr", addr)
+	}
 	go func() { errc <- srv.ListenAndServe() }()
 	env.Logger.Info("serving", "url", fmt.Sprintf("http://localhost:%d", env.Config.Port))
 	select {
@@ -87,6 +107,10 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		waitAll()
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
+		}
+		if strings.Contains(err.Error(), "METRICS_ADDR") {
+			_ = srv.Close()
+			return err
 		}
 		return fmt.Errorf("cannot serve on port %d: %w (is another process using it? set PORT)", env.Config.Port, err)
 	case <-ctx.Done():
