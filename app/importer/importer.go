@@ -31,6 +31,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/live"
@@ -138,6 +139,9 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 			res.Applied += st.lastApplied
 			res.Skipped += st.lastSkipped
 			res.Setup += st.lastSetup
+			for id := range st.batchWorkspaces {
+				touched[id] = true
+			}
 			return err
 		}
 		res.Applied += applied
@@ -162,7 +166,7 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 		if len(pending) >= batch {
 			if err := flush(); err != nil {
 				res.Elapsed = time.Since(start)
-				st.announce(ctx, touched)
+				st.announce(ctx, touched, res, err)
 				return res, err
 			}
 		}
@@ -185,15 +189,22 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 	}
 	err := flush()
 	res.Elapsed = time.Since(start)
-	st.announce(ctx, touched)
+	st.announce(ctx, touched, res, err)
 	return res, err
 }
 
-// announce tells open boards once that history arrived (imported lines publish nothing).
-func (st *run) announce(ctx context.Context, workspaces map[int64]bool) {
+// announce tells open boards once that history arrived (imported lines publish
+// nothing), and writes the import in each workspace's audit log.
+func (st *run) announce(ctx context.Context, workspaces map[int64]bool, res Result, err error) {
 	for id := range workspaces {
-		_ = live.Publish(st.im.DB.WithContext(ctx), live.Event{Kind: "resync", WorkspaceID: id})
+		db := st.im.DB.WithContext(ctx)
+		_ = live.Publish(db, live.Event{Kind: "resync", WorkspaceID: id})
 		st.im.Inbox.Changed(id)
+		data := map[string]any{"kind": "history", "lines": res.Lines, "setup": res.Setup, "events": res.Applied, "skipped": res.Skipped}
+		if err != nil {
+			data["error"] = err.Error()
+		}
+		_ = audit.Record(db, audit.Entry{WorkspaceID: id, Action: audit.Import, TargetType: "workspace", TargetID: id, Data: data})
 	}
 }
 

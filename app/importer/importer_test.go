@@ -71,6 +71,11 @@ func TestImportTwiceChangesNothingTheSecondTime(t *testing.T) {
 	if res.Skipped != 30*7 {
 		t.Errorf("second run skipped %d event lines, want %d", res.Skipped, 30*7)
 	}
+	var audited int64
+	testutil.Must(t, app.DB.Gorm.Table("audit_events").Where("action = 'data.import'").Count(&audited).Error)
+	if audited != 2 {
+		t.Errorf("%d imports in the audit log, want 2", audited)
+	}
 	if again := counts(t, app); again != first {
 		t.Errorf("the second run changed the database:\nfirst:  %s\nsecond: %s", first, again)
 	}
