@@ -69,6 +69,19 @@ type Team struct {
 	CreatedAt   time.Time
 }
 
+// Calendar is a business calendar: opening hours by weekday ({"mon": [["09:00","13:00"], …]})
+// and holidays (["2026-07-28", …]) in a time zone.
+type Calendar struct {
+	ID          int64
+	WorkspaceID int64
+	Name        string
+	Timezone    string
+	Hours       JSON
+	Holidays    JSON
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 // TeamMember links a user to a team.
 type TeamMember struct {
 	WorkspaceID int64

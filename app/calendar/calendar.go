@@ -5,10 +5,13 @@
 package calendar
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/atiende/atiende/models"
 )
 
 // Span is one open interval of a day, [Start, End) in minutes after local midnight;
@@ -221,4 +224,21 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// FromModel reads a stored calendar.
+func FromModel(m models.Calendar) (Calendar, error) {
+	var hours map[string][][2]string
+	var holidays []string
+	if len(m.Hours) > 0 {
+		if err := json.Unmarshal(m.Hours, &hours); err != nil {
+			return Calendar{}, fmt.Errorf("calendar %q hours: %w", m.Name, err)
+		}
+	}
+	if len(m.Holidays) > 0 {
+		if err := json.Unmarshal(m.Holidays, &holidays); err != nil {
+			return Calendar{}, fmt.Errorf("calendar %q holidays: %w", m.Name, err)
+		}
+	}
+	return Parse(m.Timezone, hours, holidays)
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/atiende/atiende/app/apperr"
 	"github.com/atiende/atiende/app/audit"
+	"github.com/atiende/atiende/app/calendar"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/live"
@@ -571,16 +572,18 @@ type line struct {
 	Secret   string          `json:"app_secret"`
 	Verify   string          `json:"verify_token"`
 	Assign   *string         `json:"assignment"`
-	Calendar json.RawMessage `json:"calendar"`
+	Calendar *string         `json:"calendar"`
 	SLA      json.RawMessage `json:"sla_policy"`
 	Sticky   json.RawMessage `json:"sticky"`
 	Grace    json.RawMessage `json:"offline_grace"`
 	Schedule json.RawMessage `json:"schedule"`
+	Hours    json.RawMessage `json:"hours"`
+	Holidays json.RawMessage `json:"holidays"`
 }
 
 // notYet are line types the file format has that this version cannot apply yet.
 var notYet = map[string]string{
-	"calendar": "business calendars", "sla_policy": "SLA policies", "pipeline": "pipelines", "lead": "leads",
+	"sla_policy": "SLA policies", "pipeline": "pipelines", "lead": "leads",
 	"stage": "lead stages", "menu": "welcome menus", "routing_rule": "routing rules",
 }
 
@@ -621,6 +624,8 @@ func (st *run) apply(ctx context.Context, tx *gorm.DB, p *part, raw []byte) (lin
 	}
 	st.batchWorkspaces[st.ws.ID] = true
 	switch l.Type {
+	case "calendar":
+		return lineSetup, st.calendar(tx, l)
 	case "team":
 		return lineSetup, st.team(tx, l)
 	case "agent":
@@ -718,8 +723,19 @@ func (st *run) team(tx *gorm.DB, l line) error {
 	if name == "" {
 		return errors.New(`a team line needs a "name"`)
 	}
-	if err := unsupportedFields(l, map[string]json.RawMessage{"calendar": l.Calendar, "sla_policy": l.SLA, "sticky": l.Sticky, "offline_grace": l.Grace}); err != nil {
+	if err := unsupportedFields(l, map[string]json.RawMessage{"sla_policy": l.SLA, "sticky": l.Sticky, "offline_grace": l.Grace}); err != nil {
 		return err
+	}
+	var calendarID *int64
+	if l.Calendar != nil && *l.Calendar != "" {
+		var cal models.Calendar
+		if err := tx.Where("workspace_id = ? AND lower(name) = lower(?)", st.ws.ID, *l.Calendar).Limit(1).Find(&cal).Error; err != nil {
+			return err
+		}
+		if cal.ID == 0 {
+			return fmt.Errorf("unknown calendar %q (add a calendar line before it)", *l.Calendar)
+		}
+		calendarID = &cal.ID
 	}
 	mode := ""
 	if l.Assign != nil {
@@ -742,6 +758,7 @@ func (st *run) team(tx *gorm.DB, l line) error {
 		if mode != "" {
 			t.RoutingMode = mode
 		}
+		t.CalendarID = calendarID
 		if err := tx.Create(&t).Error; err != nil {
 			return err
 		}
@@ -753,6 +770,9 @@ func (st *run) team(tx *gorm.DB, l line) error {
 		if l.Color != "" {
 			upd["color"] = l.Color
 		}
+		if l.Calendar != nil {
+			upd["calendar_id"] = calendarID // "" unsets it
+		}
 		if len(upd) > 0 {
 			if err := tx.Model(&t).Updates(upd).Error; err != nil {
 				return err
@@ -763,6 +783,58 @@ func (st *run) team(tx *gorm.DB, l line) error {
 		st.teams[strings.ToLower(name)] = t.ID
 	}
 	return nil
+}
+
+func (st *run) calendar(tx *gorm.DB, l line) error {
+	name := strings.TrimSpace(l.Name)
+	if name == "" {
+		return errors.New(`a calendar line needs a "name"`)
+	}
+	var hours map[string][][2]string
+	var holidays []string
+	if len(l.Hours) > 0 && string(l.Hours) != "null" {
+		if err := json.Unmarshal(l.Hours, &hours); err != nil {
+			return errors.New(`"hours" must look like {"mon":[["09:00","13:00"],["14:00","18:00"]]}`)
+		}
+	}
+	if len(l.Holidays) > 0 && string(l.Holidays) != "null" {
+		if err := json.Unmarshal(l.Holidays, &holidays); err != nil {
+			return errors.New(`"holidays" must be a list of dates like ["2026-07-28"]`)
+		}
+	}
+	var cal models.Calendar
+	if err := tx.Where("workspace_id = ? AND lower(name) = lower(?)", st.ws.ID, name).Limit(1).Find(&cal).Error; err != nil {
+		return err
+	}
+	tz := l.Timezone
+	if tz == "" {
+		tz = cal.Timezone
+	}
+	if tz == "" {
+		tz = st.ws.Timezone
+	}
+	if hours == nil && cal.ID != 0 {
+		_ = json.Unmarshal(cal.Hours, &hours)
+	}
+	if holidays == nil && cal.ID != 0 {
+		_ = json.Unmarshal(cal.Holidays, &holidays)
+	}
+	if _, err := calendar.Parse(tz, hours, holidays); err != nil {
+		return err
+	}
+	hb, _ := json.Marshal(hours)
+	if hours == nil {
+		hb = []byte("{}")
+	}
+	if holidays == nil {
+		holidays = []string{}
+	}
+	db, _ := json.Marshal(holidays)
+	if cal.ID == 0 {
+		cal = models.Calendar{WorkspaceID: st.ws.ID, Name: name, Timezone: tz, Hours: hb, Holidays: db}
+		return tx.Create(&cal).Error
+	}
+	return tx.Model(&cal).Updates(map[string]any{"timezone": tz, "hours": models.JSON(hb), "holidays": models.JSON(db), "updated_at": gorm.Expr("now()")}).Error
 }
 
 func (st *run) teamID(tx *gorm.DB, name string) (int64, error) {

@@ -14,12 +14,15 @@ import (
 )
 
 const setup = `{"type":"workspace","name":"Demo","timezone":"America/Lima"}
-{"type":"team","name":"Ventas","assignment":"round_robin"}
+{"type":"calendar","name":"Lima","timezone":"America/Lima","hours":{"mon":[["09:00","13:00"],["14:00","18:00"]],"sat":[["09:00","12:00"]]},"holidays":["2026-07-28"]}
+{"type":"team","name":"Ventas","assignment":"round_robin","calendar":"Lima"}
 {"type":"team","name":"Soporte"}
 {"type":"agent","email":"ana@example.com","name":"Ana","role":"agent","teams":["Ventas"]}
 {"type":"agent","email":"luis@example.com","name":"Luis","role":"agent","teams":["Soporte"],"max_conversations":5}
 {"type":"channel","name":"Principal","phone_number_id":"106540352242922","display_phone":"+51 1 555 0100"}
 `
+
+var setupLines = strings.Count(setup, "\n")
 
 func run(t *testing.T, app *testutil.App, file string) (importer.Result, error) {
 	t.Helper()
@@ -62,7 +65,7 @@ func TestImportTwiceChangesNothingTheSecondTime(t *testing.T) {
 	file := history(30)
 	res, err := run(t, app, file)
 	testutil.Must(t, err)
-	if res.Setup != 6 || res.Applied != 30*7 || res.Skipped != 0 {
+	if res.Setup != setupLines || res.Applied != 30*7 || res.Skipped != 0 {
 		t.Fatalf("first run: %+v", res)
 	}
 	first := counts(t, app)
@@ -96,10 +99,10 @@ func TestImportTwiceChangesNothingTheSecondTime(t *testing.T) {
 
 func TestImportStopsAtTheBadLineAndResumes(t *testing.T) {
 	app := testutil.NewApp(t)
-	// 2,106 lines in batches of 500: the bad line 1,236 sits in the third batch, so the
+	// 2,107 lines in batches of 500: the bad line 1,237 sits in the third batch, so the
 	// batches before it are committed and its own is rolled back and replayed up to it.
 	lines := strings.Split(strings.TrimSuffix(history(300), "\n"), "\n")
-	const badLine = 1236 // (1236-1-6) % 7 == 4: a transfer line
+	const badLine = 1237 // (1237-1-setupLines) % 7 == 4: a transfer line
 	good := lines[badLine-1]
 	bad := append([]string{}, lines...)
 	bad[badLine-1] = strings.Replace(good, "luis@example.com", "nadie@example.com", 1)
@@ -110,27 +113,27 @@ func TestImportStopsAtTheBadLineAndResumes(t *testing.T) {
 	im.BatchSize = 500
 	res, err := im.Run(context.Background(), strings.NewReader(strings.Join(bad, "\n")+"\n"), importer.Options{})
 	var le *importer.LineError
-	if !errors.As(err, &le) || le.Line != badLine || !strings.HasPrefix(err.Error(), "line 1236: ") || !strings.Contains(err.Error(), `unknown agent "nadie@example.com"`) {
-		t.Fatalf("error %v, want one naming line 1236 and the unknown agent", err)
+	if !errors.As(err, &le) || le.Line != badLine || !strings.HasPrefix(err.Error(), "line 1237: ") || !strings.Contains(err.Error(), `unknown agent "nadie@example.com"`) {
+		t.Fatalf("error %v, want one naming line 1237 and the unknown agent", err)
 	}
 	if res.Setup+res.Applied != badLine-1 {
 		t.Errorf("applied %d lines before the bad one, want %d", res.Setup+res.Applied, badLine-1)
 	}
 	var n int64
 	testutil.Must(t, app.DB.Gorm.Table("import_keys").Count(&n).Error)
-	if n != badLine-1-6 {
-		t.Errorf("%d event lines remembered, want %d (every event line before the bad one)", n, badLine-1-6)
+	if n != int64(badLine-1-setupLines) {
+		t.Errorf("%d event lines remembered, want %d (every event line before the bad one)", n, badLine-1-setupLines)
 	}
 	var transfers int64
 	testutil.Must(t, app.DB.Gorm.Table("conversation_events").Where("kind = 'transfer'").Count(&transfers).Error)
-	if want := int64((badLine - 1 - 6) / 7); transfers != want {
+	if want := int64((badLine - 1 - setupLines) / 7); transfers != want {
 		t.Errorf("%d transfers applied, want %d: nothing of the bad line", transfers, want)
 	}
 	// Fixed, run again: completes; a third run changes nothing.
 	res, err = run(t, app, strings.Join(lines, "\n")+"\n")
 	testutil.Must(t, err)
-	if res.Skipped != badLine-1-6 {
-		t.Errorf("second run skipped %d, want %d", res.Skipped, badLine-1-6)
+	if res.Skipped != badLine-1-setupLines {
+		t.Errorf("second run skipped %d, want %d", res.Skipped, badLine-1-setupLines)
 	}
 	full := counts(t, app)
 	fresh := testutil.NewApp(t)
@@ -162,7 +165,9 @@ func TestImportRefusesWhatItCannotApply(t *testing.T) {
 		{"unknown status", `{"type":"status","at":"2026-10-01T14:20:00Z","contact":"51987654321","status":"archived"}`, "Estado desconocido"},
 		{"a reply without its agent", `{"type":"reply","at":"2026-10-01T14:20:00Z","contact":"51987654321","text":"Hola"}`, `needs "agent"`},
 		{"unknown channel", `{"type":"inbound","at":"2026-10-01T14:20:00Z","channel":"999","from":"51911111111","text":"Hola"}`, `unknown channel "999"`},
-		{"a calendar on a team", `{"type":"team","name":"Ventas","calendar":"Lima"}`, `field "calendar"`},
+		{"an unknown calendar on a team", `{"type":"team","name":"Ventas","calendar":"Quito"}`, `unknown calendar "Quito"`},
+		{"a calendar with a bad interval", `{"type":"calendar","name":"Lima","hours":{"mon":[["18:00","09:00"]]}}`, "ends before it starts"},
+		{"an SLA policy, not supported yet", `{"type":"sla_policy","name":"Ventas","first_response":"1h"}`, `type "sla_policy"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,7 +176,7 @@ func TestImportRefusesWhatItCannotApply(t *testing.T) {
 				`{"type":"note","at":"2026-10-01T15:00:00Z","contact":"51987654321","agent":"ana@example.com","text":"después"}` + "\n"
 			before := ""
 			_, err := run(t, app, file)
-			want := fmt.Sprintf("line %d: ", strings.Count(setup, "\n")+2)
+			want := fmt.Sprintf("line %d: ", setupLines+2)
 			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q… with %q", err, want, tc.want)
 			}
@@ -195,7 +200,7 @@ func TestImportReportsProgressOnLongFiles(t *testing.T) {
 	res, err := im.Run(context.Background(), strings.NewReader(file),
 		importer.Options{Size: int64(len(file)), Progress: &progress, ProgressAfter: 300, ProgressEvery: time.Nanosecond})
 	testutil.Must(t, err)
-	if res.Lines != 6+100*7 {
+	if res.Lines != setupLines+100*7 {
 		t.Fatalf("read %d lines", res.Lines)
 	}
 	out := strings.Split(strings.TrimSpace(progress.String()), "\n")
