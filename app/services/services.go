@@ -22,6 +22,7 @@ import (
 	"github.com/atiende/atiende/app/jobs"
 	"github.com/atiende/atiende/app/media"
 	"github.com/atiende/atiende/app/metrics"
+	"github.com/atiende/atiende/app/reports"
 	"github.com/atiende/atiende/app/secrets"
 	"github.com/atiende/atiende/app/whatsapp"
 	"github.com/atiende/atiende/app/whatsapp/outbox"
@@ -42,6 +43,7 @@ type Services struct {
 	Inbox    *inbox.Service
 	Ingest   *ingest.Ingester
 	Importer *importer.Importer
+	Reports  *reports.Service
 	Graph    *whatsapp.Client
 	Media    *media.Fetcher
 	Sender   *outbox.Sender
@@ -72,6 +74,7 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Inbox = inbox.New(d.Gorm, clk)
 	s.Ingest = &ingest.Ingester{DB: d.Gorm, Inbox: s.Inbox, Clock: clk, Logger: logger, Metrics: m}
 	s.Importer = &importer.Importer{DB: d.Gorm, Inbox: s.Inbox, Box: box}
+	s.Reports = reports.New(d.Gorm, clk)
 	s.Graph = &whatsapp.Client{BaseURL: cfg.GraphURL}
 	s.Media = &media.Fetcher{DB: d.Gorm, Graph: s.Graph, Channels: s.Channels, Logger: logger, Clock: clk}
 	s.Sender = &outbox.Sender{DB: d.Gorm, Pool: d.Pool, Graph: s.Graph, Channels: s.Channels, Logger: logger, Metrics: m}

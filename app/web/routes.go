@@ -135,6 +135,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/conversations/:id/take", s.apiTake)
 	api.POST("/conversations/:id/assign", s.apiAssign)
 	api.POST("/conversations/:id/status", s.apiStatus)
+	api.GET("/reports/summary", s.apiReportSummary)
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

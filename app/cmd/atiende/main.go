@@ -33,6 +33,7 @@ Commands:
   channel add    connect a WhatsApp number: --name N --phone-number-id ID --display-phone P
                  --waba-id W --access-token T --app-secret S --verify-token V (prints JSON)
   import         replay a history file (JSONL, see metrics.md): import [--workspace NAME] FILE.jsonl
+  report         figures of metrics.md: report --from YYYY-MM-DD --to YYYY-MM-DD [--team NAME] [--format json|csv]
   fake-meta      run a local fake of the Graph API (development and demos)
   simulate       send signed customer messages to a running server: --rate N --duration D
 
@@ -53,6 +54,7 @@ var commands = map[string]command{
 	"token create": cmdTokenCreate,
 	"channel add":  cmdChannelAdd,
 	"import":       cmdImport,
+	"report":       cmdReport,
 	"fake-meta":    cmdFakeMeta,
 	"simulate":     cmdSimulate,
 }
