@@ -86,9 +86,12 @@ type Card struct {
 	ContactID int64
 	// ContactName is the name an agent set, the WhatsApp profile name, or the formatted number.
 	ContactName string
-	// Phone is the contact's number for people ("+51 987 654 321").
-	Phone   string
-	Company string
+	// Phone is the contact's number for people ("+51 987 654 321"); empty for a
+	// customer known only by a WhatsApp username (UserID, Username).
+	Phone    string
+	UserID   string
+	Username string
+	Company  string
 
 	ChannelID    int64
 	ChannelName  string
@@ -202,6 +205,8 @@ type cardRow struct {
 	ProfileName        string
 	Phone              string
 	WaID               string `gorm:"column:wa_id"`
+	UserID             string
+	Username           string
 	Company            string
 	ChannelName        *string
 	DisplayPhone       *string
@@ -220,7 +225,7 @@ const cardSelect = `
 SELECT c.id, c.status, c.contact_id, c.channel_id, c.team_id, c.assignee_id, c.last_message_at,
 	c.last_message_preview, c.last_message_out, c.last_inbound_at, c.waiting_since, c.unread_count,
 	c.sla_state, c.first_response_due_at, c.next_response_due_at, c.resolution_due_at, c.closed_at, c.close_reason,
-	k.name AS contact_name, k.profile_name, k.phone, k.wa_id, k.company,
+	k.name AS contact_name, k.profile_name, k.phone, k.wa_id, k.user_id, k.username, k.company,
 	(SELECT ch.name FROM channels ch WHERE ch.id = c.channel_id) AS channel_name,
 	(SELECT ch.display_phone FROM channels ch WHERE ch.id = c.channel_id) AS display_phone,
 	(SELECT t.name FROM teams t WHERE t.id = c.team_id) AS team_name,
@@ -239,11 +244,15 @@ func (r cardRow) card() (Card, error) {
 		LastInboundAt: r.LastInboundAt, UnreadCount: r.UnreadCount, SLAState: r.SLAState,
 		ClosedAt: r.ClosedAt, CloseReason: r.CloseReason}
 	e164 := r.Phone
-	if e164 == "" {
+	if e164 == "" && r.WaID != "" {
 		e164 = "+" + r.WaID
 	}
-	c.Phone = formatPhone(e164)
-	c.ContactName = models.Contact{Name: r.ContactName, ProfileName: r.ProfileName, Phone: c.Phone, WaID: r.WaID}.DisplayName()
+	if e164 != "" {
+		c.Phone = formatPhone(e164)
+	}
+	c.UserID, c.Username = r.UserID, r.Username
+	c.ContactName = models.Contact{Name: r.ContactName, ProfileName: r.ProfileName, Phone: c.Phone, WaID: r.WaID,
+		UserID: r.UserID, Username: r.Username}.DisplayName()
 	c.TeamName, c.TeamColor = deref(r.TeamName), deref(r.TeamColor)
 	c.AssigneeName, c.AssigneePresence = deref(r.AssigneeName), deref(r.AssigneePresence)
 	// Only a customer waiting on an open conversation is "waiting".

@@ -36,7 +36,7 @@ func background(ctx context.Context, env *Env, d *db.DB, m *metrics.Metrics) (wa
 	graph := &whatsapp.Client{BaseURL: env.Config.GraphURL}
 	fetcher := &media.Fetcher{DB: d.Gorm, Graph: graph, Channels: chs, Logger: env.Logger}
 	var wg sync.WaitGroup
-	runner := &jobs.Runner{DatabaseURL: env.Config.DatabaseURL, Pool: d.Pool, Jobs: jobs.Table(jobs.Deps{DB: d, Media: fetcher}), Logger: env.Logger, Metrics: m}
+	runner := &jobs.Runner{DatabaseURL: env.Config.DatabaseURL, Pool: d.Pool, Jobs: jobs.Table(jobs.Deps{DB: d, Media: fetcher, Ingest: newIngester(d, env)}), Logger: env.Logger, Metrics: m}
 	wg.Add(1)
 	go func() { defer wg.Done(); runner.Run(ctx) }()
 	sender := &outbox.Sender{DB: d.Gorm, Pool: d.Pool, Graph: graph, Channels: chs, Logger: env.Logger, Metrics: m}
