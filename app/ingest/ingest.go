@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -439,6 +440,9 @@ func normalize(m whatsapp.Message) inbox.Inbound {
 			data["latitude"], data["longitude"] = l.Latitude, l.Longitude
 			data["name"], data["address"] = l.Name, l.Address
 			in.Body = strings.TrimSpace(strings.Trim(l.Name+" · "+l.Address, " ·"))
+			if in.Body == "" { // no name, no address: the coordinates say where
+				in.Body = strconv.FormatFloat(l.Latitude, 'f', 5, 64) + ", " + strconv.FormatFloat(l.Longitude, 'f', 5, 64)
+			}
 		}
 	case "interactive":
 		if i := m.Interactive; i == nil || (i.ButtonReply == nil && i.ListReply == nil) {
