@@ -367,19 +367,35 @@ func boardWhere(v accounts.Viewer, f BoardFilter) (string, []any) {
 		// One card at a time (live refreshes): the card's own contact and messages.
 		km, a := contactMatch(likes)
 		cond := `EXISTS (SELECT 1 FROM contacts k2 WHERE k2.id = c.contact_id AND ` + km + `)`
-		if words != "" {
-			cond = "(" + cond + ` OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND ` + messageMatch + `))`
-			a = append(a, words)
+		if len(words) > 0 {
+			mm, margs := messageMatch(words)
+			cond = "(" + cond + ` OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND ` + mm + `))`
+			a = append(a, margs...)
 		}
 		add(cond, a...)
 	}
 	return strings.Join(parts, " AND "), args
 }
 
-// messageMatch is the messages (aliased m) holding every word, written exactly as
-// messages_search_idx indexes them.
-const messageMatch = `m.kind <> 'activity' AND m.body <> ''
-	AND to_tsvector('spanish'::regconfig, search_fold(m.body)) @@ to_tsquery('spanish'::regconfig, search_fold(?))`
+// messageMatch is the messages (aliased m) holding every word (by its beginning),
+// written exactly as messages_search_idx indexes them. Each word is its own argument,
+// folded like the index and stripped of whatever folding turned into a tsquery
+// operator (U+02BC folds to an apostrophe): no input can form an operator, and a
+// word that folds to nothing matches nothing.
+func messageMatch(words []string) (string, []any) {
+	parts := make([]string, len(words))
+	args := make([]any, len(words))
+	for i, w := range words {
+		parts[i] = tsWord
+		args[i] = w
+	}
+	return `m.kind <> 'activity' AND m.body <> ''
+	AND to_tsvector('spanish'::regconfig, search_fold(m.body)) @@ (` + strings.Join(parts, " && ") + `)`, args
+}
+
+// tsWord is one word as a prefix tsquery; translate drops the characters to_tsquery
+// reads as syntax: quote, & | ! ( ) : * < > backslash, space, tab and hyphen.
+const tsWord = `to_tsquery('spanish'::regconfig, NULLIF(translate(search_fold(?), E'''&|!():*<>\\ \t-', ''), '') || ':*')`
 
 func idArray(ids []int64) string {
 	b := make([]byte, 0, len(ids)*8+2)
@@ -412,10 +428,11 @@ func (s *Service) ResolveSearch(ctx context.Context, v accounts.Viewer, f BoardF
 	with := `WITH kc AS MATERIALIZED (SELECT k2.id FROM contacts k2 WHERE k2.workspace_id = ? AND ` + km + `)`
 	match := `c.contact_id IN (SELECT id FROM kc)`
 	all := append([]any{v.Workspace.ID}, kargs...)
-	if words != "" {
-		with += `, mc AS MATERIALIZED (SELECT m.conversation_id FROM messages m WHERE m.workspace_id = ? AND ` + messageMatch + `)`
+	if len(words) > 0 {
+		mm, margs := messageMatch(words)
+		with += `, mc AS MATERIALIZED (SELECT m.conversation_id FROM messages m WHERE m.workspace_id = ? AND ` + mm + `)`
 		match = "(" + match + ` OR c.id IN (SELECT conversation_id FROM mc))`
-		all = append(all, v.Workspace.ID, words)
+		all = append(append(all, v.Workspace.ID), margs...)
 	}
 	all = append(append(all, args...), args...)
 	all = append(all, s.closedSince(f), MaxSearchMatches)
@@ -451,13 +468,13 @@ func (s *Service) search(ctx context.Context, with, where, match string, all []a
 // numbers: every word must appear) and a prefix tsquery (for message text: every word,
 // by its beginning). A number typed with spaces, dashes or a + ("+51 987-654") is
 // searched by its digits.
-func parseSearch(q string) (likes []string, words string) {
+func parseSearch(q string) (likes []string, words []string) {
 	q = strings.TrimSpace(q)
 	if r := []rune(q); len(r) > maxSearch {
 		q = string(r[:maxSearch])
 	}
 	if q == "" {
-		return nil, ""
+		return nil, nil
 	}
 	digits, phoneish := 0, true
 	for _, r := range q {
@@ -476,7 +493,7 @@ func parseSearch(q string) (likes []string, words string) {
 			}
 			return -1
 		}, q)
-		return []string{d}, d + ":*"
+		return []string{d}, []string{d}
 	}
 	escape := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	for _, w := range strings.Fields(q) {
@@ -484,15 +501,12 @@ func parseSearch(q string) (likes []string, words string) {
 			likes = append(likes, escape.Replace(w))
 		}
 	}
-	// Only letters and digits reach to_tsquery: its operators never come from users.
+	// Only letters and digits make words; messageMatch keeps operators out of them.
 	terms := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	for i, t := range terms {
-		terms[i] = t + ":*"
-	}
 	if len(terms) > 8 {
 		terms = terms[:8]
 	}
-	return likes, strings.Join(terms, " & ")
+	return likes, terms
 }
 
 // contactMatch is the contacts (aliased k2) whose name, profile name, company or number
