@@ -111,6 +111,8 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/labels", s.labelsList)
 	admin.POST("/labels", s.labelCreate)
 	admin.POST("/labels/:id/delete", s.labelDelete)
+	admin.GET("/webhooks", s.webhooksList) // settings_webhooks.go
+	admin.POST("/webhooks/:id/replay", s.webhookReplay)
 
 	// JSON API v1 (api.go): Bearer tokens, no session and no CSRF (no ambient credentials).
 	api := e.Group("/api/v1", s.requireToken, s.bumpAfterWrite, middleware.BodyLimit("1M"))
