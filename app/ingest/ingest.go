@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/atiende/atiende/app/clock"
@@ -220,7 +221,7 @@ func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64
 		var ie itemError
 		if errors.As(err, &ie) {
 			sum.Failed++
-			*dead = append(*dead, deadLetter{kind: "message", itemID: m.ID, err: ie.Error(), channelID: chID, payload: messageItem(v, m)})
+			*dead = append(*dead, deadLetter{kind: "message", itemID: m.ID, err: describe(ie.err), channelID: chID, payload: messageItem(v, m)})
 			continue
 		}
 		if err != nil {
@@ -237,7 +238,7 @@ func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64
 		var ie itemError
 		if errors.As(err, &ie) {
 			sum.Failed++
-			*dead = append(*dead, deadLetter{kind: "status", itemID: st.ID, err: ie.Error(), channelID: chID, payload: statusItem(v, st)})
+			*dead = append(*dead, deadLetter{kind: "status", itemID: st.ID, err: describe(ie.err), channelID: chID, payload: statusItem(v, st)})
 			continue
 		}
 		if err != nil {
@@ -249,6 +250,29 @@ func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64
 		g.Logger.Error("WhatsApp account error", "code", e.Code, "title", e.Title, "details", e.ErrorData.Details)
 	}
 	return nil
+}
+
+// describe words an item's failure for admins: what happened in Spanish, then the
+// database's own message and code for whoever investigates.
+func describe(err error) string {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err.Error()
+	}
+	what := "La base de datos rechazó el elemento"
+	switch {
+	case pe.Code == "54000" || pe.Code == "22001":
+		what = "Un valor es demasiado largo para guardarlo"
+	case strings.HasPrefix(pe.Code, "22"):
+		what = "Un valor no tiene un formato que la base de datos acepte"
+	case strings.HasPrefix(pe.Code, "23"):
+		what = "El elemento no cumple una regla de la base de datos"
+	case pe.Code == "40001" || pe.Code == "40P01":
+		what = "Chocó con otra entrega simultánea"
+	case pe.Code == "57014":
+		what = "La base de datos tardó demasiado"
+	}
+	return fmt.Sprintf("%s: %s (código %s)", what, pe.Message, pe.Code)
 }
 
 // messageItem is the dead letter of a message: a value holding it alone, with its
@@ -287,7 +311,7 @@ func (g *Ingester) applyMessage(ctx context.Context, tx *gorm.DB, wsID, chID int
 	}
 	r, err := g.Inbox.ReceiveInbound(ctx, tx, in)
 	if err != nil {
-		return fmt.Errorf("mensaje %s: %w", m.ID, err)
+		return err
 	}
 	if r.Duplicate {
 		sum.Duplicates++

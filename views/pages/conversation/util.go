@@ -236,11 +236,18 @@ func capitalize(s string) string {
 // Initials are up to two capital letters of a name, for avatars.
 func Initials(name string) string { return components.Initials(name) }
 
+// phoneText is the contact's number, or for a customer who uses a WhatsApp username
+// and hides it, the username ("" when not even that is known).
 func phoneText(c models.Contact) string {
-	if c.Phone != "" {
+	switch {
+	case c.Phone != "":
 		return phone.Format(c.Phone)
+	case c.WaID != "":
+		return "+" + c.WaID
+	case c.Username != "":
+		return "@" + c.Username
 	}
-	return "+" + c.WaID
+	return ""
 }
 
 var countries = map[string]string{
