@@ -54,17 +54,42 @@ type deadLetter struct {
 }
 
 // Apply stores body (already signature-checked for channel ch) and everything in it.
-// Each item (message or status) is applied inside its own savepoint: one that fails
-// is rolled back alone and kept as a dead letter, and the rest of the batch is stored.
-// It returns only after the transaction has committed.
+// One item (message or status) that cannot be applied must not cost the others: the
+// batch is first applied as one transaction (the common case: no extra round trip);
+// if an item fails, the batch is applied again with each item inside its own
+// savepoint, so the failing one is rolled back alone and kept as a dead letter while
+// the rest is stored. It returns only after the transaction has committed.
 func (g *Ingester) Apply(ctx context.Context, ch models.Channel, body []byte) (Summary, error) {
-	var sum Summary
 	w, err := whatsapp.Parse(body)
 	if err != nil {
-		return sum, err
+		return Summary{}, err
 	}
 	now := g.Clock.Now()
-	err = g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	sum, err := g.apply(ctx, ch, w, body, now, false)
+	var ie itemError
+	if errors.As(err, &ie) {
+		sum, err = g.apply(ctx, ch, w, body, now, true)
+	}
+	if g.Inbox != nil {
+		g.Inbox.Changed(ch.WorkspaceID)
+	}
+	if err == nil && g.Metrics != nil {
+		g.Metrics.WebhookMessages.WithLabelValues("message").Add(float64(sum.Messages))
+		g.Metrics.WebhookMessages.WithLabelValues("duplicate").Add(float64(sum.Duplicates))
+		g.Metrics.WebhookMessages.WithLabelValues("status").Add(float64(sum.Statuses))
+		g.Metrics.WebhookMessages.WithLabelValues("dead_letter").Add(float64(sum.Failed))
+	}
+	if err == nil && sum.Failed > 0 {
+		g.Logger.Error("webhook items set aside as dead letters", "channel", ch.ID, "failed", sum.Failed)
+	}
+	return sum, err
+}
+
+// apply stores the parsed webhook in one transaction. Without isolate, the first item
+// that fails aborts it with an itemError; with isolate, each item runs in a savepoint.
+func (g *Ingester) apply(ctx context.Context, ch models.Channel, w *whatsapp.Webhook, body []byte, now time.Time, isolate bool) (Summary, error) {
+	var sum Summary
+	err := g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var dead []deadLetter
 		channelsByNumber := map[string]int64{ch.PhoneNumberID: ch.ID}
 		for _, e := range w.Entry {
@@ -82,7 +107,7 @@ func (g *Ingester) Apply(ctx context.Context, ch models.Channel, body []byte) (S
 					sum.Skipped += len(c.Value.Messages) + len(c.Value.Statuses)
 					continue
 				}
-				if err := g.applyValue(ctx, tx, ch.WorkspaceID, chID, c.Value, now, &sum, &dead); err != nil {
+				if err := g.applyValue(ctx, tx, ch.WorkspaceID, chID, c.Value, now, &sum, &dead, isolate); err != nil {
 					return err
 				}
 			}
@@ -97,18 +122,6 @@ func (g *Ingester) Apply(ctx context.Context, ch models.Channel, body []byte) (S
 		return tx.Exec(`INSERT INTO webhook_events (workspace_id, channel_id, received_at, body, messages, statuses, duplicates, failed)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ch.WorkspaceID, ch.ID, now, body, sum.Messages, sum.Statuses, sum.Duplicates, sum.Failed).Error
 	})
-	if g.Inbox != nil {
-		g.Inbox.Changed(ch.WorkspaceID)
-	}
-	if err == nil && g.Metrics != nil {
-		g.Metrics.WebhookMessages.WithLabelValues("message").Add(float64(sum.Messages))
-		g.Metrics.WebhookMessages.WithLabelValues("duplicate").Add(float64(sum.Duplicates))
-		g.Metrics.WebhookMessages.WithLabelValues("status").Add(float64(sum.Statuses))
-		g.Metrics.WebhookMessages.WithLabelValues("dead_letter").Add(float64(sum.Failed))
-	}
-	if err == nil && sum.Failed > 0 {
-		g.Logger.Error("webhook items set aside as dead letters", "channel", ch.ID, "failed", sum.Failed)
-	}
 	return sum, err
 }
 
@@ -136,9 +149,16 @@ type itemError struct{ err error }
 
 func (e itemError) Error() string { return e.err.Error() }
 
-// isolated runs fn inside a savepoint. When fn fails, only its work is undone and the
-// failure comes back as an itemError.
-func isolated(tx *gorm.DB, fn func() error) error {
+// isolated runs fn inside a savepoint when isolate is set: when fn fails, only its
+// work is undone and the failure comes back as an itemError. Without isolate, fn's
+// failure is an itemError that aborts the transaction (the caller tries again isolated).
+func isolated(tx *gorm.DB, isolate bool, fn func() error) error {
+	if !isolate {
+		if err := fn(); err != nil {
+			return itemError{err}
+		}
+		return nil
+	}
 	if err := tx.Exec("SAVEPOINT webhook_item").Error; err != nil {
 		return err
 	}
@@ -194,7 +214,7 @@ func senderOf(m whatsapp.Message, v whatsapp.Value, byWa, byUser map[string]what
 	return s
 }
 
-func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64, v whatsapp.Value, now time.Time, sum *Summary, dead *[]deadLetter) error {
+func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64, v whatsapp.Value, now time.Time, sum *Summary, dead *[]deadLetter, isolate bool) error {
 	// Rows are locked in a stable order (by sender, by wamid), so two batches with the
 	// same customers in another order cannot deadlock; one customer's messages keep
 	// their order.
@@ -209,7 +229,7 @@ func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64
 	byWa, byUser := senders(v)
 	for _, m := range v.Messages {
 		from := senderOf(m, v, byWa, byUser)
-		err := isolated(tx, func() error {
+		err := isolated(tx, isolate, func() error {
 			if m.ID == "" {
 				return errors.New("el mensaje no trae id")
 			}
@@ -219,7 +239,7 @@ func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64
 			return g.applyMessage(ctx, tx, wsID, chID, m, from, now, sum)
 		})
 		var ie itemError
-		if errors.As(err, &ie) {
+		if errors.As(err, &ie) && isolate {
 			sum.Failed++
 			*dead = append(*dead, deadLetter{kind: "message", itemID: m.ID, err: describe(ie.err), channelID: chID, payload: messageItem(v, m)})
 			continue
@@ -229,14 +249,14 @@ func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64
 		}
 	}
 	for _, st := range v.Statuses {
-		err := isolated(tx, func() error {
+		err := isolated(tx, isolate, func() error {
 			if st.ID == "" || st.Status == "" {
 				return errors.New("el estado no trae id o estado")
 			}
 			return g.applyStatus(tx, wsID, chID, st, now)
 		})
 		var ie itemError
-		if errors.As(err, &ie) {
+		if errors.As(err, &ie) && isolate {
 			sum.Failed++
 			*dead = append(*dead, deadLetter{kind: "status", itemID: st.ID, err: describe(ie.err), channelID: chID, payload: statusItem(v, st)})
 			continue
