@@ -198,7 +198,7 @@ func findLocked(tx *gorm.DB, in Inbound) (models.Conversation, int64, error) {
 	}
 	err := tx.Raw(`SELECT c.*, k.profile_name AS k_profile_name, k.wa_id AS k_wa_id, k.user_id AS k_user_id, k.username AS k_username
 		FROM conversations c JOIN contacts k ON k.id = c.contact_id
-		WHERE k.workspace_id = ? AND `+key+` = ? AND c.channel_id = ? FOR UPDATE OF c`, in.WorkspaceID, val, in.ChannelID).Find(&row).Error
+		WHERE k.workspace_id = ? AND `+key+` = ? AND `+key+` <> '' AND c.channel_id = ? FOR UPDATE OF c`, in.WorkspaceID, val, in.ChannelID).Find(&row).Error
 	if err != nil || row.ID == 0 {
 		return models.Conversation{}, 0, err
 	}
@@ -243,9 +243,9 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		HasReferral bool
 	}
 	err := tx.Raw(`SELECT id, wa_id, user_id, username, profile_name, referral IS NOT NULL AS has_referral FROM contacts
-		WHERE workspace_id = ? AND ((? <> '' AND wa_id = ?) OR (? <> '' AND user_id = ?))
+		WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?))
 		ORDER BY (wa_id = ? AND wa_id <> '') DESC, id`,
-		in.WorkspaceID, in.WaID, in.WaID, in.UserID, in.UserID, in.WaID).Scan(&found).Error
+		in.WorkspaceID, in.WaID, in.UserID, in.WaID).Scan(&found).Error
 	if err != nil {
 		return 0, err
 	}
@@ -291,8 +291,8 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		return id, err
 	}
 	// Another delivery created it meanwhile.
-	err = tx.Raw(`SELECT id FROM contacts WHERE workspace_id = ? AND ((? <> '' AND wa_id = ?) OR (? <> '' AND user_id = ?))
-		ORDER BY (wa_id = ? AND wa_id <> '') DESC, id LIMIT 1`, in.WorkspaceID, in.WaID, in.WaID, in.UserID, in.UserID, in.WaID).Scan(&id).Error
+	err = tx.Raw(`SELECT id FROM contacts WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?))
+		ORDER BY (wa_id = ? AND wa_id <> '') DESC, id LIMIT 1`, in.WorkspaceID, in.WaID, in.UserID, in.WaID).Scan(&id).Error
 	return id, err
 }
 
