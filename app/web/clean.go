@@ -1,101 +1,96 @@
 package web
 
 import (
-	"errors"
-	"mime"
-	"net/http"
+	"mime/multipart"
 	"net/url"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/atiende/atiende/app/whatsapp"
 )
 
-// maxFormBody bounds a form the input cleaner parses (the pages' own limit is 10 MB).
-const maxFormBody = 10 << 20
-
-// cleanInput cleans every path parameter, query string and form value before any handler reads it:
-// NUL removed, invalid UTF-8 replaced. PostgreSQL refuses both in text, so one of them
-// typed in a search box, a note or a login email would otherwise be a 500.
-// Webhook bodies are left alone: their signature covers the exact bytes, and the
-// webhook parser cleans what it reads.
+// cleanInput hands every handler (and every middleware after it) a context whose path
+// parameters, query values and form values are clean: NUL removed, invalid UTF-8
+// replaced. PostgreSQL refuses both in text, so one of them typed in a search box, a
+// note, a close reason or a login email would otherwise be a 500. The cleaning happens
+// as values are read, so no body is parsed here: each route's own body limit still
+// applies. Webhook bodies are read raw (their signature covers the exact bytes) and
+// cleaned by the webhook parser; the API's JSON bodies by bindJSON.
 func cleanInput(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		if pv := c.ParamValues(); len(pv) > 0 {
-			changed := false
-			clean := make([]string, len(pv))
-			for i, v := range pv {
-				clean[i] = whatsapp.CleanString(v)
-				changed = changed || clean[i] != v
-			}
-			if changed {
-				c.SetParamValues(clean...)
-			}
-		}
-		if q := r.URL.RawQuery; q != "" && dirtyQuery(q) {
-			vals, _ := url.ParseQuery(q)
-			cleanValues(vals)
-			r.URL.RawQuery = vals.Encode()
-		}
-		if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(r.URL.Path, "/webhooks/") {
-			return next(c)
-		}
-		ct, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
-		switch ct {
-		case echo.MIMEApplicationForm, echo.MIMEMultipartForm:
-			r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBody)
-			var err error
-			if ct == echo.MIMEMultipartForm {
-				err = r.ParseMultipartForm(maxFormBody)
-			} else {
-				err = r.ParseForm()
-			}
-			if err != nil {
-				var tooBig *http.MaxBytesError
-				if errors.As(err, &tooBig) {
-					return echo.ErrStatusRequestEntityTooLarge
-				}
-				return echo.NewHTTPError(http.StatusBadRequest, "El formulario llegó incompleto o mal formado.")
-			}
-			cleanValues(r.Form)
-			cleanValues(r.PostForm)
-			if r.MultipartForm != nil {
-				cleanValues(r.MultipartForm.Value)
-				for _, fhs := range r.MultipartForm.File {
-					for _, fh := range fhs {
-						fh.Filename = whatsapp.CleanString(fh.Filename)
-					}
-				}
-			}
-		}
-		return next(c)
-	}
+	return func(c echo.Context) error { return next(&cleanContext{Context: c}) }
 }
 
-// dirtyQuery reports a raw query that may decode to a NUL or invalid UTF-8.
-func dirtyQuery(q string) bool {
-	if strings.Contains(q, "%") {
-		return true
+type cleanContext struct{ echo.Context }
+
+func (c *cleanContext) Param(name string) string { return whatsapp.CleanString(c.Context.Param(name)) }
+
+func (c *cleanContext) ParamValues() []string {
+	vs := c.Context.ParamValues()
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = whatsapp.CleanString(v)
 	}
-	for i := 0; i < len(q); i++ {
-		if q[i] >= 0x80 || q[i] == 0 {
-			return true
-		}
-	}
-	return false
+	return out
 }
 
-func cleanValues(vals url.Values) {
+func (c *cleanContext) QueryParam(name string) string {
+	return whatsapp.CleanString(c.Context.QueryParam(name))
+}
+
+func (c *cleanContext) QueryParams() url.Values { return cleanValues(c.Context.QueryParams()) }
+
+func (c *cleanContext) FormValue(name string) string {
+	return whatsapp.CleanString(c.Context.FormValue(name))
+}
+
+func (c *cleanContext) FormParams() (url.Values, error) {
+	vs, err := c.Context.FormParams()
+	return cleanValues(vs), err
+}
+
+func (c *cleanContext) FormFile(name string) (*multipart.FileHeader, error) {
+	fh, err := c.Context.FormFile(name)
+	if fh != nil {
+		fh.Filename = whatsapp.CleanString(fh.Filename)
+	}
+	return fh, err
+}
+
+func (c *cleanContext) MultipartForm() (*multipart.Form, error) {
+	f, err := c.Context.MultipartForm()
+	if f != nil {
+		f.Value = cleanValues(f.Value)
+		for _, fhs := range f.File {
+			for _, fh := range fhs {
+				fh.Filename = whatsapp.CleanString(fh.Filename)
+			}
+		}
+	}
+	return f, err
+}
+
+// cleanValues returns vals with every key and value cleaned (a copy only when needed).
+func cleanValues[M ~map[string][]string](vals M) M {
+	dirty := false
+	for k, vs := range vals {
+		if whatsapp.CleanString(k) != k {
+			dirty = true
+		}
+		for _, v := range vs {
+			if whatsapp.CleanString(v) != v {
+				dirty = true
+			}
+		}
+	}
+	if !dirty {
+		return vals
+	}
+	out := make(M, len(vals))
 	for k, vs := range vals {
 		ck := whatsapp.CleanString(k)
-		for i, v := range vs {
-			vs[i] = whatsapp.CleanString(v)
-		}
-		if ck != k {
-			delete(vals, k)
-			vals[ck] = append(vals[ck], vs...)
+		for _, v := range vs {
+			out[ck] = append(out[ck], whatsapp.CleanString(v))
 		}
 	}
+	return out
 }
