@@ -534,10 +534,10 @@ func normalize(m whatsapp.Message) inbox.Inbound {
 			data["type"] = s.Type
 			if nw := newNumber(*s); nw != "" {
 				data["new_wa_id"] = nw
-				in.Body = "El cliente cambió su número de WhatsApp a +" + nw + ": las respuestas van al número nuevo."
+				in.Body = "El cliente cambió su número de WhatsApp a " + readable(nw) + ": las respuestas van al número nuevo."
 				if old := whatsapp.NormalizeWaID(m.From); old != "" {
 					data["old_wa_id"] = old
-					in.Body = "El cliente cambió su número de WhatsApp de +" + old + " a +" + nw + ": las respuestas van al número nuevo."
+					in.Body = "El cliente cambió su número de WhatsApp de " + readable(old) + " a " + readable(nw) + ": las respuestas van al número nuevo."
 				}
 			}
 		}
@@ -592,6 +592,15 @@ func normalize(m whatsapp.Message) inbox.Inbound {
 		in.Data, _ = json.Marshal(data)
 	}
 	return in
+}
+
+// readable writes a wa_id as people read a number ("+51 987 654 321").
+func readable(waID string) string {
+	e164, _ := phone.FromWaID(waID)
+	if e164 == "" {
+		e164 = "+" + waID
+	}
+	return phone.Format(e164)
 }
 
 // newNumber is the number a customer changed to: "wa_id" in current payloads,

@@ -237,12 +237,12 @@ func TestCustomerChangedNumber(t *testing.T) {
 			}
 			ms := messagesOf(t, app.API(admin), conv.ID)
 			last := ms[len(ms)-1]
-			if last.Kind != "system" || !strings.Contains(last.Body, "cambió su número") || !strings.Contains(last.Body, "+51922222222") {
+			if last.Kind != "system" || !strings.Contains(last.Body, "cambió su número") || !strings.Contains(last.Body, "+51 922 222 222") {
 				t.Errorf("history says %q", last.Body)
 			}
 			c := app.LoginAs(admin)
 			page := c.Get(fmt.Sprintf("/conversations/%d", conv.ID))
-			if !strings.Contains(page.Body, "cambió su número de WhatsApp de +51911111111 a +51922222222") {
+			if !strings.Contains(page.Body, "cambió su número de WhatsApp de +51 911 111 111 a +51 922 222 222") {
 				t.Error("the page does not say the number changed")
 			}
 			// The next reply goes to the new number.
