@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/ingest"
 	"github.com/atiende/atiende/app/jobs"
 	"github.com/atiende/atiende/app/testutil"
@@ -119,23 +120,26 @@ func TestDeadLettersAreRetriedWithBackoffThenGivenUp(t *testing.T) {
 	if dl.ItemID != "wamid.BAD" || dl.NextRetryAt == nil || !strings.Contains(dl.Error, "test_poison") {
 		t.Fatalf("dead letter = %+v", dl)
 	}
-	clk := *dl.NextRetryAt
+	// The job runs at the time a manual clock says.
+	clk := clock.NewManual(dl.NextRetryAt.Add(-time.Second))
 	g := app.Server.Ingest
 	// Not due yet: nothing happens.
-	testutil.Must(t, jobs.RetryDeadLetters(ctx, g, clk.Add(-time.Second)))
+	testutil.Must(t, jobs.RetryDeadLetters(ctx, g, clk.Now()))
 	testutil.Must(t, app.DB.Gorm.Table("webhook_dead_letters").First(&dl).Error)
 	if dl.Attempts != 1 {
 		t.Fatalf("retried before it was due: attempts %d", dl.Attempts)
 	}
 	// Due, still failing: the wait grows.
-	testutil.Must(t, jobs.RetryDeadLetters(ctx, g, clk))
+	clk.Advance(time.Second)
+	testutil.Must(t, jobs.RetryDeadLetters(ctx, g, clk.Now()))
 	testutil.Must(t, app.DB.Gorm.Table("webhook_dead_letters").First(&dl).Error)
-	if dl.Attempts != 2 || dl.NextRetryAt == nil || dl.NextRetryAt.Sub(clk) != ingest.RetryBackoff(2) || dl.ResolvedAt != nil {
+	if dl.Attempts != 2 || dl.NextRetryAt == nil || dl.NextRetryAt.Sub(clk.Now()) != ingest.RetryBackoff(2) || dl.ResolvedAt != nil {
 		t.Fatalf("after a failed retry: %+v", dl)
 	}
 	// The fault goes away: the next retry stores it.
 	restore()
-	testutil.Must(t, jobs.RetryDeadLetters(ctx, g, *dl.NextRetryAt))
+	clk.Set(*dl.NextRetryAt)
+	testutil.Must(t, jobs.RetryDeadLetters(ctx, g, clk.Now()))
 	testutil.Must(t, app.DB.Gorm.Table("webhook_dead_letters").First(&dl).Error)
 	if dl.ResolvedAt == nil {
 		t.Fatalf("not resolved: %+v", dl)
@@ -154,10 +158,10 @@ func TestDeadLettersAreRetriedWithBackoffThenGivenUp(t *testing.T) {
 	}
 	var stuck ingest.DeadLetter
 	testutil.Must(t, app.DB.Gorm.Table("webhook_dead_letters").Where("item_id = 'wamid.ALWAYS'").First(&stuck).Error)
-	now := stuck.ReceivedAt
+	clk.Set(stuck.ReceivedAt)
 	for i := 0; i < 200 && stuck.NextRetryAt != nil; i++ {
-		now = *stuck.NextRetryAt
-		testutil.Must(t, jobs.RetryDeadLetters(ctx, g, now))
+		clk.Set(*stuck.NextRetryAt)
+		testutil.Must(t, jobs.RetryDeadLetters(ctx, g, clk.Now()))
 		id := stuck.ID
 		stuck = ingest.DeadLetter{}
 		testutil.Must(t, app.DB.Gorm.Table("webhook_dead_letters").Where("id = ?", id).First(&stuck).Error)
@@ -165,6 +169,7 @@ func TestDeadLettersAreRetriedWithBackoffThenGivenUp(t *testing.T) {
 	if stuck.NextRetryAt != nil || stuck.ResolvedAt != nil {
 		t.Fatalf("still scheduled after 200 retries: %+v", stuck)
 	}
+	now := clk.Now()
 	if since := now.Sub(stuck.ReceivedAt); since > ingest.RetryWindow || since < ingest.RetryWindow-ingest.RetryBackoff(100) {
 		t.Errorf("last retry %v after arrival, want within the last backoff of 7 days", since)
 	}
