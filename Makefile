@@ -52,15 +52,18 @@ test: build postgres chromium
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./app/whatsapp/
+	$(GO) test -run '^$$' -fuzz '^FuzzHandlers$$' -fuzztime 10s ./app/web/
 
 check-generated:
 	@if [ -n "$$(git status --porcelain -- '*_templ.go' 2>/dev/null)" ]; then \
 	  echo "generated templ files are not current: run 'make templ' and commit them"; git status --short -- '*_templ.go'; exit 1; fi
 
 ## bench: speed and memory figures (not a pass/fail test): webhook ingestion vs pgbench,
-## webhook-to-SSE latency, and the board with 200k conversations.
+## webhook-to-SSE latency, and the board with 200k conversations; then 3 minutes of
+## hostile input to every route (FuzzHandlers, 10 s of it in `make test`).
 bench: build postgres
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./app/...
+	$(GO) test -run '^$$' -fuzz '^FuzzHandlers$$' -fuzztime 3m ./app/web/
 
 clean:
 	rm -rf bin static/vendor/*.js

@@ -86,6 +86,10 @@ type Contact struct {
 	ID          int64
 	WorkspaceID int64
 	WaID        string `gorm:"column:wa_id"`
+	// UserID is WhatsApp's business-scoped user id; a customer with a username may
+	// have only this (WaID and Phone empty).
+	UserID      string
+	Username    string
 	Phone       string
 	Country     string
 	Name        string
@@ -103,7 +107,8 @@ type Contact struct {
 	Conversations []Conversation `json:"-"`
 }
 
-// DisplayName is the name to show: the one an agent set, the WhatsApp profile name, or the number.
+// DisplayName is the name to show: the one an agent set, the WhatsApp profile name,
+// the number, and for a customer without one, the username or the user id.
 func (c Contact) DisplayName() string {
 	switch {
 	case c.Name != "":
@@ -112,8 +117,12 @@ func (c Contact) DisplayName() string {
 		return c.ProfileName
 	case c.Phone != "":
 		return c.Phone
+	case c.WaID != "":
+		return "+" + c.WaID
+	case c.Username != "":
+		return "@" + c.Username
 	}
-	return "+" + c.WaID
+	return c.UserID
 }
 
 // Label is a coloured tag for conversations.
@@ -247,6 +256,7 @@ type MessageStatus struct {
 	Status      string `gorm:"primaryKey"`
 	At          time.Time
 	ErrorCode   *int
+	Recipient   string
 }
 
 // Media is a file received over WhatsApp, fetched from the Graph API and kept.

@@ -30,6 +30,7 @@ const (
 	Export         = "data.export"
 	Import         = "data.import"
 	Merge          = "contact.merge"
+	WebhookReplay  = "webhook.replay" // a dead letter retried by hand
 )
 
 // Label is one action with its Spanish name.
@@ -60,6 +61,7 @@ var Labels = []Label{
 	{Export, "Exportación"},
 	{Import, "Importación"},
 	{Merge, "Contactos fusionados"},
+	{WebhookReplay, "Webhook reintentado"},
 }
 
 // Name is the Spanish name of action (the action itself when unknown).

@@ -1209,7 +1209,7 @@ func (st *run) inbound(ctx context.Context, tx *gorm.DB, p *part, svc *inbox.Ser
 	} else {
 		var id int64
 		if err := tx.Raw(`SELECT c.id FROM conversations c
-			WHERE c.channel_id = ? AND c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ?)`, chID, st.ws.ID, waID).Row().Scan(&id); err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !isNoRows(err) {
+			WHERE c.channel_id = ? AND c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ? AND wa_id <> '')`, chID, st.ws.ID, waID).Row().Scan(&id); err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !isNoRows(err) {
 			return false, err
 		}
 		if id != 0 {
@@ -1253,7 +1253,7 @@ func (st *run) conversation(tx *gorm.DB, p *part, waID string) (convRef, error) 
 		ChannelID int64
 	}
 	if err := tx.Raw(`SELECT c.id, c.channel_id FROM conversations c
-		WHERE c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ?) AND c.last_inbound_at IS NOT NULL
+		WHERE c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ? AND wa_id <> '') AND c.last_inbound_at IS NOT NULL
 		ORDER BY c.last_inbound_at DESC, c.id DESC LIMIT 1`, st.ws.ID, waID).Scan(&rows).Error; err != nil {
 		return convRef{}, err
 	}

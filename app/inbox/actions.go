@@ -38,7 +38,8 @@ func (s *Service) recipient(tx *gorm.DB, a Actor, c *models.Conversation) (strin
 
 func (s *Service) contactWaID(tx *gorm.DB, contactID int64) (string, error) {
 	var wa string
-	err := tx.Model(&models.Contact{}).Where("id = ?", contactID).Pluck("wa_id", &wa).Error
+	// A customer known only by a username is written to at their business-scoped user id.
+	err := tx.Model(&models.Contact{}).Where("id = ?", contactID).Pluck("COALESCE(NULLIF(wa_id, ''), user_id)", &wa).Error
 	return wa, err
 }
 

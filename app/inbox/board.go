@@ -88,9 +88,12 @@ type Card struct {
 	ContactID int64
 	// ContactName is the name an agent set, the WhatsApp profile name, or the formatted number.
 	ContactName string
-	// Phone is the contact's number for people ("+51 987 654 321").
-	Phone   string
-	Company string
+	// Phone is the contact's number for people ("+51 987 654 321"); empty for a
+	// customer known only by a WhatsApp username (UserID, Username).
+	Phone    string
+	UserID   string
+	Username string
+	Company  string
 
 	ChannelID    int64
 	ChannelName  string
@@ -189,6 +192,8 @@ type cardRow struct {
 	ProfileName         string
 	Phone               string
 	WaID                string `gorm:"column:wa_id"`
+	UserID              string
+	Username            string
 	Company             string
 	ChannelName         *string
 	DisplayPhone        *string
@@ -204,7 +209,7 @@ type cardRow struct {
 // evaluated only for the rows returned; as joins they would cost more to plan (on
 // every request) than to run.
 const cardSelect = `
-SELECT c.*, k.name AS contact_name, k.profile_name, k.phone, k.wa_id, k.company,
+SELECT c.*, k.name AS contact_name, k.profile_name, k.phone, k.wa_id, k.user_id, k.username, k.company,
 	(SELECT ch.name FROM channels ch WHERE ch.id = c.channel_id) AS channel_name,
 	(SELECT ch.display_phone FROM channels ch WHERE ch.id = c.channel_id) AS display_phone,
 	(SELECT t.name FROM teams t WHERE t.id = c.team_id) AS team_name,
@@ -227,11 +232,15 @@ func (r cardRow) card() (Card, error) {
 		LastInboundAt: r.LastInboundAt, UnreadCount: r.UnreadCount, SLAState: r.SLAState,
 		ClosedAt: r.ClosedAt, CloseReason: r.CloseReason}
 	e164 := r.Phone
-	if e164 == "" {
+	if e164 == "" && r.WaID != "" {
 		e164 = "+" + r.WaID
 	}
-	c.Phone = formatPhone(e164)
-	c.ContactName = models.Contact{Name: r.ContactName, ProfileName: r.ProfileName, Phone: c.Phone, WaID: r.WaID}.DisplayName()
+	if e164 != "" {
+		c.Phone = formatPhone(e164)
+	}
+	c.UserID, c.Username = r.UserID, r.Username
+	c.ContactName = models.Contact{Name: r.ContactName, ProfileName: r.ProfileName, Phone: c.Phone, WaID: r.WaID,
+		UserID: r.UserID, Username: r.Username}.DisplayName()
 	c.TeamName, c.TeamColor = deref(r.TeamName), deref(r.TeamColor)
 	c.AssigneeName, c.AssigneePresence = deref(r.AssigneeName), deref(r.AssigneePresence)
 	// Only a customer waiting on an open conversation is "waiting".
@@ -346,19 +355,35 @@ func boardWhere(v accounts.Viewer, f BoardFilter) (string, []any) {
 		// One card at a time (live refreshes): the card's own contact and messages.
 		km, a := contactMatch(likes)
 		cond := `EXISTS (SELECT 1 FROM contacts k2 WHERE k2.id = c.contact_id AND ` + km + `)`
-		if words != "" {
-			cond = "(" + cond + ` OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND ` + messageMatch + `))`
-			a = append(a, words)
+		if len(words) > 0 {
+			mm, margs := messageMatch(words)
+			cond = "(" + cond + ` OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND ` + mm + `))`
+			a = append(a, margs...)
 		}
 		add(cond, a...)
 	}
 	return strings.Join(parts, " AND "), args
 }
 
-// messageMatch is the messages (aliased m) holding every word, written exactly as
-// messages_search_idx indexes them.
-const messageMatch = `m.kind <> 'activity' AND m.body <> ''
-	AND to_tsvector('spanish'::regconfig, search_fold(m.body)) @@ to_tsquery('spanish'::regconfig, search_fold(?))`
+// messageMatch is the messages (aliased m) holding every word (by its beginning),
+// written exactly as messages_search_idx indexes them. Each word is its own argument,
+// folded like the index and stripped of whatever folding turned into a tsquery
+// operator (U+02BC folds to an apostrophe): no input can form an operator, and a
+// word that folds to nothing matches nothing.
+func messageMatch(words []string) (string, []any) {
+	parts := make([]string, len(words))
+	args := make([]any, len(words))
+	for i, w := range words {
+		parts[i] = tsWord
+		args[i] = w
+	}
+	return `m.kind <> 'activity' AND m.body <> ''
+	AND to_tsvector('spanish'::regconfig, search_fold(m.body)) @@ (` + strings.Join(parts, " && ") + `)`, args
+}
+
+// tsWord is one word as a prefix tsquery; translate drops the characters to_tsquery
+// reads as syntax: quote, & | ! ( ) : * < > backslash, space, tab and hyphen.
+const tsWord = `to_tsquery('spanish'::regconfig, NULLIF(translate(search_fold(?), E'''&|!():*<>\\ \t-', ''), '') || ':*')`
 
 func idArray(ids []int64) string {
 	b := make([]byte, 0, len(ids)*8+2)
@@ -391,10 +416,11 @@ func (s *Service) ResolveSearch(ctx context.Context, v accounts.Viewer, f BoardF
 	with := `WITH kc AS MATERIALIZED (SELECT k2.id FROM contacts k2 WHERE k2.workspace_id = ? AND ` + km + `)`
 	match := `c.contact_id IN (SELECT id FROM kc)`
 	all := append([]any{v.Workspace.ID}, kargs...)
-	if words != "" {
-		with += `, mc AS MATERIALIZED (SELECT m.conversation_id FROM messages m WHERE m.workspace_id = ? AND ` + messageMatch + `)`
+	if len(words) > 0 {
+		mm, margs := messageMatch(words)
+		with += `, mc AS MATERIALIZED (SELECT m.conversation_id FROM messages m WHERE m.workspace_id = ? AND ` + mm + `)`
 		match = "(" + match + ` OR c.id IN (SELECT conversation_id FROM mc))`
-		all = append(all, v.Workspace.ID, words)
+		all = append(append(all, v.Workspace.ID), margs...)
 	}
 	all = append(append(all, args...), args...)
 	all = append(all, s.closedSince(f), MaxSearchMatches)
@@ -430,13 +456,13 @@ func (s *Service) search(ctx context.Context, with, where, match string, all []a
 // numbers: every word must appear) and a prefix tsquery (for message text: every word,
 // by its beginning). A number typed with spaces, dashes or a + ("+51 987-654") is
 // searched by its digits.
-func parseSearch(q string) (likes []string, words string) {
+func parseSearch(q string) (likes []string, words []string) {
 	q = strings.TrimSpace(q)
 	if r := []rune(q); len(r) > maxSearch {
 		q = string(r[:maxSearch])
 	}
 	if q == "" {
-		return nil, ""
+		return nil, nil
 	}
 	digits, phoneish := 0, true
 	for _, r := range q {
@@ -455,7 +481,7 @@ func parseSearch(q string) (likes []string, words string) {
 			}
 			return -1
 		}, q)
-		return []string{d}, d + ":*"
+		return []string{d}, []string{d}
 	}
 	escape := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	for _, w := range strings.Fields(q) {
@@ -463,15 +489,12 @@ func parseSearch(q string) (likes []string, words string) {
 			likes = append(likes, escape.Replace(w))
 		}
 	}
-	// Only letters and digits reach to_tsquery: its operators never come from users.
+	// Only letters and digits make words; messageMatch keeps operators out of them.
 	terms := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	for i, t := range terms {
-		terms[i] = t + ":*"
-	}
 	if len(terms) > 8 {
 		terms = terms[:8]
 	}
-	return likes, strings.Join(terms, " & ")
+	return likes, terms
 }
 
 // contactMatch is the contacts (aliased k2) whose name, profile name, company or number

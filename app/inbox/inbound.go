@@ -15,9 +15,14 @@ import (
 
 // Inbound is one customer message, from a webhook or the history importer.
 type Inbound struct {
-	WorkspaceID  int64
-	ChannelID    int64
-	WaID         string
+	WorkspaceID int64
+	ChannelID   int64
+	WaID        string
+	// UserID is the business-scoped user id (a customer with a username may come
+	// without WaID); Username and Country (ISO code) come with it when Meta sends them.
+	UserID       string
+	Username     string
+	Country      string
 	ProfileName  string
 	Wamid        string
 	At           time.Time
@@ -179,17 +184,30 @@ func findLocked(tx *gorm.DB, in Inbound) (models.Conversation, int64, error) {
 	var row struct {
 		models.Conversation `gorm:"embedded"`
 		KProfileName        string
+		KWaID               string
+		KUserID             string
+		KUsername           string
 	}
 	// The contact by its unique key first, then its conversation by (channel, contact):
 	// written so that no plan can walk the channel's conversations (a fresh database
 	// has no statistics yet, and a bulk import fills it faster than ANALYZE runs).
-	err := tx.Raw(`SELECT c.*, k.profile_name AS k_profile_name FROM conversations c JOIN contacts k ON k.id = c.contact_id
-		WHERE c.channel_id = ? AND c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ?) FOR UPDATE OF c`,
-		in.ChannelID, in.WorkspaceID, in.WaID).Find(&row).Error
+	key, val := "wa_id", in.WaID
+	if in.WaID == "" {
+		key, val = "user_id", in.UserID // a customer known only by a username
+	}
+	if val == "" {
+		return models.Conversation{}, 0, errors.New("inbox: a customer message needs a wa_id or a user id")
+	}
+	err := tx.Raw(`SELECT c.*, k.profile_name AS k_profile_name, k.wa_id AS k_wa_id, k.user_id AS k_user_id, k.username AS k_username
+		FROM conversations c JOIN contacts k ON k.id = c.contact_id
+		WHERE c.channel_id = ? AND c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND `+key+` = ? AND `+key+` <> '')
+		FOR UPDATE OF c`, in.ChannelID, in.WorkspaceID, val).Find(&row).Error
 	if err != nil || row.ID == 0 {
 		return models.Conversation{}, 0, err
 	}
-	if (in.ProfileName != "" && in.ProfileName != row.KProfileName) || len(in.Referral) > 0 {
+	if (in.ProfileName != "" && in.ProfileName != row.KProfileName) || len(in.Referral) > 0 ||
+		(in.UserID != "" && in.UserID != row.KUserID) || (in.WaID != "" && row.KWaID == "") ||
+		(in.Username != "" && in.Username != row.KUsername) {
 		if _, err := upsertContact(tx, in); err != nil {
 			return models.Conversation{}, 0, err
 		}
@@ -215,39 +233,69 @@ func lockOrCreateConversation(tx *gorm.DB, wsID, channelID, contactID int64, at 
 	return c, errors.New("inbox: conversation vanished while being created")
 }
 
+// upsertContact finds the contact of in by wa_id or by user id (the wa_id wins when
+// both name someone), refreshes what changed (profile name, username, referral), and
+// attaches a phone or a user id it learns for the first time; or creates the contact.
 func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
-	var existing struct {
+	var found []struct {
 		ID          int64
+		WaID        string
+		UserID      string
+		Username    string
 		ProfileName string
 		HasReferral bool
 	}
-	err := tx.Raw(`SELECT id, profile_name, referral IS NOT NULL AS has_referral FROM contacts WHERE workspace_id = ? AND wa_id = ?`,
-		in.WorkspaceID, in.WaID).Scan(&existing).Error
+	err := tx.Raw(`SELECT id, wa_id, user_id, username, profile_name, referral IS NOT NULL AS has_referral FROM contacts
+		WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?))
+		ORDER BY (wa_id = ? AND wa_id <> '') DESC, id`,
+		in.WorkspaceID, in.WaID, in.UserID, in.WaID).Scan(&found).Error
 	if err != nil {
 		return 0, err
 	}
-	if existing.ID != 0 {
-		if (in.ProfileName != "" && in.ProfileName != existing.ProfileName) || len(in.Referral) > 0 {
-			upd := map[string]any{"updated_at": in.At}
-			if in.ProfileName != "" {
-				upd["profile_name"] = in.ProfileName
-			}
-			if len(in.Referral) > 0 {
-				upd["referral"] = models.JSON(in.Referral)
-			}
+	if len(found) > 0 {
+		existing := found[0]
+		upd := map[string]any{}
+		if in.ProfileName != "" && in.ProfileName != existing.ProfileName {
+			upd["profile_name"] = in.ProfileName
+		}
+		if in.Username != "" && in.Username != existing.Username {
+			upd["username"] = in.Username
+		}
+		if len(in.Referral) > 0 {
+			upd["referral"] = models.JSON(in.Referral)
+		}
+		if in.WaID != "" && existing.WaID == "" {
+			// A later payload reveals the number of a customer known by username.
+			e164, country := phone.FromWaID(in.WaID)
+			upd["wa_id"], upd["phone"], upd["country"] = in.WaID, e164, country
+		}
+		if in.UserID != "" && existing.UserID != in.UserID && len(found) == 1 {
+			upd["user_id"] = in.UserID // nobody else holds it (found would list them)
+		}
+		if len(upd) > 0 {
+			upd["updated_at"] = in.At
 			if err := tx.Model(&models.Contact{}).Where("id = ?", existing.ID).Updates(upd).Error; err != nil {
 				return 0, err
 			}
 		}
 		return existing.ID, nil
 	}
-	e164, country := phone.FromWaID(in.WaID)
+	e164, country := "", in.Country
+	if in.WaID != "" {
+		e164, country = phone.FromWaID(in.WaID)
+	}
 	var id int64
 	err = tx.Raw(`
-		INSERT INTO contacts (workspace_id, wa_id, phone, country, profile_name, referral, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (workspace_id, wa_id) DO UPDATE SET updated_at = contacts.updated_at
-		RETURNING id`, in.WorkspaceID, in.WaID, e164, country, in.ProfileName, models.JSON(in.Referral), in.At, in.At).Scan(&id).Error
+		INSERT INTO contacts (workspace_id, wa_id, user_id, username, phone, country, profile_name, referral, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING
+		RETURNING id`, in.WorkspaceID, in.WaID, in.UserID, in.Username, e164, country, in.ProfileName, models.JSON(in.Referral), in.At, in.At).Scan(&id).Error
+	if err != nil || id != 0 {
+		return id, err
+	}
+	// Another delivery created it meanwhile.
+	err = tx.Raw(`SELECT id FROM contacts WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?))
+		ORDER BY (wa_id = ? AND wa_id <> '') DESC, id LIMIT 1`, in.WorkspaceID, in.WaID, in.UserID, in.WaID).Scan(&id).Error
 	return id, err
 }
 

@@ -4,21 +4,24 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/live"
 	"github.com/atiende/atiende/app/metrics"
+	"github.com/atiende/atiende/app/phone"
 	"github.com/atiende/atiende/app/whatsapp"
 	"github.com/atiende/atiende/app/whatsapp/outbox"
 	"github.com/atiende/atiende/models"
@@ -39,22 +42,55 @@ type Summary struct {
 	Duplicates int
 	Statuses   int
 	Skipped    int
+	// Failed items could not be applied: each is kept as a dead letter.
+	Failed int
+}
+
+// deadLetter is one item set aside in this delivery.
+type deadLetter struct {
+	kind, itemID, err string
+	channelID         int64
+	payload           []byte
 }
 
 // Apply stores body (already signature-checked for channel ch) and everything in it.
-// It returns only after the transaction has committed.
+// One item (message or status) that cannot be applied must not cost the others: the
+// batch is first applied as one transaction (the common case: no extra round trip);
+// if an item fails, the batch is applied again with each item inside its own
+// savepoint, so the failing one is rolled back alone and kept as a dead letter while
+// the rest is stored. It returns only after the transaction has committed.
 func (g *Ingester) Apply(ctx context.Context, ch models.Channel, body []byte) (Summary, error) {
-	var sum Summary
 	w, err := whatsapp.Parse(body)
 	if err != nil {
-		return sum, err
+		return Summary{}, err
 	}
 	now := g.Clock.Now()
-	err = g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`INSERT INTO webhook_events (workspace_id, channel_id, received_at, body) VALUES (?, ?, ?, ?)`,
-			ch.WorkspaceID, ch.ID, now, body).Error; err != nil {
-			return err
-		}
+	sum, err := g.apply(ctx, ch, w, body, now, false)
+	var ie itemError
+	if errors.As(err, &ie) {
+		sum, err = g.apply(ctx, ch, w, body, now, true)
+	}
+	if g.Inbox != nil {
+		g.Inbox.Changed(ch.WorkspaceID)
+	}
+	if err == nil && g.Metrics != nil {
+		g.Metrics.WebhookMessages.WithLabelValues("message").Add(float64(sum.Messages))
+		g.Metrics.WebhookMessages.WithLabelValues("duplicate").Add(float64(sum.Duplicates))
+		g.Metrics.WebhookMessages.WithLabelValues("status").Add(float64(sum.Statuses))
+		g.Metrics.WebhookMessages.WithLabelValues("dead_letter").Add(float64(sum.Failed))
+	}
+	if err == nil && sum.Failed > 0 {
+		g.Logger.Error("webhook items set aside as dead letters", "channel", ch.ID, "failed", sum.Failed)
+	}
+	return sum, err
+}
+
+// apply stores the parsed webhook in one transaction. Without isolate, the first item
+// that fails aborts it with an itemError; with isolate, each item runs in a savepoint.
+func (g *Ingester) apply(ctx context.Context, ch models.Channel, w *whatsapp.Webhook, body []byte, now time.Time, isolate bool) (Summary, error) {
+	var sum Summary
+	err := g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var dead []deadLetter
 		channelsByNumber := map[string]int64{ch.PhoneNumberID: ch.ID}
 		for _, e := range w.Entry {
 			for _, c := range e.Changes {
@@ -71,21 +107,21 @@ func (g *Ingester) Apply(ctx context.Context, ch models.Channel, body []byte) (S
 					sum.Skipped += len(c.Value.Messages) + len(c.Value.Statuses)
 					continue
 				}
-				if err := g.applyValue(ctx, tx, ch.WorkspaceID, chID, c.Value, now, &sum); err != nil {
+				if err := g.applyValue(ctx, tx, ch.WorkspaceID, chID, c.Value, now, &sum, &dead, isolate); err != nil {
 					return err
 				}
 			}
 		}
-		return nil
+		for _, d := range dead {
+			if err := tx.Exec(`INSERT INTO webhook_dead_letters (workspace_id, channel_id, kind, item_id, payload, error, received_at,
+					attempts, last_tried_at, next_retry_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+				ch.WorkspaceID, d.channelID, d.kind, d.itemID, d.payload, d.err, now, now, now.Add(RetryBackoff(1))).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Exec(`INSERT INTO webhook_events (workspace_id, channel_id, received_at, body, messages, statuses, duplicates, failed)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ch.WorkspaceID, ch.ID, now, body, sum.Messages, sum.Statuses, sum.Duplicates, sum.Failed).Error
 	})
-	if g.Inbox != nil {
-		g.Inbox.Changed(ch.WorkspaceID)
-	}
-	if err == nil && g.Metrics != nil {
-		g.Metrics.WebhookMessages.WithLabelValues("message").Add(float64(sum.Messages))
-		g.Metrics.WebhookMessages.WithLabelValues("duplicate").Add(float64(sum.Duplicates))
-		g.Metrics.WebhookMessages.WithLabelValues("status").Add(float64(sum.Statuses))
-	}
 	return sum, err
 }
 
@@ -107,54 +143,211 @@ func (g *Ingester) channelFor(tx *gorm.DB, ch models.Channel, phoneNumberID stri
 	return id, id != 0, nil
 }
 
-func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64, v whatsapp.Value, now time.Time, sum *Summary) error {
+// itemError is an item that could not be applied (rolled back to its savepoint); any
+// other error is the transaction's and fails the whole delivery.
+type itemError struct{ err error }
+
+func (e itemError) Error() string { return e.err.Error() }
+
+// isolated runs fn inside a savepoint when isolate is set: when fn fails, only its
+// work is undone and the failure comes back as an itemError. Without isolate, fn's
+// failure is an itemError that aborts the transaction (the caller tries again isolated).
+func isolated(tx *gorm.DB, isolate bool, fn func() error) error {
+	if !isolate {
+		if err := fn(); err != nil {
+			return itemError{err}
+		}
+		return nil
+	}
+	if err := tx.Exec("SAVEPOINT webhook_item").Error; err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if rerr := tx.Exec("ROLLBACK TO SAVEPOINT webhook_item").Error; rerr != nil {
+			return rerr
+		}
+		if rerr := tx.Exec("RELEASE SAVEPOINT webhook_item").Error; rerr != nil {
+			return rerr
+		}
+		return itemError{err}
+	}
+	return tx.Exec("RELEASE SAVEPOINT webhook_item").Error
+}
+
+// sender is who wrote a message: a wa_id, a business-scoped user id, or both.
+type sender struct {
+	waID, userID, name, username, country string
+}
+
+// senders indexes the value's contacts by wa_id and by user id.
+func senders(v whatsapp.Value) (byWa, byUser map[string]whatsapp.Contact) {
+	byWa, byUser = map[string]whatsapp.Contact{}, map[string]whatsapp.Contact{}
+	for _, c := range v.Contacts {
+		if wa := whatsapp.NormalizeWaID(c.WaID); wa != "" {
+			byWa[wa] = c
+		}
+		if u := strings.TrimSpace(c.UserID); u != "" {
+			byUser[u] = c
+		}
+	}
+	return byWa, byUser
+}
+
+func senderOf(m whatsapp.Message, v whatsapp.Value, byWa, byUser map[string]whatsapp.Contact) sender {
+	s := sender{waID: whatsapp.NormalizeWaID(m.From), userID: strings.TrimSpace(m.FromUserID)}
+	if s.waID == "" && s.userID == "" && len(v.Contacts) == 1 {
+		s.waID, s.userID = whatsapp.NormalizeWaID(v.Contacts[0].WaID), strings.TrimSpace(v.Contacts[0].UserID)
+	}
+	c, ok := byWa[s.waID]
+	if !ok || s.waID == "" {
+		c, ok = byUser[s.userID]
+	}
+	if ok && s.userID != "" || ok && s.waID != "" {
+		if s.userID == "" {
+			s.userID = strings.TrimSpace(c.UserID)
+		}
+		if s.waID == "" {
+			s.waID = whatsapp.NormalizeWaID(c.WaID)
+		}
+		s.name, s.username, s.country = c.Profile.Name, c.Profile.Username, c.Profile.CountryCode
+	}
+	return s
+}
+
+func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64, v whatsapp.Value, now time.Time, sum *Summary, dead *[]deadLetter, isolate bool) error {
 	// Rows are locked in a stable order (by sender, by wamid), so two batches with the
 	// same customers in another order cannot deadlock; one customer's messages keep
 	// their order.
-	sort.SliceStable(v.Messages, func(i, j int) bool { return v.Messages[i].From < v.Messages[j].From })
+	sort.SliceStable(v.Messages, func(i, j int) bool {
+		a, b := v.Messages[i], v.Messages[j]
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		return a.FromUserID < b.FromUserID
+	})
 	sort.SliceStable(v.Statuses, func(i, j int) bool { return v.Statuses[i].ID < v.Statuses[j].ID })
-	names := map[string]string{}
-	for _, c := range v.Contacts {
-		names[whatsapp.NormalizeWaID(c.WaID)] = clean(c.Profile.Name)
-	}
+	byWa, byUser := senders(v)
 	for _, m := range v.Messages {
-		from := whatsapp.NormalizeWaID(m.From)
-		if from == "" && len(v.Contacts) == 1 {
-			from = whatsapp.NormalizeWaID(v.Contacts[0].WaID)
-		}
-		if from == "" {
-			g.Logger.Warn("webhook message without sender skipped", "wamid", m.ID)
-			sum.Skipped++
-			continue
-		}
-		in := Normalize(m)
-		in.WorkspaceID, in.ChannelID, in.WaID, in.ProfileName = wsID, chID, from, names[from]
-		in.At = whatsapp.ParseTimestamp(m.Timestamp, now)
-		r, err := g.Inbox.ReceiveInbound(ctx, tx, in)
-		if err != nil {
-			return fmt.Errorf("message %s: %w", m.ID, err)
-		}
-		if r.Duplicate {
-			sum.Duplicates++
-			continue
-		}
-		sum.Messages++
-		if in.MediaID != "" {
-			if err := tx.Exec(`INSERT INTO media (workspace_id, channel_id, media_id, mime_type, sha256, filename)
-				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, media_id) DO NOTHING`,
-				wsID, chID, in.MediaID, in.MediaMime, mediaOf(m).SHA256, mediaOf(m).Filename).Error; err != nil {
-				return err
+		from := senderOf(m, v, byWa, byUser)
+		err := isolated(tx, isolate, func() error {
+			if m.ID == "" {
+				return errors.New("el mensaje no trae id")
 			}
+			if from.waID == "" && from.userID == "" {
+				return errors.New("el mensaje no trae remitente (ni número ni id de usuario)")
+			}
+			return g.applyMessage(ctx, tx, wsID, chID, m, from, now, sum)
+		})
+		var ie itemError
+		if errors.As(err, &ie) && isolate {
+			sum.Failed++
+			*dead = append(*dead, deadLetter{kind: "message", itemID: m.ID, err: describe(ie.err), channelID: chID, payload: messageItem(v, m)})
+			continue
+		}
+		if err != nil {
+			return err
 		}
 	}
 	for _, st := range v.Statuses {
-		if err := g.applyStatus(tx, wsID, chID, st, now); err != nil {
-			return fmt.Errorf("status %s: %w", st.ID, err)
+		err := isolated(tx, isolate, func() error {
+			if st.ID == "" || st.Status == "" {
+				return errors.New("el estado no trae id o estado")
+			}
+			return g.applyStatus(tx, wsID, chID, st, now)
+		})
+		var ie itemError
+		if errors.As(err, &ie) && isolate {
+			sum.Failed++
+			*dead = append(*dead, deadLetter{kind: "status", itemID: st.ID, err: describe(ie.err), channelID: chID, payload: statusItem(v, st)})
+			continue
+		}
+		if err != nil {
+			return err
 		}
 		sum.Statuses++
 	}
 	for _, e := range v.Errors {
 		g.Logger.Error("WhatsApp account error", "code", e.Code, "title", e.Title, "details", e.ErrorData.Details)
+	}
+	return nil
+}
+
+// describe words an item's failure for admins: what happened in Spanish, then the
+// database's own message and code for whoever investigates.
+func describe(err error) string {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err.Error()
+	}
+	what := "La base de datos rechazó el elemento"
+	switch {
+	case pe.Code == "54000" || pe.Code == "22001":
+		what = "Un valor es demasiado largo para guardarlo"
+	case strings.HasPrefix(pe.Code, "22"):
+		what = "Un valor no tiene un formato que la base de datos acepte"
+	case strings.HasPrefix(pe.Code, "23"):
+		what = "El elemento no cumple una regla de la base de datos"
+	case pe.Code == "40001" || pe.Code == "40P01":
+		what = "Chocó con otra entrega simultánea"
+	case pe.Code == "57014":
+		what = "La base de datos tardó demasiado"
+	}
+	return fmt.Sprintf("%s: %s (código %s)", what, pe.Message, pe.Code)
+}
+
+// messageItem is the dead letter of a message: a value holding it alone, with its
+// sender's contact and the number it was sent to, enough to apply it again.
+func messageItem(v whatsapp.Value, m whatsapp.Message) []byte {
+	one := whatsapp.Value{MessagingProduct: v.MessagingProduct, Metadata: v.Metadata, Messages: []whatsapp.Message{m}}
+	for _, c := range v.Contacts {
+		if (c.WaID != "" && whatsapp.NormalizeWaID(c.WaID) == whatsapp.NormalizeWaID(m.From)) ||
+			(c.UserID != "" && c.UserID == m.FromUserID) || len(v.Contacts) == 1 {
+			one.Contacts = append(one.Contacts, c)
+		}
+	}
+	b, _ := json.Marshal(one)
+	return b
+}
+
+func statusItem(v whatsapp.Value, st whatsapp.Status) []byte {
+	b, _ := json.Marshal(whatsapp.Value{MessagingProduct: v.MessagingProduct, Metadata: v.Metadata, Statuses: []whatsapp.Status{st}})
+	return b
+}
+
+// applyMessage stores one customer message (or applies an edit or a number change).
+func (g *Ingester) applyMessage(ctx context.Context, tx *gorm.DB, wsID, chID int64, m whatsapp.Message, from sender, now time.Time, sum *Summary) error {
+	in := Normalize(m)
+	in.WorkspaceID, in.ChannelID, in.WaID, in.ProfileName = wsID, chID, from.waID, from.name
+	in.UserID, in.Username, in.Country = from.userID, from.username, from.country
+	in.At = whatsapp.ParseTimestamp(m.Timestamp, now)
+	if m.Type == "edit" && m.Edit != nil {
+		done, err := applyEdit(tx, chID, m, in)
+		if err != nil || done {
+			if done {
+				sum.Messages++
+			}
+			return err
+		}
+	}
+	r, err := g.Inbox.ReceiveInbound(ctx, tx, in)
+	if err != nil {
+		return err
+	}
+	if r.Duplicate {
+		sum.Duplicates++
+		return nil
+	}
+	sum.Messages++
+	if in.MediaID != "" {
+		md := mediaOf(m)
+		if err := tx.Exec(`INSERT INTO media (workspace_id, channel_id, media_id, mime_type, sha256, filename)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, media_id) DO NOTHING`,
+			wsID, chID, in.MediaID, in.MediaMime, md.SHA256, md.Filename).Error; err != nil {
+			return err
+		}
+	}
+	if m.Type == "system" && m.System != nil {
+		return applyNumberChange(tx, wsID, r.ContactID, *m.System, in.At)
 	}
 	return nil
 }
@@ -180,8 +373,12 @@ func (g *Ingester) applyStatus(tx *gorm.DB, wsID, chID int64, st whatsapp.Status
 	if err := outbox.LockWamid(tx, chID, st.ID); err != nil {
 		return err
 	}
-	res := tx.Exec(`INSERT INTO message_statuses (workspace_id, channel_id, wamid, status, at, error_code) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, wsID, chID, st.ID, status, at, code)
+	recipient := whatsapp.NormalizeWaID(st.RecipientID)
+	if recipient == "" {
+		recipient = strings.TrimSpace(st.RecipientUserID) // a customer known only by a username
+	}
+	res := tx.Exec(`INSERT INTO message_statuses (workspace_id, channel_id, wamid, status, at, error_code, recipient) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, wsID, chID, st.ID, status, at, code, recipient)
 	if res.Error != nil || res.RowsAffected == 0 {
 		return res.Error // a duplicate status changes nothing
 	}
@@ -211,7 +408,7 @@ func (g *Ingester) applyStatus(tx *gorm.DB, wsID, chID int64, st whatsapp.Status
 		}
 		if exists == 0 {
 			// A send whose answer we never got (timeout): the status tells us its wamid.
-			adopted, err := outbox.AdoptStatus(tx, chID, whatsapp.NormalizeWaID(st.RecipientID), st.ID)
+			adopted, err := outbox.AdoptStatus(tx, chID, recipient, st.ID)
 			if err != nil {
 				return err
 			}
@@ -246,48 +443,19 @@ func mediaOf(m whatsapp.Message) whatsapp.Media {
 	return whatsapp.Media{}
 }
 
-// clean removes NUL characters, which PostgreSQL text and jsonb refuse: one would
-// fail the whole batch on every one of Meta's retries.
-func clean(s string) string { return strings.ReplaceAll(s, "\x00", "") }
-
-// Normalize maps a webhook message onto the inbox's Inbound (kind, body, data).
+// Normalize maps a webhook message onto the inbox's Inbound (kind, body, data). The
+// parser has already cleaned every string; this cleans again for callers that build
+// messages themselves.
 func Normalize(m whatsapp.Message) inbox.Inbound {
 	in := normalize(m)
-	in.Body = clean(in.Body)
-	in.Data, in.Referral = cleanJSON(in.Data), cleanJSON(in.Referral)
+	in.Body = whatsapp.CleanString(in.Body)
+	in.Data, in.Referral = whatsapp.CleanJSON(in.Data), whatsapp.CleanJSON(in.Referral)
 	return in
 }
 
-// cleanJSON removes NUL characters from every string inside a JSON value.
-func cleanJSON(b json.RawMessage) json.RawMessage {
-	if !bytes.Contains(b, []byte(`\u0000`)) {
-		return b
-	}
-	var v any
-	if json.Unmarshal(b, &v) != nil {
-		return nil
-	}
-	var walk func(any) any
-	walk = func(x any) any {
-		switch t := x.(type) {
-		case string:
-			return clean(t)
-		case []any:
-			for i := range t {
-				t[i] = walk(t[i])
-			}
-		case map[string]any:
-			out := make(map[string]any, len(t))
-			for k, val := range t {
-				out[clean(k)] = walk(val)
-			}
-			return out
-		}
-		return x
-	}
-	out, _ := json.Marshal(walk(v))
-	return out
-}
+// MissingInteractive is what agents read when a customer answered a button or list
+// but WhatsApp did not deliver the answer (error 131000).
+const MissingInteractive = "El cliente respondió un mensaje interactivo que WhatsApp no nos entregó"
 
 func normalize(m whatsapp.Message) inbox.Inbound {
 	in := inbox.Inbound{Wamid: m.ID, Kind: m.Type, Referral: m.Referral}
@@ -314,9 +482,18 @@ func normalize(m whatsapp.Message) inbox.Inbound {
 			data["latitude"], data["longitude"] = l.Latitude, l.Longitude
 			data["name"], data["address"] = l.Name, l.Address
 			in.Body = strings.TrimSpace(strings.Trim(l.Name+" · "+l.Address, " ·"))
+			if in.Body == "" { // no name, no address: the coordinates say where
+				in.Body = strconv.FormatFloat(l.Latitude, 'f', 5, 64) + ", " + strconv.FormatFloat(l.Longitude, 'f', 5, 64)
+			}
 		}
 	case "interactive":
-		if i := m.Interactive; i != nil {
+		if i := m.Interactive; i == nil || (i.ButtonReply == nil && i.ListReply == nil) {
+			data["missing"] = true
+			if len(m.Errors) > 0 {
+				data["error_code"] = m.Errors[0].Code
+			}
+			in.Body = MissingInteractive
+		} else {
 			data["type"] = i.Type
 			if i.ButtonReply != nil {
 				data["id"], data["title"] = i.ButtonReply.ID, i.ButtonReply.Title
@@ -343,10 +520,43 @@ func normalize(m whatsapp.Message) inbox.Inbound {
 		in.Body = sharedContactNames(m.Contacts)
 	case "order":
 		data["order"] = m.Order
+		var o struct {
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(m.Order, &o) == nil {
+			in.Body = strings.TrimSpace(o.Text) // the customer's note
+		}
 	case "system":
 		if s := m.System; s != nil {
 			in.Body = s.Body
-			data["type"], data["new_wa_id"] = s.Type, s.NewWaID
+			data["type"] = s.Type
+			if nw := newNumber(*s); nw != "" {
+				data["new_wa_id"] = nw
+				in.Body = "El cliente cambió su número de WhatsApp a " + readable(nw) + ": las respuestas van al número nuevo."
+				if old := whatsapp.NormalizeWaID(m.From); old != "" {
+					data["old_wa_id"] = old
+					in.Body = "El cliente cambió su número de WhatsApp de " + readable(old) + " a " + readable(nw) + ": las respuestas van al número nuevo."
+				}
+			}
+		}
+	case "edit":
+		// The edited message arrives whole: shown as what it now says. applyEdit puts it
+		// on the original when that is in the history; otherwise it is stored as is.
+		if e := m.Edit; e != nil && e.Message != nil {
+			inner := *e.Message
+			if inner.Type == "" {
+				inner.Type = "text"
+			}
+			in2 := normalize(inner)
+			in.Kind, in.Body, in.MediaID, in.MediaMime = in2.Kind, in2.Body, in2.MediaID, in2.MediaMime
+			if len(in2.Data) > 0 {
+				_ = json.Unmarshal(in2.Data, &data)
+			}
+			data["edited"] = true
+			data["original_message_id"] = e.OriginalMessageID
+		} else {
+			in.Kind = models.KindUnsupported
+			in.Body = "El cliente editó un mensaje, pero WhatsApp no envió el texto nuevo."
 		}
 	default:
 		in.Kind = models.KindUnsupported
@@ -380,6 +590,82 @@ func normalize(m whatsapp.Message) inbox.Inbound {
 		in.Data, _ = json.Marshal(data)
 	}
 	return in
+}
+
+// readable writes a wa_id as people read a number ("+51 987 654 321").
+func readable(waID string) string {
+	e164, _ := phone.FromWaID(waID)
+	if e164 == "" {
+		e164 = "+" + waID
+	}
+	return phone.Format(e164)
+}
+
+// newNumber is the number a customer changed to: "wa_id" in current payloads,
+// "new_wa_id" in older ones.
+func newNumber(s whatsapp.System) string {
+	if s.Type != "" && s.Type != "user_changed_number" {
+		return ""
+	}
+	if n := whatsapp.NormalizeWaID(s.WaID); n != "" {
+		return n
+	}
+	return whatsapp.NormalizeWaID(s.NewWaID)
+}
+
+// applyNumberChange moves the contact to the number it changed to, so the next reply
+// goes there. When another contact already has that number, the contact keeps its
+// own (the system message in the history still says what happened).
+func applyNumberChange(tx *gorm.DB, wsID, contactID int64, s whatsapp.System, at time.Time) error {
+	nw := newNumber(s)
+	if nw == "" || contactID == 0 {
+		return nil
+	}
+	e164, country := phone.FromWaID(nw)
+	return tx.Exec(`UPDATE contacts SET wa_id = ?, phone = ?, country = ?, updated_at = ?
+		WHERE id = ? AND workspace_id = ? AND wa_id <> ?
+		  AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.workspace_id = ? AND o.wa_id = ? AND o.id <> ?)`,
+		nw, e164, country, at, contactID, wsID, nw, wsID, nw, contactID).Error
+}
+
+// applyEdit puts an edited message's new content on the original, keeping what it said
+// before in data.previous_bodies (shown on hover). It reports false when the original
+// is not in the history (the edit is then stored as a message of its own).
+func applyEdit(tx *gorm.DB, chID int64, m whatsapp.Message, in inbox.Inbound) (bool, error) {
+	var orig struct {
+		ID   int64
+		Body string
+		Data []byte
+	}
+	if err := tx.Raw(`SELECT id, body, data FROM messages WHERE channel_id = ? AND wamid = ? AND direction = 'in' FOR UPDATE`,
+		chID, m.Edit.OriginalMessageID).Find(&orig).Error; err != nil || orig.ID == 0 {
+		return false, err
+	}
+	data := map[string]any{}
+	if len(orig.Data) > 0 {
+		_ = json.Unmarshal(orig.Data, &data)
+	}
+	seen, _ := data["edit_ids"].([]any)
+	for _, id := range seen {
+		if id == m.ID {
+			return true, nil // a retry of an edit already applied
+		}
+	}
+	prev, _ := data["previous_bodies"].([]any)
+	data["previous_bodies"] = append(prev, orig.Body)
+	data["edit_ids"] = append(seen, m.ID)
+	data["edited_at"] = in.At
+	b, err := json.Marshal(data)
+	if err != nil {
+		return false, err
+	}
+	return true, tx.Exec(`UPDATE messages SET body = ?, data = ? WHERE id = ?`, in.Body, b, orig.ID).Error
+}
+
+// RetryBackoff is how long a dead letter waits after its n-th failed attempt: a
+// minute, doubling, at most six hours; retried for 7 days from its arrival.
+func RetryBackoff(attempt int) time.Duration {
+	return min(time.Minute<<min(max(attempt-1, 0), 20), 6*time.Hour)
 }
 
 func sharedContactNames(raw json.RawMessage) string {

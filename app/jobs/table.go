@@ -6,14 +6,23 @@ import (
 
 	"github.com/atiende/atiende/app/db"
 	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/ingest"
 	"github.com/atiende/atiende/app/media"
 	"github.com/atiende/atiende/app/whatsapp/outbox"
 )
 
 // Deps are what the jobs work with.
 type Deps struct {
-	DB    *db.DB
-	Media *media.Fetcher
+	DB     *db.DB
+	Media  *media.Fetcher
+	Ingest *ingest.Ingester // retries webhook dead letters
+}
+
+// RetryDeadLetters replays the webhook items due at now; the cron table runs it every
+// minute with the wall clock, tests with a manual one.
+func RetryDeadLetters(ctx context.Context, g *ingest.Ingester, now time.Time) error {
+	_, _, err := g.RetryDue(ctx, now, 100)
+	return err
 }
 
 // Table is the cron table: every scheduled job of the application in one place.
@@ -40,6 +49,14 @@ func Table(deps Deps) []Job {
 		{Name: "outbox.purge", Spec: "@every 1h", Fn: func(ctx context.Context, now time.Time) error {
 			_, err := outbox.PurgeFinished(ctx, d.Gorm, 30*24*time.Hour)
 			return err
+		}},
+		{Name: "webhooks.retry_dead_letters", Spec: "@every 1m", Fn: func(ctx context.Context, now time.Time) error {
+			// Meta does not resend what we acknowledged: items set aside are retried here,
+			// with backoff, for 7 days.
+			if deps.Ingest == nil {
+				return nil
+			}
+			return RetryDeadLetters(ctx, deps.Ingest, now)
 		}},
 		{Name: "sessions.cleanup", Spec: "@every 15m", Fn: func(ctx context.Context, now time.Time) error {
 			_, err := d.Pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < $1`, now)

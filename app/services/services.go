@@ -83,7 +83,7 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 
 // Jobs is the cron table of these services.
 func (s *Services) Jobs() []jobs.Job {
-	return jobs.Table(jobs.Deps{DB: s.DB, Media: s.Media})
+	return jobs.Table(jobs.Deps{DB: s.DB, Media: s.Media, Ingest: s.Ingest})
 }
 
 // Runner is the job runner of these services: one leader in the cluster runs the jobs

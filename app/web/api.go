@@ -10,6 +10,7 @@ import (
 
 	"github.com/atiende/atiende/app/apperr"
 	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/whatsapp"
 	"github.com/atiende/atiende/models"
 )
 
@@ -20,6 +21,7 @@ func bindJSON(c echo.Context, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return apiError(http.StatusBadRequest, "bad_request", "El cuerpo debe ser JSON válido: "+err.Error())
 	}
+	whatsapp.CleanStrings(dst) // NUL and invalid UTF-8 never reach the database
 	return nil
 }
 
@@ -37,6 +39,11 @@ type apiMessage struct {
 	Status    string         `json:"status"`
 	Sender    map[string]any `json:"sender"`
 	CreatedAt string         `json:"created_at"`
+	// What a message of its kind carries (api_content.go).
+	Reactions []apiReaction `json:"reactions,omitempty"`
+	Location  *apiLocation  `json:"location,omitempty"`
+	Order     *apiOrder     `json:"order,omitempty"`
+	Edited    *apiEdited    `json:"edited,omitempty"`
 }
 
 func toAPIMessage(m models.Message, senderName, senderEmail string) apiMessage {

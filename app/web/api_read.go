@@ -39,12 +39,16 @@ type apiPerson struct {
 	Email string `json:"email,omitempty"`
 }
 
+// apiContact: a customer known only by a WhatsApp username has wa_id and phone null
+// and is identified by user_id.
 type apiContact struct {
-	ID      int64  `json:"id"`
-	WaID    string `json:"wa_id"`
-	Phone   string `json:"phone"`
-	Name    string `json:"name"`
-	Company string `json:"company"`
+	ID       int64   `json:"id"`
+	WaID     *string `json:"wa_id"`
+	UserID   *string `json:"user_id"`
+	Username *string `json:"username"`
+	Phone    *string `json:"phone"`
+	Name     string  `json:"name"`
+	Company  string  `json:"company"`
 }
 
 type apiChannel struct {
@@ -66,7 +70,8 @@ type apiSLA struct {
 
 func fromCard(c inbox.Card, waID, assigneeEmail string) apiConversationView {
 	out := apiConversationView{ID: c.ID, Status: c.Status, Labels: []string{},
-		Contact:         apiContact{ID: c.ContactID, WaID: waID, Phone: c.Phone, Name: c.ContactName, Company: c.Company},
+		Contact: apiContact{ID: c.ContactID, WaID: nullable(waID), UserID: nullable(c.UserID), Username: nullable(c.Username),
+			Phone: nullable(c.Phone), Name: c.ContactName, Company: c.Company},
 		Channel:         apiChannel{ID: c.ChannelID, Name: c.ChannelName, Phone: c.ChannelPhone},
 		SLA:             apiSLA{State: c.SLAState, DueAt: c.SLADueAt},
 		WindowExpiresAt: c.WindowExpiresAt(), Preview: c.Preview, Unread: c.UnreadCount,
@@ -271,7 +276,9 @@ func (s *Server) apiMessages(c echo.Context) error {
 		if m.Kind == models.KindActivity {
 			m.Body = conversation.ActivityText(m)
 		}
-		out = append(out, toAPIMessage(m.Message, m.SenderName, ""))
+		am := toAPIMessage(m.Message, m.SenderName, "")
+		withContent(&am, m)
+		out = append(out, am)
 	}
 	body := map[string]any{"data": out}
 	if page.Older != nil {

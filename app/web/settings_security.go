@@ -103,6 +103,9 @@ func (s *Server) securityConfirm(c echo.Context) error {
 	case errors.Is(err, accounts.ErrWrongCode):
 		return s.securityPage(c, http.StatusUnprocessableEntity, settings.SecurityPage{CodeErrors: map[string]string{
 			"code": "El código no coincide. Revisa que la hora de tu teléfono sea la correcta y escribe el código que aparece ahora."}})
+	case errors.Is(err, accounts.ErrTwoFactorOff):
+		return s.securityPage(c, http.StatusUnprocessableEntity, settings.SecurityPage{CodeErrors: map[string]string{
+			"code": "No hay una activación en curso: pulsa «Activar» para ver el código QR y luego escribe el código de tu aplicación."}})
 	case asValidation(err) != nil:
 		return s.securityPage(c, http.StatusUnprocessableEntity, settings.SecurityPage{CodeErrors: asValidation(err)})
 	case err != nil:

@@ -42,7 +42,8 @@ type textPart struct {
 type textRequest struct {
 	MessagingProduct string          `json:"messaging_product"`
 	RecipientType    string          `json:"recipient_type"`
-	To               string          `json:"to"`
+	To               string          `json:"to,omitempty"`
+	Recipient        string          `json:"recipient,omitempty"`
 	Context          *messageContext `json:"context,omitempty"`
 	Type             string          `json:"type"`
 	Text             textPart        `json:"text"`
@@ -71,7 +72,8 @@ type templatePart struct {
 type templateRequest struct {
 	MessagingProduct string       `json:"messaging_product"`
 	RecipientType    string       `json:"recipient_type"`
-	To               string       `json:"to"`
+	To               string       `json:"to,omitempty"`
+	Recipient        string       `json:"recipient,omitempty"`
 	Type             string       `json:"type"`
 	Template         templatePart `json:"template"`
 }
@@ -86,8 +88,9 @@ type readRequest struct {
 // to contextWamid when it is not empty. Link previews stay off: agents paste links to
 // quotes and invoices that should not unfurl. Call ValidateText on body first.
 func TextBody(to, body, contextWamid string) []byte {
-	r := textRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: plus(to), Type: "text",
+	r := textRequest{MessagingProduct: "whatsapp", RecipientType: "individual", Type: "text",
 		Text: textPart{Body: body}}
+	r.To, r.Recipient = addressee(to)
 	if contextWamid != "" {
 		r.Context = &messageContext{MessageID: contextWamid}
 	}
@@ -97,8 +100,9 @@ func TextBody(to, body, contextWamid string) []byte {
 // TemplateBody is the Graph request body of an approved template name in language lang
 // (e.g. "es", "es_MX"), with params filling the body's {{1}}, {{2}}… in order.
 func TemplateBody(to, name, lang string, params []string) []byte {
-	r := templateRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: plus(to), Type: "template",
+	r := templateRequest{MessagingProduct: "whatsapp", RecipientType: "individual", Type: "template",
 		Template: templatePart{Name: name, Language: templateLanguage{Code: lang}}}
+	r.To, r.Recipient = addressee(to)
 	if len(params) > 0 {
 		c := templateComponent{Type: "body"}
 		for _, p := range params {
@@ -113,6 +117,19 @@ func TemplateBody(to, name, lang string, params []string) []byte {
 // (the customer sees blue ticks).
 func ReadBody(wamid string) []byte {
 	return marshal(readRequest{MessagingProduct: "whatsapp", Status: "read", MessageID: wamid})
+}
+
+// IsUserID reports whether id is a business-scoped user id ("user.…", "US.1349…")
+// rather than a wa_id (digits, perhaps with a "+").
+func IsUserID(id string) bool { return strings.Contains(id, ".") }
+
+// addressee fills "to" with a phone number, or "recipient" with a business-scoped user
+// id: Meta sends to a user id only through "recipient" (and "to" wins when both are set).
+func addressee(id string) (to, recipient string) {
+	if IsUserID(id) {
+		return "", strings.TrimSpace(id)
+	}
+	return plus(id), ""
 }
 
 // plus writes a wa_id as Meta's examples do: "+" and digits.

@@ -77,15 +77,21 @@ type Metadata struct {
 // Contact is the customer's profile as WhatsApp shows it.
 type Contact struct {
 	Profile struct {
-		Name string `json:"name"`
+		Name        string `json:"name"`
+		Username    string `json:"username,omitempty"`
+		CountryCode string `json:"country_code,omitempty"`
 	} `json:"profile"`
 	WaID string `json:"wa_id"`
+	// UserID is the business-scoped user id ("user.…", "US.…"): the only identifier
+	// of a customer who uses a WhatsApp username and hides the phone number.
+	UserID string `json:"user_id,omitempty"`
 }
 
 // Message is one inbound message. Type-specific parts keep their raw JSON in the
 // named fields so nothing Meta sends is lost.
 type Message struct {
 	From        string          `json:"from"`
+	FromUserID  string          `json:"from_user_id,omitempty"`
 	ID          string          `json:"id"`
 	Timestamp   string          `json:"timestamp"`
 	Type        string          `json:"type"`
@@ -102,6 +108,7 @@ type Message struct {
 	Contacts    json.RawMessage `json:"contacts,omitempty"`
 	Order       json.RawMessage `json:"order,omitempty"`
 	System      *System         `json:"system,omitempty"`
+	Edit        *Edit           `json:"edit,omitempty"`
 	Context     *Context        `json:"context,omitempty"`
 	Referral    json.RawMessage `json:"referral,omitempty"`
 	Errors      []Error         `json:"errors,omitempty"`
@@ -168,6 +175,12 @@ type System struct {
 	NewWaID string `json:"new_wa_id,omitempty"`
 }
 
+// Edit carries the new content of a message the customer edited.
+type Edit struct {
+	OriginalMessageID string   `json:"original_message_id"`
+	Message           *Message `json:"message,omitempty"`
+}
+
 // Context links a message to the one it replies to or marks it as forwarded.
 type Context struct {
 	From                string `json:"from,omitempty"`
@@ -178,12 +191,14 @@ type Context struct {
 
 // Status is a delivery status update for a message we sent.
 type Status struct {
-	ID          string          `json:"id"`
-	Status      string          `json:"status"`
-	Timestamp   string          `json:"timestamp"`
-	RecipientID string          `json:"recipient_id"`
-	Pricing     json.RawMessage `json:"pricing,omitempty"`
-	Errors      []Error         `json:"errors,omitempty"`
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Timestamp   string `json:"timestamp"`
+	RecipientID string `json:"recipient_id"`
+	// RecipientUserID is the business-scoped user id of a recipient without a phone.
+	RecipientUserID string          `json:"recipient_user_id,omitempty"`
+	Pricing         json.RawMessage `json:"pricing,omitempty"`
+	Errors          []Error         `json:"errors,omitempty"`
 }
 
 // Error is Meta's error object, in webhooks and Graph responses.
@@ -200,8 +215,10 @@ type Error struct {
 // ErrBadPayload wraps every reason a body is not a webhook we can read.
 var ErrBadPayload = errors.New("bad webhook payload")
 
-// Parse decodes a webhook body. It never panics; it rejects what is not JSON or
-// not a WhatsApp Business Account webhook, and messages without an id.
+// Parse decodes a webhook body. It never panics; it rejects what is not JSON or not a
+// WhatsApp Business Account webhook. Every string is cleaned on the way in (NUL removed,
+// invalid UTF-8 replaced), so nothing PostgreSQL refuses gets further; an item without
+// an id is kept for the caller to set aside, not a reason to refuse the whole batch.
 func Parse(body []byte) (*Webhook, error) {
 	var w Webhook
 	if err := json.Unmarshal(body, &w); err != nil {
@@ -210,20 +227,7 @@ func Parse(body []byte) (*Webhook, error) {
 	if w.Object != "whatsapp_business_account" {
 		return nil, fmt.Errorf("%w: object %q is not whatsapp_business_account", ErrBadPayload, w.Object)
 	}
-	for _, e := range w.Entry {
-		for _, c := range e.Changes {
-			for _, m := range c.Value.Messages {
-				if m.ID == "" {
-					return nil, fmt.Errorf("%w: a message has no id", ErrBadPayload)
-				}
-			}
-			for _, s := range c.Value.Statuses {
-				if s.ID == "" || s.Status == "" {
-					return nil, fmt.Errorf("%w: a status has no id or status", ErrBadPayload)
-				}
-			}
-		}
-	}
+	CleanStrings(&w)
 	return &w, nil
 }
 

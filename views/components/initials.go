@@ -9,9 +9,9 @@ import (
 func Initials(name string) string {
 	var out []rune
 	for _, w := range strings.Fields(name) {
-		r := []rune(w)
-		if len(r) > 0 && unicode.IsLetter(r[0]) {
-			out = append(out, unicode.ToUpper(r[0]))
+		// The first letter of the word ("@vale.rios" is V).
+		if i := strings.IndexFunc(w, unicode.IsLetter); i >= 0 {
+			out = append(out, unicode.ToUpper([]rune(w[i:])[0]))
 		}
 		if len(out) == 2 {
 			break

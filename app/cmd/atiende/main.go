@@ -36,6 +36,8 @@ Commands:
   report         figures of metrics.md: report --from YYYY-MM-DD --to YYYY-MM-DD [--team NAME] [--format json|csv]
   fake-meta      run a local fake of the Graph API (development and demos)
   simulate       send signed customer messages to a running server: --rate N --duration D
+  webhooks failed   list webhook items that could not be applied (id, received at, channel, error) [--all]
+  webhooks replay   apply one of them again: webhooks replay ID
 
 Workspace-scoped commands take --workspace NAME (default: the only workspace).
 Configuration comes from the environment: DATABASE_URL, PORT, WHATSAPP_GRAPH_URL,
@@ -57,6 +59,12 @@ var commands = map[string]command{
 	"report":       cmdReport,
 	"fake-meta":    cmdFakeMeta,
 	"simulate":     cmdSimulate,
+	"webhooks failed": func(ctx context.Context, env *Env, args []string) error {
+		return cmdWebhooks(ctx, env, append([]string{"failed"}, args...))
+	},
+	"webhooks replay": func(ctx context.Context, env *Env, args []string) error {
+		return cmdWebhooks(ctx, env, append([]string{"replay"}, args...))
+	},
 }
 
 // Env is what every command gets: configuration, logger, and where to print.

@@ -284,6 +284,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type sendRequest struct {
 	MessagingProduct string `json:"messaging_product"`
 	To               string `json:"to"`
+	Recipient        string `json:"recipient"` // a business-scoped user id, when "to" is absent
 	Type             string `json:"type"`
 	Status           string `json:"status"`
 	MessageID        string `json:"message_id"`
@@ -403,16 +404,27 @@ func (f *Fake) messages(w http.ResponseWriter, r *http.Request, phoneNumberID st
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"messaging_product": "whatsapp",
-			"contacts":          []map[string]string{{"input": req.To, "wa_id": msg.To}},
+			"contacts":          []map[string]string{sendContact(req, msg)},
 			"messages":          []map[string]string{m},
 		})
 	}
 }
 
+// sendContact is the answer's contacts entry: wa_id for a phone send, user_id for a
+// send to a business-scoped user id.
+func sendContact(req sendRequest, msg SentMessage) map[string]string {
+	if req.To == "" && req.Recipient != "" {
+		return map[string]string{"input": req.Recipient, "user_id": msg.To}
+	}
+	return map[string]string{"input": req.To, "wa_id": msg.To}
+}
+
 // parseSend validates a send request as Meta would and extracts what tests look at.
 func parseSend(req sendRequest) (SentMessage, error) {
 	to := waIDFor(req.To)
-	if to == "" || strings.Trim(to, "0123456789") != "" {
+	if req.To == "" && whatsapp.IsUserID(req.Recipient) {
+		to = strings.TrimSpace(req.Recipient) // "to" wins when both are set, as at Meta
+	} else if to == "" || strings.Trim(to, "0123456789") != "" {
 		return SentMessage{}, fmt.Errorf("the parameter to must be a phone number, got %q", req.To)
 	}
 	if req.Type == "" {

@@ -324,3 +324,20 @@ func TestMediaIsValidAndStable(t *testing.T) {
 		t.Error("downloads need the token")
 	}
 }
+
+// A customer known only by a WhatsApp username is written to at their business-scoped
+// user id, in "recipient"; the statuses name it in recipient_user_id.
+func TestSendToABusinessScopedUserID(t *testing.T) {
+	f, c, in := setup(t, fakemeta.Config{})
+	const bsuid = "PE.1502576394655843"
+	wamid, err := c.Send(context.Background(), phoneID, token, whatsapp.TextBody(bsuid, "Hola", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "three statuses", func() bool { return len(f.Webhooks()) == 3 })
+	for _, s := range in.statuses(t) {
+		if s.ID != wamid || s.RecipientID != "" || s.RecipientUserID != bsuid {
+			t.Errorf("status %+v", s)
+		}
+	}
+}

@@ -44,13 +44,15 @@ type statusMetadata struct {
 }
 
 type statusItem struct {
-	ID           string              `json:"id"`
-	Status       string              `json:"status"`
-	Timestamp    string              `json:"timestamp"`
-	RecipientID  string              `json:"recipient_id"`
-	Conversation *statusConversation `json:"conversation,omitempty"`
-	Pricing      *statusPricing      `json:"pricing,omitempty"`
-	Errors       []statusError       `json:"errors,omitempty"`
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Timestamp   string `json:"timestamp"`
+	RecipientID string `json:"recipient_id"`
+	// RecipientUserID is set, and RecipientID empty, for a customer known only by a username.
+	RecipientUserID string              `json:"recipient_user_id,omitempty"`
+	Conversation    *statusConversation `json:"conversation,omitempty"`
+	Pricing         *statusPricing      `json:"pricing,omitempty"`
+	Errors          []statusError       `json:"errors,omitempty"`
 }
 
 type statusConversation struct {
@@ -168,6 +170,9 @@ func (f *Fake) statusBody(msg SentMessage, status, conv string, failCode int) []
 	}
 	now := time.Now()
 	item := statusItem{ID: msg.Wamid, Status: status, Timestamp: strconv.FormatInt(now.Unix(), 10), RecipientID: msg.To}
+	if whatsapp.IsUserID(msg.To) {
+		item.RecipientID, item.RecipientUserID = "", msg.To
+	}
 	switch status {
 	case "sent", "delivered":
 		c := &statusConversation{ID: conv, ExpirationTimestamp: strconv.FormatInt(msg.At.Add(24*time.Hour).Unix(), 10)}

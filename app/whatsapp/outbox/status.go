@@ -120,6 +120,10 @@ const ReasonUnconfirmed = "No se confirmó el envío: revisa en WhatsApp si lleg
 // died mid-send. Messages become ambiguous (Meta may have them: never re-sent); read
 // receipts, harmless to repeat, go back to pending. It returns how many rows it moved.
 // Run it every minute with olderThan well above the sender's SendTimeout (2 min).
+//
+// Meta may have posted statuses for such a send while it was in flight (the webhook
+// could not tell them apart from another send's then): those recorded in
+// message_statuses are adopted at once, so a delivered message never waits to expire.
 func RecoverStuck(ctx context.Context, db *gorm.DB, olderThan time.Duration) (int64, error) {
 	res := db.WithContext(ctx).Model(&models.Outbox{}).
 		Where("state = ? AND updated_at < now() - make_interval(secs => ?)", StateSending, olderThan.Seconds()).
@@ -128,13 +132,84 @@ func RecoverStuck(ctx context.Context, db *gorm.DB, olderThan time.Duration) (in
 			"last_error": "the sending process stopped before Meta answered",
 			"updated_at": gorm.Expr("now()"),
 		})
-	return res.RowsAffected, res.Error
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	if res.RowsAffected > 0 {
+		if _, err := AdoptRecorded(ctx, db); err != nil {
+			return res.RowsAffected, err
+		}
+	}
+	return res.RowsAffected, nil
+}
+
+// AdoptRecorded settles ambiguous sends with the statuses already recorded for them:
+// for each recipient with ambiguous sends, the wamids its statuses name that no message
+// holds, taken in the order they were first seen, go to its ambiguous sends in the
+// order they were queued. It returns how many sends it adopted.
+func AdoptRecorded(ctx context.Context, db *gorm.DB) (int64, error) {
+	var groups []struct {
+		ChannelID int64
+		Recipient string
+	}
+	if err := db.WithContext(ctx).Raw(`SELECT DISTINCT channel_id, recipient FROM outbox
+		WHERE state = 'ambiguous' AND kind = 'message' AND message_id IS NOT NULL`).Scan(&groups).Error; err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, g := range groups {
+		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			var rows []models.Outbox
+			if err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
+				Where("channel_id = ? AND recipient = ? AND kind = ? AND state = ? AND message_id IS NOT NULL",
+					g.ChannelID, g.Recipient, KindMessage, StateAmbiguous).Order("id").Find(&rows).Error; err != nil || len(rows) == 0 {
+				return err
+			}
+			var orphans []string
+			if err := tx.Raw(`SELECT s.wamid FROM message_statuses s
+				WHERE s.channel_id = ? AND s.recipient = ? AND s.at >= ?
+				  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.channel_id = s.channel_id AND m.wamid = s.wamid)
+				GROUP BY s.wamid ORDER BY min(s.at), s.wamid`, g.ChannelID, g.Recipient, rows[0].CreatedAt.Add(-time.Minute)).
+				Scan(&orphans).Error; err != nil {
+				return err
+			}
+			for i := 0; i < len(rows) && i < len(orphans); i++ {
+				if err := LockWamid(tx, g.ChannelID, orphans[i]); err != nil {
+					return err
+				}
+				res := tx.Model(&models.Message{}).Where("id = ? AND wamid IS NULL", *rows[i].MessageID).Update("wamid", orphans[i])
+				if res.Error != nil {
+					return res.Error
+				}
+				if res.RowsAffected == 0 {
+					continue
+				}
+				if err := tx.Model(&models.Outbox{}).Where("id = ?", rows[i].ID).Updates(map[string]any{
+					"state": StateSent, "last_error": "adopted from statuses recorded while it was in flight", "updated_at": gorm.Expr("now()")}).Error; err != nil {
+					return err
+				}
+				if err := applyRecordedStatus(tx, *rows[i].MessageID, g.ChannelID, orphans[i]); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // ExpireAmbiguous gives up on ambiguous sends no status webhook adopted within
 // olderThan: their messages fail with ReasonUnconfirmed, so agents check WhatsApp before
 // writing again. It returns how many it expired.
 func ExpireAmbiguous(ctx context.Context, db *gorm.DB, olderThan time.Duration) (int64, error) {
+	// "Envío sin confirmar" only when no status ever arrived: adopt what was recorded first.
+	if _, err := AdoptRecorded(ctx, db); err != nil {
+		return 0, err
+	}
 	var n int64
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var ids []*int64

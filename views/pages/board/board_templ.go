@@ -911,7 +911,7 @@ func Card(e Env, c inbox.Card) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-		} else if c.ContactName != c.Phone {
+		} else if c.Phone != "" && c.ContactName != c.Phone {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "<span class=\"bcard-company\" data-testid=\"card-company\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

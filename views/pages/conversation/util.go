@@ -236,11 +236,18 @@ func capitalize(s string) string {
 // Initials are up to two capital letters of a name, for avatars.
 func Initials(name string) string { return components.Initials(name) }
 
+// phoneText is the contact's number, or for a customer who uses a WhatsApp username
+// and hides it, the username ("" when not even that is known).
 func phoneText(c models.Contact) string {
-	if c.Phone != "" {
+	switch {
+	case c.Phone != "":
 		return phone.Format(c.Phone)
+	case c.WaID != "":
+		return "+" + c.WaID
+	case c.Username != "":
+		return "@" + c.Username
 	}
-	return "+" + c.WaID
+	return ""
 }
 
 var countries = map[string]string{
@@ -629,4 +636,55 @@ func boolAttr(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// orderLine is one item of a catalog order, formatted.
+type orderLine struct {
+	Qty, ProductID, Amount string
+}
+
+type orderView struct {
+	Lines []orderLine
+	Total string
+}
+
+// orderOf lists an order's items (quantity × product id, line amount) and its total.
+func orderOf(m inbox.MessageView) orderView {
+	var raw struct {
+		Order struct {
+			Items []struct {
+				ProductID string  `json:"product_retailer_id"`
+				Quantity  float64 `json:"quantity"`
+				ItemPrice float64 `json:"item_price"`
+				Currency  string  `json:"currency"`
+			} `json:"product_items"`
+		} `json:"order"`
+	}
+	_ = json.Unmarshal(m.Data, &raw)
+	var o orderView
+	total, cur := 0.0, ""
+	for _, it := range raw.Order.Items {
+		amount := it.Quantity * it.ItemPrice
+		total += amount
+		cur = it.Currency
+		o.Lines = append(o.Lines, orderLine{Qty: number(it.Quantity, 0), ProductID: it.ProductID,
+			Amount: strings.TrimSpace(number(amount, 2) + " " + it.Currency)})
+	}
+	o.Total = strings.TrimSpace(number(total, 2) + " " + cur)
+	return o
+}
+
+// previousBodies is what an edited message said before, oldest first.
+func previousBodies(m inbox.MessageView) []string {
+	var d struct {
+		Previous []string `json:"previous_bodies"`
+	}
+	if len(m.Data) > 0 {
+		_ = json.Unmarshal(m.Data, &d)
+	}
+	return d.Previous
+}
+
+func editedTitle(prev []string) string {
+	return "Antes: " + strings.Join(prev, " → ")
 }
