@@ -160,6 +160,15 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 		lineNo++
 		res.Lines = lineNo
 		read += int64(len(sc.Bytes())) + 1
+		if len(pending) > 0 && isWorkspaceLine(sc.Bytes()) {
+			// A workspace line starts a batch of its own: a batch's lines (and the keys
+			// it remembers) belong to one workspace.
+			if err := flush(); err != nil {
+				res.Elapsed = time.Since(start)
+				st.announce(ctx, touched, res, err)
+				return res, err
+			}
+		}
 		if len(pending) == 0 {
 			firstNo = lineNo
 		}
@@ -182,10 +191,13 @@ func (im *Importer) Run(ctx context.Context, r io.Reader, opt Options) (Result, 
 		}
 	}
 	if err := sc.Err(); err != nil {
-		res.Elapsed = time.Since(start)
-		if errors.Is(err, bufio.ErrTooLong) {
-			return res, &LineError{Line: lineNo + 1, Err: errors.New("line is longer than 16 MiB")}
+		if ferr := flush(); ferr != nil { // what came before the long line is applied first
+			err = ferr
+		} else if errors.Is(err, bufio.ErrTooLong) {
+			err = &LineError{Line: lineNo + 1, Err: errors.New("line is longer than 16 MiB")}
 		}
+		res.Elapsed = time.Since(start)
+		st.announce(ctx, touched, res, err)
 		return res, err
 	}
 	err := flush()
@@ -226,6 +238,17 @@ func (st *run) analyzeIfGrown(ctx context.Context, applied int) {
 		st.nextAnalyze *= 10
 	}
 	_ = st.im.DB.WithContext(ctx).Exec("ANALYZE contacts, conversations, cycles, messages, conversation_events").Error
+}
+
+// isWorkspaceLine reports a line of type workspace (cheaply: most lines are not).
+func isWorkspaceLine(raw []byte) bool {
+	if !bytes.Contains(raw, []byte(`"workspace"`)) {
+		return false
+	}
+	var l struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(raw, &l) == nil && l.Type == "workspace"
 }
 
 // convRef is a contact's current conversation as the importer knows it.
@@ -326,14 +349,13 @@ func (st *run) applyBatch(ctx context.Context, lines [][]byte, firstNo int) (app
 		st.resetParts() // the caches follow one way of splitting customers at a time
 		st.parallel = false
 	}
-	p := st.parts[0]
 	snapshot := st.ws
 	err = st.im.DB.WithContext(ctx).Session(&gorm.Session{DisableNestedTransaction: true}).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
 			return err
 		}
 		for i, raw := range lines {
-			kind, err := st.apply(ctx, tx, p, raw)
+			kind, err := st.apply(ctx, tx, st.parts[0], raw) // (a workspace line renews the parts)
 			if err != nil {
 				failAt = i
 				return &LineError{Line: firstNo + i, Err: err}
@@ -347,7 +369,7 @@ func (st *run) applyBatch(ctx context.Context, lines [][]byte, firstNo int) (app
 				st.batchSetup++
 			}
 		}
-		return st.saveKeys(tx, p.newKeys)
+		return st.saveKeys(tx, st.parts[0].newKeys)
 	})
 	if err != nil {
 		st.ws = snapshot
@@ -355,7 +377,7 @@ func (st *run) applyBatch(ctx context.Context, lines [][]byte, firstNo int) (app
 		return 0, 0, failAt, err
 	}
 	st.lastApplied, st.lastSkipped, st.lastSetup = applied, skipped, st.batchSetup
-	st.keep(p)
+	st.keep(st.parts[0])
 	return applied, skipped, 0, nil
 }
 
@@ -381,6 +403,7 @@ func (st *run) applyParallel(ctx context.Context, lines [][]byte, firstNo int) (
 	}
 	parsed := make([]line, len(lines))
 	buckets := make([][]int, len(st.parts))
+	owner := map[string]int{}
 	for i, raw := range lines {
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
@@ -400,6 +423,17 @@ func (st *run) applyParallel(ctx context.Context, lines [][]byte, firstNo int) (
 		}
 		b := partOf(normalizeWaID(who), len(st.parts))
 		buckets[b] = append(buckets[b], i)
+		// Two customers' lines with one id (one key) would wait on each other's
+		// transaction: such a batch goes in one transaction.
+		at, err := time.Parse(time.RFC3339Nano, parsed[i].At)
+		if err != nil {
+			return 0, 0, 0, errSequential
+		}
+		k := key(parsed[i], at)
+		if other, ok := owner[k]; ok && other != b {
+			return 0, 0, 0, errSequential
+		}
+		owner[k] = b
 	}
 	// What every part reads and none writes, loaded before they start.
 	if err := st.preload(ctx); err != nil {
@@ -431,7 +465,11 @@ func (st *run) applyParallel(ctx context.Context, lines [][]byte, firstNo int) (
 			if o.err = tx.Error; o.err != nil {
 				return
 			}
+			// lock_timeout: should two parts ever wait on each other, fail instead of hanging.
 			if o.err = tx.Exec("SET LOCAL synchronous_commit = off").Error; o.err != nil {
+				return
+			}
+			if o.err = tx.Exec("SET LOCAL lock_timeout = '60s'").Error; o.err != nil {
 				return
 			}
 			for _, i := range buckets[w] {
@@ -479,10 +517,13 @@ func (st *run) applyParallel(ctx context.Context, lines [][]byte, firstNo int) (
 		}
 		return 0, 0, first, firstErr
 	}
-	for _, o := range outs {
+	for i, o := range outs {
 		if err := o.tx.Commit().Error; err != nil {
+			for _, rest := range outs[i+1:] {
+				rest.tx.Rollback()
+			}
 			st.resetParts()
-			return 0, 0, 0, fmt.Errorf("commit: %w (run the import again: what was applied is skipped)", err)
+			return 0, 0, 0, fmt.Errorf("commit: %w (part of the batch may be applied: run the import again, what was applied is skipped)", err)
 		}
 		applied += o.applied
 		skipped += o.skipped
@@ -1202,9 +1243,24 @@ func (st *run) inbound(ctx context.Context, tx *gorm.DB, p *part, svc *inbox.Ser
 		}
 		pin = &id
 	}
+	wamid := l.ID
+	if wamid == "" {
+		wamid = "import:" + k
+	}
+	// A message already stored (it arrived live, or an earlier import) is skipped, whatever its time.
+	known := func(err error) (bool, error) {
+		var n int64
+		if qerr := tx.Model(&models.Message{}).Where("channel_id = ? AND wamid = ?", chID, wamid).Count(&n).Error; qerr != nil {
+			return false, qerr
+		}
+		if n > 0 {
+			return false, nil
+		}
+		return false, err
+	}
 	if ref, ok := p.convs[waID]; ok && ref.ChannelID == chID {
 		if err := st.checkTime(tx, p, ref.ID, at); err != nil {
-			return false, err
+			return known(err)
 		}
 	} else {
 		var id int64
@@ -1214,13 +1270,9 @@ func (st *run) inbound(ctx context.Context, tx *gorm.DB, p *part, svc *inbox.Ser
 		}
 		if id != 0 {
 			if err := st.checkTime(tx, p, id, at); err != nil {
-				return false, err
+				return known(err)
 			}
 		}
-	}
-	wamid := l.ID
-	if wamid == "" {
-		wamid = "import:" + k
 	}
 	r, err := svc.ReceiveInbound(ctx, tx, inbox.Inbound{WorkspaceID: st.ws.ID, ChannelID: chID, WaID: waID, ProfileName: strings.TrimSpace(l.Name),
 		Wamid: wamid, At: at, Kind: models.KindText, Body: l.Text, PinTeamID: pin, History: true})

@@ -212,3 +212,65 @@ func TestImportReportsProgressOnLongFiles(t *testing.T) {
 		t.Errorf("progress: %q", progress.String())
 	}
 }
+
+// What the review found: one id on two customers' lines, several workspaces in one
+// file, and a message that is already stored.
+func TestImportEdgeCases(t *testing.T) {
+	t.Run("one id on two customers' lines", func(t *testing.T) {
+		app := testutil.NewApp(t)
+		var b strings.Builder
+		b.WriteString(setup)
+		for i := 0; i < 40; i++ {
+			fmt.Fprintf(&b, `{"type":"inbound","at":"2026-10-01T14:%02d:00Z","from":"5198%07d","text":"Hola","id":"wamid.SAME"}`+"\n", i, i)
+		}
+		im := *app.Server.Services.Importer
+		im.BatchSize, im.Workers = 100, 2
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		// The setup goes alone first, then the events (one batch, parts side by side).
+		_, err := im.Run(ctx, strings.NewReader(setup), importer.Options{})
+		testutil.Must(t, err)
+		res, err := im.Run(ctx, strings.NewReader(strings.TrimPrefix(b.String(), setup)), importer.Options{})
+		testutil.Must(t, err)
+		if res.Applied != 1 || res.Skipped != 39 {
+			t.Errorf("%+v: want the first applied and the rest skipped, as in one transaction", res)
+		}
+	})
+	t.Run("several workspaces in one file", func(t *testing.T) {
+		app := testutil.NewApp(t)
+		file := `{"type":"workspace","name":"Uno","timezone":"America/Lima"}
+{"type":"channel","name":"Principal","phone_number_id":"1000001"}
+{"type":"inbound","at":"2026-10-01T14:00:00Z","from":"51911111111","text":"Hola"}
+{"type":"workspace","name":"Dos","timezone":"America/Bogota"}
+{"type":"channel","name":"Principal","phone_number_id":"1000002"}
+{"type":"inbound","at":"2026-10-01T13:00:00Z","from":"51911111111","text":"Hola"}
+`
+		_, err := run(t, app, file)
+		testutil.Must(t, err)
+		before := counts(t, app)
+		res, err := run(t, app, file)
+		testutil.Must(t, err)
+		if res.Applied != 0 || res.Skipped != 2 || counts(t, app) != before {
+			t.Errorf("rerun: %+v\n%s\n%s", res, before, counts(t, app))
+		}
+		var perWS []int64
+		testutil.Must(t, app.DB.Gorm.Raw(`SELECT count(*) FROM import_keys GROUP BY workspace_id ORDER BY workspace_id`).Scan(&perWS).Error)
+		if len(perWS) != 2 || perWS[0] != 1 || perWS[1] != 1 {
+			t.Errorf("keys per workspace: %v", perWS)
+		}
+	})
+	t.Run("a message already stored is skipped whatever its time", func(t *testing.T) {
+		app := testutil.NewApp(t)
+		_, err := run(t, app, setup+`{"type":"inbound","at":"2026-10-01T14:00:00Z","from":"51911111111","text":"Hola","id":"wamid.X1"}
+{"type":"inbound","at":"2026-10-01T15:00:00Z","from":"51911111111","text":"¿Hola?","id":"wamid.X2"}
+`)
+		testutil.Must(t, err)
+		testutil.Must(t, app.DB.Gorm.Exec("DELETE FROM import_keys").Error) // as if it had arrived live
+		res, err := run(t, app, setup+`{"type":"inbound","at":"2026-10-01T14:00:00Z","from":"51911111111","text":"Hola","id":"wamid.X1"}
+`)
+		testutil.Must(t, err)
+		if res.Applied != 0 || res.Skipped != 1 {
+			t.Errorf("%+v", res)
+		}
+	})
+}

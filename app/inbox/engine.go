@@ -74,11 +74,18 @@ func (a Actor) Role() string {
 
 // Viewer is the actor as the visibility rules see it. Non-person actors see the whole
 // workspace, as an admin does.
+// A person actor without its user sees nothing.
 func (a Actor) Viewer() accounts.Viewer {
-	if a.User != nil && a.IsPerson() {
+	switch a.Kind {
+	case ActorUser, ActorAPI:
+		if a.User == nil {
+			return accounts.Viewer{} // malformed: workspace 0, nothing is visible
+		}
 		return accounts.Viewer{User: *a.User, Workspace: a.Workspace, TeamIDs: a.TeamIDs}
+	case ActorRouting, ActorSLA, ActorImporter, ActorSystem:
+		return accounts.Viewer{User: models.User{Role: models.RoleAdmin}, Workspace: a.Workspace}
 	}
-	return accounts.Viewer{User: models.User{Role: models.RoleAdmin}, Workspace: a.Workspace}
+	return accounts.Viewer{}
 }
 
 // history reports an actor whose messages are history: recorded as delivered and
@@ -158,8 +165,13 @@ type Outcome struct {
 	CloseCycle bool
 	// FirstReply: this is the cycle's first agent reply.
 	FirstReply bool
-	// Transferred marks the cycle as transferred (metrics.md).
+	// Transferred marks the cycle as transferred (metrics.md): Handover after the
+	// cycle's first reply.
 	Transferred bool
+	// Handover: agent to another agent, or a team change, in an open cycle — a transfer
+	// once the cycle has a reply. Persisted as a condition on the stored first reply,
+	// so a reply that commits while the command waits for the row still counts.
+	Handover bool
 	Events      []Event
 }
 
@@ -278,7 +290,8 @@ func Transition(s State, cmd Command) (Outcome, error) {
 		n.Assignee = cmd.Agent
 		o.Events = append(o.Events, Event{Kind: EvAssign, FromAgent: s.Assignee, ToAgent: cmd.Agent, Activity: true})
 		// Assigning never moves the card (automatic assignment leaves Nuevos as is).
-		o.Transferred = s.CycleOpen && s.Replied && s.Assignee != nil
+		o.Handover = s.CycleOpen && s.Assignee != nil
+		o.Transferred = o.Handover && s.Replied
 		return o, nil
 
 	case CmdTransfer:
@@ -295,7 +308,8 @@ func Transition(s State, cmd Command) (Outcome, error) {
 		n.Team, n.Assignee = team, agent
 		o.Events = append(o.Events, Event{Kind: EvTransfer, FromTeam: s.Team, ToTeam: team, FromAgent: s.Assignee, ToAgent: agent,
 			Note: cmd.Note, Activity: true})
-		o.Transferred = s.CycleOpen && s.Replied && (!sameID(team, s.Team) || (s.Assignee != nil && agent != nil && *s.Assignee != *agent))
+		o.Handover = s.CycleOpen && (!sameID(team, s.Team) || (s.Assignee != nil && agent != nil && *s.Assignee != *agent))
+		o.Transferred = o.Handover && s.Replied
 		if agent == nil && s.Status == models.StatusActive {
 			// Nobody named: the card waits in the team's queue, not in En atención with nobody on it.
 			setStatus(models.StatusNew)

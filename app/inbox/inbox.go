@@ -39,8 +39,9 @@ type Service struct {
 // New returns a Service.
 func New(db *gorm.DB, c clock.Clock) *Service { return &Service{DB: db, Clock: c} }
 
-// WithTx returns a copy of the service that runs its commands inside tx (each in a
-// savepoint) with clock c: the importer replays a file this way, batch by batch.
+// WithTx returns a copy of the service that runs its commands inside tx with clock c
+// (the importer replays a file this way, batch by batch; its batches disable nested
+// transactions, so a failed line rolls back the batch, which it then replays).
 func (s *Service) WithTx(tx *gorm.DB, c clock.Clock) *Service {
 	cp := *s
 	cp.DB, cp.Clock = tx, c
@@ -62,11 +63,12 @@ func (s *Service) lockedOr(ctx context.Context, a Actor, id int64, hidden func(t
 	defer s.Changed(v.Workspace.ID) // committed or not: a refused change costs one refill
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The row and what the status machine needs of its cycle, in one round trip.
-		// By primary key alone, so no plan can prefer another index (a fresh workspace
-		// has no statistics); the workspace is checked on the row.
+		// By primary key, so no plan can prefer another index (a fresh workspace has no
+		// statistics), and only in the actor's workspace.
 		var c models.Conversation
+		// (workspace_id + 0 keeps the planner on the primary key.)
 		err := tx.Raw(`SELECT c.*, (SELECT y.first_reply_at IS NOT NULL FROM cycles y WHERE y.id = c.cycle_id) AS cycle_replied
-			FROM conversations c WHERE c.id = ? FOR UPDATE OF c`, id).Find(&c).Error
+			FROM conversations c WHERE c.id = ? AND c.workspace_id + 0 = ? FOR UPDATE OF c`, id, v.Workspace.ID).Find(&c).Error
 		if err != nil {
 			return err
 		}
@@ -163,8 +165,9 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 				"first_reply_user_id = CASE WHEN first_reply_at IS NULL THEN ? ELSE first_reply_user_id END")
 			args = append(args, at, cmd.Actor.UserID())
 		}
-		if o.Transferred {
-			sets = append(sets, "transferred = true")
+		if o.Handover && st.CycleOpen {
+			// Decided on the stored row, not on what was read before the lock was granted.
+			sets = append(sets, "transferred = transferred OR first_reply_at IS NOT NULL")
 		}
 		if len(sets) > 0 && c.CycleID != nil {
 			b.add(`yu AS (UPDATE cycles SET `+strings.Join(sets, ", ")+` WHERE id = ?)`, append(args, *c.CycleID)...)
