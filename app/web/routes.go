@@ -117,10 +117,14 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/conversations", s.apiConversations)
 	api.GET("/conversations/:id", s.apiConversation)
 	api.GET("/conversations/:id/messages", s.apiMessages)
-	api.POST("/conversations/:id/messages", s.apiSendMessage)
 	api.POST("/conversations/:id/take", s.apiTake)
 	api.POST("/conversations/:id/assign", s.apiAssign)
 	api.POST("/conversations/:id/status", s.apiStatus)
+
+	// Attachments (attach.go): their own body limit, WhatsApp's (100 MB documents).
+	e.POST("/conversations/:id/attachments", s.conversationAttach,
+		s.sessionMiddleware, s.csrfMiddleware, s.requireLogin, s.bumpAfterWrite, attachmentLimit)
+	e.POST("/api/v1/conversations/:id/messages", s.apiSendMessageAny, s.requireToken, s.bumpAfterWrite, attachmentLimit)
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }
