@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/atiende/atiende/app/catalog"
 	"github.com/atiende/atiende/app/db"
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/media"
@@ -14,12 +15,16 @@ import (
 type Deps struct {
 	DB    *db.DB
 	Media *media.Fetcher
+	// Templates copies each WhatsApp Business Account's templates from Meta (nil: no job).
+	Templates *catalog.TemplateSyncer
+	// Scheduled sends scheduled replies when they are due (nil: no job).
+	Scheduled *inbox.Scheduler
 }
 
 // Table is the cron table: every scheduled job of the application in one place.
 func Table(deps Deps) []Job {
 	d := deps.DB
-	return []Job{
+	js := []Job{
 		{Name: "media.fetch", Spec: "@every 5s", Quiet: true, Fn: func(ctx context.Context) error {
 			// Meta's download links expire: copy new media soon after the webhook.
 			return deps.Media.FetchPending(ctx, 20)
@@ -59,4 +64,17 @@ func Table(deps Deps) []Job {
 			return err
 		}},
 	}
+	if deps.Templates != nil {
+		js = append(js, Job{Name: "templates.sync", Spec: "@daily", Fn: func(ctx context.Context) error {
+			// Approvals, rejections and new templates made in WhatsApp Manager reach agents within a day.
+			return deps.Templates.SyncAll(ctx)
+		}})
+	}
+	if deps.Scheduled != nil {
+		js = append(js, Job{Name: "scheduled.send", Spec: "@every 15s", Quiet: true, Fn: func(ctx context.Context) error {
+			_, err := deps.Scheduled.SendDue(ctx, time.Now())
+			return err
+		}})
+	}
+	return js
 }

@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -139,21 +140,13 @@ func MediaBody(to, kind, mediaID, caption, filename string) []byte {
 		"type": kind, kind: p})
 }
 
-// WithMediaID puts the uploaded media id into a MediaBody built with the placeholder.
+// WithMediaID puts the uploaded media id where a queued body (a media message or a
+// template with a media header) carries MediaIDPlaceholder.
 func WithMediaID(body []byte, mediaID string) ([]byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, err
+	ph := []byte(`"` + MediaIDPlaceholder + `"`)
+	if !bytes.Contains(body, ph) {
+		return nil, fmt.Errorf("whatsapp: the queued message has no media id to fill in")
 	}
-	var kind string
-	if err := json.Unmarshal(m["type"], &kind); err != nil || kind == "" {
-		return nil, fmt.Errorf("whatsapp: the media message has no type")
-	}
-	var p mediaPart
-	if err := json.Unmarshal(m[kind], &p); err != nil {
-		return nil, err
-	}
-	p.ID = mediaID
-	m[kind] = marshal(p)
-	return marshal(m), nil
+	id, _ := json.Marshal(mediaID)
+	return bytes.Replace(body, ph, id, 1), nil
 }

@@ -31,6 +31,7 @@ Commands:
   token create   print a new API token for a user: --email E
   channel add    connect a WhatsApp number: --name N --phone-number-id ID --display-phone P
                  --waba-id W --access-token T --app-secret S --verify-token V (prints JSON)
+  templates sync copy the message templates of each channel's WhatsApp Business Account from Meta
   fake-meta      run a local fake of the Graph API (development and demos)
   simulate       send signed customer messages to a running server: --rate N --duration D
 
@@ -42,15 +43,16 @@ ATIENDE_SECRET_KEY, ATIENDE_ENV, LOG_LEVEL (see README.md).
 type command func(ctx context.Context, env *Env, args []string) error
 
 var commands = map[string]command{
-	"migrate":      cmdMigrate,
-	"serve":        cmdServe,
-	"worker":       cmdWorker,
-	"demo":         cmdDemo,
-	"user add":     cmdUserAdd,
-	"token create": cmdTokenCreate,
-	"channel add":  cmdChannelAdd,
-	"fake-meta":    cmdFakeMeta,
-	"simulate":     cmdSimulate,
+	"migrate":        cmdMigrate,
+	"serve":          cmdServe,
+	"worker":         cmdWorker,
+	"demo":           cmdDemo,
+	"user add":       cmdUserAdd,
+	"token create":   cmdTokenCreate,
+	"channel add":    cmdChannelAdd,
+	"fake-meta":      cmdFakeMeta,
+	"simulate":       cmdSimulate,
+	"templates sync": cmdTemplatesSync,
 }
 
 // Env is what every command gets: configuration, logger, and where to print.

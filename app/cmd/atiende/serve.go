@@ -12,9 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atiende/atiende/app/accounts"
+	"github.com/atiende/atiende/app/catalog"
 	"github.com/atiende/atiende/app/channels"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/db"
+	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/jobs"
 	"github.com/atiende/atiende/app/media"
 	"github.com/atiende/atiende/app/metrics"
@@ -36,7 +39,9 @@ func background(ctx context.Context, env *Env, d *db.DB, m *metrics.Metrics) (wa
 	graph := &whatsapp.Client{BaseURL: env.Config.GraphURL}
 	fetcher := &media.Fetcher{DB: d.Gorm, Graph: graph, Channels: chs, Logger: env.Logger}
 	var wg sync.WaitGroup
-	runner := &jobs.Runner{DatabaseURL: env.Config.DatabaseURL, Pool: d.Pool, Jobs: jobs.Table(jobs.Deps{DB: d, Media: fetcher}), Logger: env.Logger, Metrics: m}
+	runner := &jobs.Runner{DatabaseURL: env.Config.DatabaseURL, Pool: d.Pool, Jobs: jobs.Table(jobs.Deps{DB: d, Media: fetcher,
+		Templates: &catalog.TemplateSyncer{Catalog: catalog.New(d.Gorm, clock.Real{}), Channels: chs, Graph: graph},
+		Scheduled: &inbox.Scheduler{Inbox: inbox.New(d.Gorm, clock.Real{}), Accounts: accounts.New(d.Gorm, clock.Real{})}}), Logger: env.Logger, Metrics: m}
 	wg.Add(1)
 	go func() { defer wg.Done(); runner.Run(ctx) }()
 	sender := &outbox.Sender{DB: d.Gorm, Pool: d.Pool, Graph: graph, Channels: chs, Logger: env.Logger, Metrics: m}
