@@ -218,4 +218,100 @@
     var panel = form && q(form, "attach-panel");
     if (panel && !panel.hidden) clear();
   });
+
+  // ---- Programar envío: presets fill the date; the composer's text is what goes.
+  function composerBody() { return document.querySelector('#composer-form [name="body"]'); }
+  document.addEventListener("click", function (ev) {
+    var t = ev.target.closest && ev.target.closest("[data-action]");
+    if (!t) return;
+    switch (t.getAttribute("data-action")) {
+      case "sched-preset":
+        ev.preventDefault();
+        var form = t.closest("form"), at = form && form.querySelector('[name="send_at"]');
+        if (at) { at.value = t.getAttribute("data-value"); at.focus(); }
+        break;
+      case "close-schedule":
+        var d = document.getElementById("sched-picker");
+        if (d) d.open = false;
+        break;
+      case "sched-edit":
+        var li = t.closest("li"), ed = li && li.querySelector(".cv-sched-edit");
+        if (ed) { ed.hidden = !ed.hidden; if (!ed.hidden) ed.querySelector("textarea").focus(); }
+        break;
+      case "sched-edit-cancel":
+        var f = t.closest(".cv-sched-edit");
+        if (f) { f.reset(); f.hidden = true; }
+        break;
+    }
+  });
+  document.addEventListener("toggle", function (ev) {
+    var d = ev.target;
+    if (!d || d.id !== "sched-picker" || !d.open) return;
+    var ta = composerBody();
+    if (ta && !ta.value.trim()) {
+      d.open = false;
+      toast("Escribe primero el mensaje que quieres programar.", "error");
+      ta.focus();
+    }
+  }, true);
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var elt = ev.detail && ev.detail.elt;
+    if (!elt || !elt.matches || !elt.matches('[data-testid="schedule-form"]')) return;
+    var ta = composerBody();
+    if (!ta || !ta.value.trim()) { ev.preventDefault(); toast("Escribe primero el mensaje que quieres programar.", "error"); }
+  });
+  document.addEventListener("htmx:afterRequest", function (ev) {
+    var elt = ev.detail && ev.detail.elt;
+    if (!elt || !elt.matches || !elt.matches('[data-testid="schedule-form"]') || !ev.detail.successful) return;
+    // Scheduled: the text is no longer a draft of this conversation.
+    var conv = document.getElementById("conv"), id = conv && conv.getAttribute("data-conv-id");
+    try { if (id) sessionStorage.removeItem("atiende.draft." + id); } catch (e) {}
+    var ta = composerBody();
+    if (ta) ta.value = "";
+  });
+  document.body && document.body.addEventListener("atiende:scheduled", function (ev) {
+    toast(ev.detail && ev.detail.value);
+  });
+
+  // ---- Template picker: the header file is checked and previewed like an attachment.
+  document.addEventListener("change", function (ev) {
+    var t = ev.target;
+    if (!t || !t.matches || !t.matches('[data-role="tpl-header-file"]')) return;
+    var form = t.closest("form"), box = q(form, "tpl-hmedia"), err = q(form, "tpl-header-error");
+    var file = t.files && t.files[0];
+    if (!file || !box) return;
+    var kind = t.getAttribute("data-kind"), problem = check(file);
+    if (!problem && TYPES[typeOf(file)] !== kind) {
+      problem = kind === "image" ? "El encabezado es una imagen: elige una foto JPG o PNG." :
+        kind === "video" ? "El encabezado es un video: elige un MP4 o 3GP." : "El encabezado es un documento: elige un PDF o un documento de Office.";
+    }
+    if (err) { err.textContent = problem; err.hidden = !problem; }
+    t.setCustomValidity(problem);
+    box.textContent = "";
+    if (problem) { box.textContent = "Elige otro archivo."; return; }
+    if (kind === "image") {
+      var img = document.createElement("img");
+      img.src = URL.createObjectURL(file);
+      img.alt = "Encabezado: " + file.name;
+      img.setAttribute("data-testid", "template-header-image");
+      box.appendChild(img);
+    } else {
+      var s = document.createElement("span");
+      s.textContent = "📄 " + file.name + " · " + size(file.size);
+      box.appendChild(s);
+    }
+  });
+  // Header text variables preview like the body's.
+  document.addEventListener("input", function (ev) {
+    var t = ev.target;
+    if (!t || !t.matches || !t.matches("[data-hparam]")) return;
+    var form = t.closest("form"), h = q(form, "tpl-htext");
+    if (!h) return;
+    var text = h.getAttribute("data-text") || "";
+    Array.prototype.forEach.call(form.querySelectorAll("[data-hparam]"), function (inp) {
+      var key = "{{" + inp.getAttribute("data-hparam") + "}}";
+      text = text.split(key).join(inp.value.trim() || key);
+    });
+    h.textContent = text;
+  });
 })();
