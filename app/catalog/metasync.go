@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -113,10 +114,16 @@ func (t *TemplateSyncer) SyncWorkspace(ctx context.Context, wsID int64) (SyncRes
 	return res, nil
 }
 
-// SyncAll synchronises every workspace (the daily job).
-func (t *TemplateSyncer) SyncAll(ctx context.Context) error {
+// SyncAll synchronises every workspace whose templates were last synchronised more
+// than olderThan ago, or never (the job runs often and syncs each workspace daily, so
+// a new server has its templates within minutes).
+func (t *TemplateSyncer) SyncAll(ctx context.Context, olderThan time.Duration) error {
 	var ids []int64
-	if err := t.Catalog.DB.WithContext(ctx).Model(&models.Channel{}).Where("active AND waba_id <> ''").Distinct().Pluck("workspace_id", &ids).Error; err != nil {
+	err := t.Catalog.DB.WithContext(ctx).Raw(`SELECT DISTINCT ch.workspace_id FROM channels ch
+		WHERE ch.active AND ch.waba_id <> '' AND NOT EXISTS (
+			SELECT 1 FROM templates t WHERE t.workspace_id = ch.workspace_id AND t.waba_id = ch.waba_id AND t.synced_at > ?)`,
+		t.Catalog.Clock.Now().Add(-olderThan)).Scan(&ids).Error
+	if err != nil {
 		return err
 	}
 	var errs []error

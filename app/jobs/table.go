@@ -65,9 +65,10 @@ func Table(deps Deps) []Job {
 		}},
 	}
 	if deps.Templates != nil {
-		js = append(js, Job{Name: "templates.sync", Spec: "@daily", Fn: func(ctx context.Context) error {
-			// Approvals, rejections and new templates made in WhatsApp Manager reach agents within a day.
-			return deps.Templates.SyncAll(ctx)
+		js = append(js, Job{Name: "templates.sync", Spec: "@every 10m", Quiet: true, Fn: func(ctx context.Context) error {
+			// Each account once a day: approvals, rejections and new templates made in
+			// WhatsApp Manager reach agents within a day (and a new server's, within minutes).
+			return deps.Templates.SyncAll(ctx, 24*time.Hour)
 		}})
 	}
 	if deps.Scheduled != nil {

@@ -182,6 +182,16 @@ func TestTemplateWithHeaderDocumentNamedParamsAndButton(t *testing.T) {
 	if res, err := syncer.SyncWorkspace(ctx, ws.ID); err != nil || res.Synced != 7 {
 		t.Fatalf("sync: %+v %v", res, err)
 	}
+	// The job syncs each account once a day: just synced, nothing to do.
+	before := len(fake.Requests())
+	testutil.Must(t, syncer.SyncAll(ctx, 24*time.Hour))
+	if len(fake.Requests()) != before {
+		t.Error("the job synced again an account synced a moment ago")
+	}
+	testutil.Must(t, syncer.SyncAll(ctx, 0))
+	if len(fake.Requests()) != before+2 {
+		t.Errorf("a stale sync made %d requests, want one per account (2)", len(fake.Requests())-before)
+	}
 
 	c := app.LoginAs(ana)
 	doc := c.Get(fmt.Sprintf("/conversations/%d", conv.ID)).Doc(t)

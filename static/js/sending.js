@@ -279,6 +279,8 @@
     if (!t || !t.matches || !t.matches('[data-role="tpl-header-file"]')) return;
     var form = t.closest("form"), box = q(form, "tpl-hmedia"), err = q(form, "tpl-header-error");
     var file = t.files && t.files[0];
+    var nameEl = q(form, "tpl-header-name");
+    if (nameEl) nameEl.textContent = file ? file.name + " · " + size(file.size) : "Ningún archivo elegido";
     if (!file || !box) return;
     var kind = t.getAttribute("data-kind"), problem = check(file);
     if (!problem && TYPES[typeOf(file)] !== kind) {

@@ -96,6 +96,16 @@ func headerLabel(kind string) string {
 	return "Documento del encabezado"
 }
 
+func headerPick(kind string) string {
+	switch kind {
+	case "image":
+		return "Elegir imagen"
+	case "video":
+		return "Elegir video"
+	}
+	return "Elegir documento"
+}
+
 func headerAccept(kind string) string {
 	switch kind {
 	case "image":
