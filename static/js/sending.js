@@ -260,10 +260,12 @@
     var ta = composerBody();
     if (!ta || !ta.value.trim()) { ev.preventDefault(); toast("Escribe primero el mensaje que quieres programar.", "error"); }
   });
-  document.addEventListener("htmx:afterRequest", function (ev) {
-    var elt = ev.detail && ev.detail.elt;
-    if (!elt || !elt.matches || !elt.matches('[data-testid="schedule-form"]') || !ev.detail.successful) return;
-    // Scheduled: the text is no longer a draft of this conversation.
+  // Scheduled: the text is no longer a draft of this conversation. (Before the swap:
+  // the new panel restores drafts as it loads, and the old form is gone after it.)
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var d = ev.detail || {}, xhr = d.xhr;
+    var elt = (d.requestConfig && d.requestConfig.elt) || d.elt;
+    if (!elt || !elt.matches || !elt.matches('[data-testid="schedule-form"]') || !xhr || xhr.status !== 200) return;
     var conv = document.getElementById("conv"), id = conv && conv.getAttribute("data-conv-id");
     try { if (id) sessionStorage.removeItem("atiende.draft." + id); } catch (e) {}
     var ta = composerBody();
