@@ -52,6 +52,7 @@ func (s *Server) routes(e *echo.Echo) {
 	app.GET("/board/columns/:status", s.boardColumn)
 	app.GET("/board/cards/:id", s.boardCard)
 	app.POST("/conversations/:id/move", s.conversationMove)
+	app.POST("/board/bulk", s.boardBulk) // bulk.go
 	app.GET("/events", s.events)
 	app.POST("/me/presence", s.setPresence)
 	app.POST("/me/heartbeat", s.heartbeat)
