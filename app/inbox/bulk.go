@@ -5,10 +5,11 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/apperr"
-	"github.com/atiende/atiende/app/live"
 	"github.com/atiende/atiende/models"
 )
 
@@ -160,13 +161,39 @@ func (s *Service) Bulk(ctx context.Context, v accounts.Viewer, ids []int64, a Bu
 	return out, nil
 }
 
-// TransferTeams lists every team of the workspace, the choices of a bulk transfer
-// (cached like the board's filter options).
+// TransferTeams lists every team of the workspace, the choices of a bulk transfer.
+// Teams change rarely and messages often: the list is kept 30 s regardless of the
+// workspace's changes, so a busy workspace does not re-read it on every board page
+// (a team created meanwhile shows within 30 s; one deleted fails the transfer with
+// a clear reason).
 func (s *Service) TransferTeams(ctx context.Context, v accounts.Viewer) ([]FilterOption, error) {
-	return live.Get(ctx, s.cache, v.Workspace.ID, "transfer-teams", func(ctx context.Context) ([]FilterOption, error) {
-		var out []FilterOption
-		err := s.DB.WithContext(ctx).Model(&models.Team{}).Select("id", "name", "color").
-			Where("workspace_id = ?", v.Workspace.ID).Order("lower(name), id").Scan(&out).Error
-		return out, err
-	})
+	transferTeamsMu.Lock()
+	e, ok := transferTeamsCache[v.Workspace.ID]
+	transferTeamsMu.Unlock()
+	if ok && time.Now().Before(e.until) {
+		return slices.Clone(e.teams), nil
+	}
+	var out []FilterOption
+	err := s.DB.WithContext(ctx).Model(&models.Team{}).Select("id", "name", "color").
+		Where("workspace_id = ?", v.Workspace.ID).Order("lower(name), id").Scan(&out).Error
+	if err != nil {
+		return nil, err
+	}
+	transferTeamsMu.Lock()
+	if len(transferTeamsCache) > 10_000 {
+		transferTeamsCache = map[int64]transferTeamsEntry{}
+	}
+	transferTeamsCache[v.Workspace.ID] = transferTeamsEntry{teams: out, until: time.Now().Add(30 * time.Second)}
+	transferTeamsMu.Unlock()
+	return slices.Clone(out), nil
 }
+
+type transferTeamsEntry struct {
+	teams []FilterOption
+	until time.Time
+}
+
+var (
+	transferTeamsMu    sync.Mutex
+	transferTeamsCache = map[int64]transferTeamsEntry{}
+)
