@@ -159,3 +159,69 @@ func TestAttachmentLimitsAreWhatsApps(t *testing.T) {
 		t.Fatalf("JSON reply: %d %s", r.StatusCode, r.Body)
 	}
 }
+
+// An upload that fails is retried like any send; once uploaded, a retried send
+// reuses Meta's media id instead of uploading the file again.
+func TestAttachmentUploadRetriesAndIsUploadedOnce(t *testing.T) {
+	fake := fakemeta.New(fakemeta.Config{NoStatusWebhooks: true})
+	srv := httptest.NewServer(fake)
+	t.Cleanup(func() { srv.Close(); fake.Close() })
+	app := testutil.NewApp(t, testutil.WithGraphURL(srv.URL+"/v25.0"))
+	ws := app.Workspace("Acme")
+	ch := app.Channel(ws, "Principal")
+	ana := app.User(ws, "ana@acme.pe", models.RoleAgent)
+	conv := app.Inbound(ch, "51922222222", "Rosa", "¿Me mandas la factura?")
+
+	fake.Fail(503, 1)                          // the upload: a bare 503, retried
+	fake.FailRecipient("51922222222", 131000) // then every send to Rosa, until reset
+	body, ct := multipartBody(t, "factura-F001.pdf", "application/pdf", []byte("%PDF-1.4 factura"), "Tu factura")
+	if r := apiUpload(t, app, app.Token(ana), conv.ID, body, ct); r.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.StatusCode, r.Body)
+	}
+	sender := &outbox.Sender{DB: app.DB.Gorm, Pool: app.DB.Pool, Channels: app.Server.Channels,
+		Graph: &whatsapp.Client{BaseURL: srv.URL + "/v25.0"}, Poll: 20 * time.Millisecond, MaxAttempts: 50,
+		Backoff: func(int) time.Duration { return 20 * time.Millisecond }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sender.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	failedSends := func() int {
+		n := 0
+		for _, r := range fake.Requests() {
+			if strings.HasSuffix(r.Path, "/messages") && r.Code == 131000 {
+				n++
+			}
+		}
+		return n
+	}
+	wait("two refused sends", func() bool { return failedSends() >= 2 })
+	fake.Reset()
+	wait("the document sent", func() bool { return len(fake.Sent("51922222222")) == 1 })
+	if n := len(fake.Uploads()); n != 1 {
+		t.Errorf("the file was uploaded %d times, want once (retries reuse the media id)", n)
+	}
+	uploads := 0
+	for _, r := range fake.Requests() {
+		if strings.HasSuffix(r.Path, "/media") {
+			uploads++
+		}
+	}
+	if uploads != 2 {
+		t.Errorf("%d upload requests, want 2 (the 503 and the retry)", uploads)
+	}
+	s := fake.Sent("51922222222")[0]
+	if s.Type != "document" || s.Filename != "factura-F001.pdf" || s.Caption != "Tu factura" {
+		t.Fatalf("sent %+v", s)
+	}
+}

@@ -44,7 +44,17 @@ func (f *Fake) upload(w http.ResponseWriter, r *http.Request, phoneNumberID stri
 		code, f.failQueue = f.failQueue[0], f.failQueue[1:]
 	}
 	f.mu.Unlock()
-	if code != 0 {
+	switch {
+	case code >= 500 && code <= 599:
+		rec.HTTPStatus = code
+		f.record(rec)
+		http.Error(w, http.StatusText(code), code)
+		return
+	case code == ResetConnection:
+		rec.HTTPStatus = 0
+		f.record(rec)
+		panic(http.ErrAbortHandler)
+	case code != 0:
 		fail(httpStatusFor(code), code, fmt.Sprintf("(#%d) %s", code, titles[code]), "injected by fake-meta")
 		return
 	}
