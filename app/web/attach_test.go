@@ -172,7 +172,7 @@ func TestAttachmentUploadRetriesAndIsUploadedOnce(t *testing.T) {
 	ana := app.User(ws, "ana@acme.pe", models.RoleAgent)
 	conv := app.Inbound(ch, "51922222222", "Rosa", "¿Me mandas la factura?")
 
-	fake.Fail(503, 1)                          // the upload: a bare 503, retried
+	fake.Fail(503, 1)                         // the upload: a bare 503, retried
 	fake.FailRecipient("51922222222", 131000) // then every send to Rosa, until reset
 	body, ct := multipartBody(t, "factura-F001.pdf", "application/pdf", []byte("%PDF-1.4 factura"), "Tu factura")
 	if r := apiUpload(t, app, app.Token(ana), conv.ID, body, ct); r.StatusCode != http.StatusCreated {
