@@ -273,6 +273,10 @@ type Media struct {
 	FetchedAt   *time.Time
 	Error       string
 	CreatedAt   time.Time
+	// UploadID is the Graph API's id for a file an agent sent, once uploaded.
+	UploadID string
+	// Outgoing: an agent sent this file (customers' files are fetched from Meta).
+	Outgoing bool
 }
 
 // TableName: "media" is already plural.
@@ -294,6 +298,8 @@ type Outbox struct {
 	LastError     string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// MediaRowID is the file the sender uploads before sending (attachments).
+	MediaRowID *int64
 }
 
 // TableName: the outbox is one table.
@@ -308,6 +314,13 @@ type Template struct {
 	Category    string
 	Body        string
 	CreatedAt   time.Time
+	// WabaID is the WhatsApp Business Account the template was synchronised from ("" when
+	// an admin registered it by hand); MetaID is Meta's id for it.
+	WabaID     string
+	MetaID     string
+	Status     string `gorm:"default:approved"` // approved, pending, rejected, paused, disabled…
+	Components JSON   // Meta's components (header, body, footer, buttons) as synchronised
+	SyncedAt   *time.Time
 }
 
 // CannedResponse is a saved reply agents insert with "/".

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -501,20 +502,35 @@ func (s *Service) settleAttempt(ctx context.Context, id int64) error {
 	return s.DB.WithContext(ctx).Exec(`UPDATE login_attempts SET succeeded = true WHERE id = ?`, id).Error
 }
 
-// LoadViewer loads an active user with their workspace and teams.
+// LoadViewer loads an active user with their workspace and teams, in two queries (it
+// runs on every request after the workspace changed: on a busy workspace, most).
 func (s *Service) LoadViewer(ctx context.Context, userID int64) (Viewer, error) {
 	var v Viewer
+	var row struct {
+		models.User
+		ViewerTeams string
+	}
 	db := s.DB.WithContext(ctx)
-	if err := db.Where("id = ? AND active", userID).First(&v.User).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return v, apperr.ErrNotFound
-		}
+	err := db.Raw(`SELECT u.*, COALESCE((SELECT string_agg(m.team_id::text, ',' ORDER BY m.team_id)
+			FROM team_members m WHERE m.user_id = u.id), '') AS viewer_teams
+		FROM users u WHERE u.id = ? AND u.active`, userID).Scan(&row).Error
+	if err != nil {
 		return v, err
+	}
+	if row.ID == 0 {
+		return v, apperr.ErrNotFound
+	}
+	v.User = row.User
+	if row.ViewerTeams != "" {
+		for _, f := range strings.Split(row.ViewerTeams, ",") {
+			id, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				return v, fmt.Errorf("viewer %d: team id %q: %w", userID, f, err)
+			}
+			v.TeamIDs = append(v.TeamIDs, id)
+		}
 	}
 	if err := db.First(&v.Workspace, v.User.WorkspaceID).Error; err != nil {
-		return v, err
-	}
-	if err := db.Model(&models.TeamMember{}).Where("user_id = ?", userID).Order("team_id").Pluck("team_id", &v.TeamIDs).Error; err != nil {
 		return v, err
 	}
 	return v, nil

@@ -172,7 +172,7 @@ type Outcome struct {
 	// once the cycle has a reply. Persisted as a condition on the stored first reply,
 	// so a reply that commits while the command waits for the row still counts.
 	Handover bool
-	Events      []Event
+	Events   []Event
 }
 
 // Changed reports whether the outcome changes anything beyond the message itself.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/atiende/atiende/app/catalog"
 	"github.com/atiende/atiende/app/db"
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/ingest"
@@ -16,6 +17,10 @@ type Deps struct {
 	DB     *db.DB
 	Media  *media.Fetcher
 	Ingest *ingest.Ingester // retries webhook dead letters
+	// Templates copies each WhatsApp Business Account's templates from Meta (nil: no job).
+	Templates *catalog.TemplateSyncer
+	// Scheduled sends scheduled replies when they are due (nil: no job).
+	Scheduled *inbox.Scheduler
 }
 
 // RetryDeadLetters replays the webhook items due at now; the cron table runs it every
@@ -28,7 +33,7 @@ func RetryDeadLetters(ctx context.Context, g *ingest.Ingester, now time.Time) er
 // Table is the cron table: every scheduled job of the application in one place.
 func Table(deps Deps) []Job {
 	d := deps.DB
-	return []Job{
+	js := []Job{
 		{Name: "media.fetch", Spec: "@every 5s", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
 			// Meta's download links expire: copy new media soon after the webhook.
 			return deps.Media.FetchPending(ctx, now, 20)
@@ -76,4 +81,18 @@ func Table(deps Deps) []Job {
 			return err
 		}},
 	}
+	if deps.Templates != nil {
+		js = append(js, Job{Name: "templates.sync", Spec: "@every 10m", Quiet: true, Fn: func(ctx context.Context, _ time.Time) error {
+			// Each account once a day: approvals, rejections and new templates made in
+			// WhatsApp Manager reach agents within a day (and a new server's, within minutes).
+			return deps.Templates.SyncAll(ctx, 24*time.Hour)
+		}})
+	}
+	if deps.Scheduled != nil {
+		js = append(js, Job{Name: "scheduled.send", Spec: "@every 15s", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
+			_, err := deps.Scheduled.SendDue(ctx, now)
+			return err
+		}})
+	}
+	return js
 }

@@ -47,6 +47,10 @@ type Services struct {
 	Graph    *whatsapp.Client
 	Media    *media.Fetcher
 	Sender   *outbox.Sender
+	// Templates copies each WhatsApp Business Account's templates from Meta.
+	Templates *catalog.TemplateSyncer
+	// Scheduler sends scheduled replies when they are due.
+	Scheduler *inbox.Scheduler
 }
 
 // New builds the services. A nil clock is the wall clock; a nil logger discards; a nil
@@ -77,13 +81,15 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Reports = reports.New(d.Gorm, clk)
 	s.Graph = &whatsapp.Client{BaseURL: cfg.GraphURL}
 	s.Media = &media.Fetcher{DB: d.Gorm, Graph: s.Graph, Channels: s.Channels, Logger: logger, Clock: clk}
+	s.Templates = &catalog.TemplateSyncer{Catalog: s.Catalog, Channels: s.Channels, Graph: s.Graph}
+	s.Scheduler = &inbox.Scheduler{Inbox: s.Inbox, Accounts: s.Accounts}
 	s.Sender = &outbox.Sender{DB: d.Gorm, Pool: d.Pool, Graph: s.Graph, Channels: s.Channels, Logger: logger, Metrics: m}
 	return s, nil
 }
 
 // Jobs is the cron table of these services.
 func (s *Services) Jobs() []jobs.Job {
-	return jobs.Table(jobs.Deps{DB: s.DB, Media: s.Media, Ingest: s.Ingest})
+	return jobs.Table(jobs.Deps{DB: s.DB, Media: s.Media, Ingest: s.Ingest, Templates: s.Templates, Scheduled: s.Scheduler})
 }
 
 // Runner is the job runner of these services: one leader in the cluster runs the jobs

@@ -125,6 +125,9 @@ func (s *Server) board(c echo.Context) error {
 	if p.Options, err = s.Inbox.FilterOptions(ctx, v); err != nil {
 		return err
 	}
+	if p.TransferTeams, err = s.Inbox.TransferTeams(ctx, v); err != nil {
+		return err
+	}
 	if p.Total == 0 && !vf.Active {
 		anyConv, err := s.Inbox.HasConversations(ctx, v.Workspace.ID)
 		if err != nil {

@@ -53,6 +53,7 @@ func (s *Server) conversationProps(c echo.Context, id int64, before inbox.Cursor
 	if err != nil {
 		return conversation.Props{}, err
 	}
+	opts.Templates = s.offeredTemplates(c, opts.Templates, t.Conversation.ChannelID)
 	if mode != "note" {
 		mode = "reply"
 	}

@@ -56,6 +56,7 @@ func (s *Server) routes(e *echo.Echo) {
 	app.GET("/board/columns/:status", s.boardColumn)
 	app.GET("/board/cards/:id", s.boardCard)
 	app.POST("/conversations/:id/move", s.conversationMove)
+	app.POST("/board/bulk", s.boardBulk) // bulk.go
 	app.GET("/events", s.events)
 	app.POST("/me/presence", s.setPresence)
 	app.POST("/me/heartbeat", s.heartbeat)
@@ -72,6 +73,11 @@ func (s *Server) routes(e *echo.Echo) {
 	app.POST("/conversations/:id/labels", s.conversationLabels)
 	app.POST("/conversations/:id/read", s.conversationRead)
 	app.GET("/media/:id", s.media)
+	// sending.go: scheduled replies.
+	app.GET("/conversations/:id/scheduled", s.conversationScheduled)
+	app.POST("/conversations/:id/scheduled", s.conversationSchedule)
+	app.POST("/conversations/:id/scheduled/:sid", s.conversationScheduleEdit)
+	app.POST("/conversations/:id/scheduled/:sid/cancel", s.conversationScheduleCancel)
 
 	app.GET("/contacts", s.placeholder("Contactos", "contacts", "Aquí verás a tus clientes con su historial y sus oportunidades."))
 	app.GET("/leads", s.placeholder("Oportunidades", "leads", "Aquí verás el embudo de ventas con las oportunidades creadas desde los chats."))
@@ -116,6 +122,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/templates", s.templatesList)
 	admin.POST("/templates", s.templateCreate)
 	admin.POST("/templates/:id/delete", s.templateDelete)
+	admin.POST("/templates/sync", s.templatesSync)
 	admin.GET("/canned", s.cannedList)
 	admin.POST("/canned", s.cannedCreate)
 	admin.POST("/canned/:id/delete", s.cannedDelete)
@@ -134,11 +141,17 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/conversations", s.apiConversations)
 	api.GET("/conversations/:id", s.apiConversation)
 	api.GET("/conversations/:id/messages", s.apiMessages)
-	api.POST("/conversations/:id/messages", s.apiSendMessage)
 	api.POST("/conversations/:id/take", s.apiTake)
 	api.POST("/conversations/:id/assign", s.apiAssign)
 	api.POST("/conversations/:id/status", s.apiStatus)
 	api.GET("/reports/summary", s.apiReportSummary)
+
+	// Attachments (attach.go): their own body limit, WhatsApp's (100 MB documents).
+	e.POST("/conversations/:id/attachments", s.conversationAttach,
+		s.sessionMiddleware, s.csrfMiddleware, s.requireLogin, s.bumpAfterWrite, attachmentLimit)
+	e.POST("/conversations/:id/templates", s.conversationSendTemplate,
+		s.sessionMiddleware, s.csrfMiddleware, s.requireLogin, s.bumpAfterWrite, attachmentLimit)
+	e.POST("/api/v1/conversations/:id/messages", s.apiSendMessageAny, s.requireToken, s.bumpAfterWrite, attachmentLimit)
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

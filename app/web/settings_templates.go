@@ -8,6 +8,8 @@ import (
 
 	"github.com/atiende/atiende/app/apperr"
 	"github.com/atiende/atiende/app/catalog"
+	"github.com/atiende/atiende/app/whatsapp"
+	"github.com/atiende/atiende/models"
 	"github.com/atiende/atiende/views/pages/settings"
 )
 
@@ -21,12 +23,31 @@ func (s *Server) templatesPage(c echo.Context, status int, f settings.TemplateFo
 	if err != nil {
 		return err
 	}
+	var chs []models.Channel
+	if err := s.DB.Gorm.WithContext(c.Request().Context()).Where("workspace_id = ? AND active AND waba_id <> ''", viewer(c).Workspace.ID).
+		Order("id").Find(&chs).Error; err != nil {
+		return err
+	}
+	byWaba := map[string]string{}
+	for _, ch := range chs {
+		if byWaba[ch.WabaID] == "" {
+			byWaba[ch.WabaID] = ch.Name
+		} else {
+			byWaba[ch.WabaID] += ", " + ch.Name
+		}
+	}
 	rows := make([]settings.TemplateRow, len(list))
 	for i, t := range list {
-		n, _ := catalog.Params(t.Body) // stored bodies were validated; 0 if an import was not
-		rows[i] = settings.TemplateRow{ID: t.ID, Name: t.Name, Language: t.Language, Category: t.Category, Body: t.Body, Params: n}
+		spec := whatsapp.ParseTemplate(t.Components, t.Body)
+		n := len(spec.BodyParams)
+		if t.WabaID == "" {
+			n, _ = catalog.Params(t.Body) // stored bodies were validated; 0 if an import was not
+		}
+		rows[i] = settings.TemplateRow{ID: t.ID, Name: t.Name, Language: t.Language, Category: t.Category, Body: spec.Body, Params: n,
+			WabaID: t.WabaID, Status: t.Status, Spec: spec, Channel: byWaba[t.WabaID]}
 	}
 	f.CSRFToken = s.csrfToken(c)
+	f.CanSync = len(chs) > 0
 	return s.render(c, status, s.globals(c, "Plantillas", "settings"), settings.Shell("templates", settings.Templates(rows, f)))
 }
 

@@ -34,6 +34,7 @@ Commands:
                  --waba-id W --access-token T --app-secret S --verify-token V (prints JSON)
   import         replay a history file (JSONL, see metrics.md): import [--workspace NAME] FILE.jsonl
   report         figures of metrics.md: report --from YYYY-MM-DD --to YYYY-MM-DD [--team NAME] [--format json|csv]
+  templates sync copy the message templates of each channel's WhatsApp Business Account from Meta
   fake-meta      run a local fake of the Graph API (development and demos)
   simulate       send signed customer messages to a running server: --rate N --duration D
   webhooks failed   list webhook items that could not be applied (id, received at, channel, error) [--all]
@@ -65,6 +66,7 @@ var commands = map[string]command{
 	"webhooks replay": func(ctx context.Context, env *Env, args []string) error {
 		return cmdWebhooks(ctx, env, append([]string{"replay"}, args...))
 	},
+	"templates sync": cmdTemplatesSync,
 }
 
 // Env is what every command gets: configuration, logger, and where to print.

@@ -68,6 +68,9 @@ type SentMessage struct {
 	Template      string
 	Params        []string
 	ContextID     string
+	MediaID       string // image, audio, video, document: the uploaded media id
+	Caption       string
+	Filename      string
 	Body          json.RawMessage
 	At            time.Time
 }
@@ -117,6 +120,8 @@ type Fake struct {
 	inFlight       map[string]int
 	peakInFlight   int
 	conversations  map[string]string
+	uploads        map[string]Upload
+	templateSets   map[string][]Template
 }
 
 // New returns a Fake. Call Close to stop the webhooks it still has to post.
@@ -274,6 +279,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(parts) == 2 && parts[1] == "messages" && r.Method == http.MethodPost:
 		f.messages(w, r, parts[0])
+	case len(parts) == 2 && parts[1] == "media" && r.Method == http.MethodPost:
+		f.upload(w, r, parts[0]) // uploads.go
+	case len(parts) == 2 && parts[1] == "message_templates" && r.Method == http.MethodGet:
+		f.templates(w, r, parts[0]) // templates.go
 	case len(parts) == 1 && parts[0] != "" && r.Method == http.MethodGet:
 		f.mediaInfo(w, r, parts[0])
 	default:
@@ -306,6 +315,17 @@ type sendRequest struct {
 	Context *struct {
 		MessageID string `json:"message_id"`
 	} `json:"context"`
+	Image    *sendMedia `json:"image"`
+	Audio    *sendMedia `json:"audio"`
+	Video    *sendMedia `json:"video"`
+	Document *sendMedia `json:"document"`
+}
+
+type sendMedia struct {
+	ID       string `json:"id"`
+	Link     string `json:"link"`
+	Caption  string `json:"caption"`
+	Filename string `json:"filename"`
 }
 
 var sendTypes = map[string]bool{"text": true, "template": true, "image": true, "audio": true, "video": true,
@@ -344,6 +364,10 @@ func (f *Fake) messages(w http.ResponseWriter, r *http.Request, phoneNumberID st
 	if !read {
 		if msg, err = parseSend(req); err != nil {
 			fail(http.StatusBadRequest, 100, "(#100) Invalid parameter", err.Error())
+			return
+		}
+		if msg.MediaID != "" && !f.knownMedia(msg.MediaID) {
+			fail(http.StatusBadRequest, 131053, "(#131053) Media upload error", "Unknown media id "+msg.MediaID+": upload the file first.")
 			return
 		}
 		msg.PhoneNumberID, msg.Body = phoneNumberID, json.RawMessage(body)
@@ -456,6 +480,12 @@ func parseSend(req sendRequest) (SentMessage, error) {
 				m.Params = append(m.Params, p.Text)
 			}
 		}
+	case "image", "audio", "video", "document":
+		md := map[string]*sendMedia{"image": req.Image, "audio": req.Audio, "video": req.Video, "document": req.Document}[req.Type]
+		if md == nil || (md.ID == "" && md.Link == "") {
+			return m, fmt.Errorf("the parameter %s.id or %s.link is required", req.Type, req.Type)
+		}
+		m.MediaID, m.Caption, m.Filename = md.ID, md.Caption, md.Filename
 	}
 	return m, nil
 }

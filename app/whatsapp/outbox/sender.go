@@ -237,7 +237,15 @@ func (s *Sender) process(row models.Outbox) {
 		s.settleRead(row, log, err)
 		return
 	}
-	wamid, err := s.Graph.Send(ctx, creds.PhoneNumberID, creds.AccessToken, row.Payload)
+	payload := []byte(row.Payload)
+	if row.MediaRowID != nil {
+		// An attachment: upload its file first (media.go).
+		if payload, err = s.withMedia(ctx, row, creds); err != nil {
+			s.settleError(row, log, err)
+			return
+		}
+	}
+	wamid, err := s.Graph.Send(ctx, creds.PhoneNumberID, creds.AccessToken, payload)
 	if err == nil {
 		s.settleSent(row, log, wamid)
 		return

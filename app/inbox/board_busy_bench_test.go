@@ -1,0 +1,142 @@
+package inbox_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atiende/atiende/app/testutil"
+	"github.com/atiende/atiende/app/whatsapp"
+	"github.com/atiende/atiende/models"
+)
+
+// BenchmarkBoardBusy measures the board while the workspace is busy: 16 clients read
+// boards and columns while signed webhooks arrive for the same workspace at 100
+// messages/s (customers of the seeded conversations writing again, closed ones
+// reopening), so almost every read finds the workspace changed since the last one and
+// misses the cache. It prints the quiet and the busy figures side by side. Targets
+// under load: full page p95 < 50 ms, column partial p95 < 20 ms, webhook p99 < 100 ms.
+func BenchmarkBoardBusy(b *testing.B) {
+	if testing.Short() {
+		b.Skip("seeding 2M messages is not short")
+	}
+	const conversations = 200_000
+	s := seedBoard(b, conversations, 10_000, 2_000_000)
+	const clients = 16
+	users := []models.User{s.admin, s.sup, s.agent}
+	transport := &http.Transport{MaxIdleConnsPerHost: clients * 2}
+	pool := make([]*testutil.Client, clients)
+	for i := range pool {
+		pool[i] = s.app.LoginAs(users[i%len(users)])
+		pool[i].HTTP.Transport = transport
+	}
+	var ch models.Channel
+	testutil.Must(b, s.app.DB.Gorm.First(&ch, s.channels[0]).Error)
+	for _, c := range pool {
+		c.Get("/board")
+	}
+	columns := []string{"new", "active", "pending", "closed"}
+	reads := func() (page, column []time.Duration) {
+		page = measure(b, pool, 30, func(c *testutil.Client, i int) int { return fetch(c, "/board", false) })
+		column = measure(b, pool, 60, func(c *testutil.Client, i int) int {
+			return fetch(c, "/board/columns/"+columns[i%4], true)
+		})
+		return page, column
+	}
+
+	b.ResetTimer()
+	for range b.N {
+		quietPage, quietColumn := reads()
+		quietHook := webhooks(b, s, ch, 100, 3*time.Second, 0) // the webhook alone, no readers
+
+		// Busy: the same reads while webhooks arrive at 100/s.
+		stop := make(chan struct{})
+		var hooks []time.Duration
+		done := make(chan struct{})
+		go func() { defer close(done); hooks = webhooksUntil(b, s, ch, 100, stop, 1_000_000) }()
+		time.Sleep(time.Second) // the stream is under way before the readers start
+		busyPage, busyColumn := reads()
+		close(stop)
+		<-done
+
+		fmt.Printf("\nboard, quiet vs busy (16 readers; busy: signed webhooks at 100 msg/s, same workspace):\n")
+		fmt.Printf("%-38s %-34s %-34s %s\n", "", "quiet", "busy", "target")
+		row := func(name string, q, bz []time.Duration, p int, target time.Duration) {
+			cell := func(d []time.Duration) string {
+				return fmt.Sprintf("p50 %5.1f  p%d %5.1f ms (n=%d)", ms(pct(d, 50)), p, ms(pct(d, p)), len(d))
+			}
+			fmt.Printf("%-38s %-34s %-34s p%d < %s: %s\n", name, cell(q), cell(bz), p, target,
+				map[bool]string{true: "ok", false: "MISSED"}[pct(bz, p) < target])
+		}
+		row("GET /board (full page)", quietPage, busyPage, 95, 50*time.Millisecond)
+		row("GET /board/columns/:status (partial)", quietColumn, busyColumn, 95, 20*time.Millisecond)
+		row("POST /webhooks (signed, 1 message)", quietHook, hooks, 99, 100*time.Millisecond)
+		b.ReportMetric(ms(pct(busyPage, 95)), "busy-page-p95-ms")
+		b.ReportMetric(ms(pct(busyColumn, 95)), "busy-column-p95-ms")
+		b.ReportMetric(ms(pct(hooks, 99)), "busy-webhook-p99-ms")
+	}
+}
+
+var busySeq int64
+
+// webhooks sends rate signed webhooks a second for d and returns their latencies.
+func webhooks(b *testing.B, s boardSeed, ch models.Channel, rate int, d time.Duration, offset int) []time.Duration {
+	stop := make(chan struct{})
+	time.AfterFunc(d, func() { close(stop) })
+	return webhooksUntil(b, s, ch, rate, stop, offset)
+}
+
+// webhooksUntil sends rate signed webhooks a second, each from a customer of the
+// seeded conversations, on its own goroutine (a slow answer does not slow the rate),
+// until stop closes.
+func webhooksUntil(b *testing.B, s boardSeed, ch models.Channel, rate int, stop chan struct{}, offset int) []time.Duration {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
+	target := s.app.URL + ch.WebhookPath()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var lat []time.Duration
+	for {
+		select {
+		case <-stop:
+			wg.Wait()
+			slices.Sort(lat)
+			return lat
+		case <-tick.C:
+		}
+		busySeq++
+		n := busySeq
+		// Customers of the seeded conversations (on this channel or not: a customer who
+		// writes to another number opens a conversation there).
+		wa := fmt.Sprintf("519%08d", 1+(n*7919+int64(offset))%200_000)
+		body := testutil.InboundText(ch, wa, "Cliente", fmt.Sprintf("wamid.BUSY%d.%d", time.Now().UnixNano(), n), "Hola, ¿me confirman el pedido?", time.Now())
+		sig := whatsapp.Sign([]byte(testutil.AppSecret), body)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Hub-Signature-256", sig)
+			t0 := time.Now()
+			res, err := client.Do(req)
+			el := time.Since(t0)
+			if err != nil {
+				b.Errorf("webhook: %v", err)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Errorf("webhook: status %d", res.StatusCode)
+				return
+			}
+			mu.Lock()
+			lat = append(lat, el)
+			mu.Unlock()
+		}()
+	}
+}
