@@ -149,7 +149,9 @@ func provider(sqlDB *sql.DB) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(goose.DialectPostgres, sqlDB, sub)
+	// Migrations written on parallel branches land with numbers below ones already
+	// applied: they are applied too (each is written to be independent).
+	return goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithAllowOutofOrder(true))
 }
 
 // explain turns a connection failure into a sentence an operator can act on.

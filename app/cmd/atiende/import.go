@@ -64,8 +64,8 @@ func cmdImport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		var le *importer.LineError
 		if errors.As(err, &le) {
-			fmt.Fprintf(env.Stderr, "import stopped at line %d; the %d lines before it are applied (%s).\nFix the line and run the same command again: lines already imported are skipped.\n",
-				le.Line, le.Line-1, summary)
+			fmt.Fprintf(env.Stderr, "import stopped at line %d: the %d lines before it are applied (%d setup, %d events, %d already imported), nothing of it or after it.\nFix the line and run the same command again: lines already imported are skipped.\n",
+				le.Line, le.Line-1, res.Setup, res.Applied, res.Skipped)
 		}
 		return err
 	}
