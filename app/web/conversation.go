@@ -68,6 +68,10 @@ func (s *Server) conversationShow(c echo.Context) error {
 	}
 	before, _ := inbox.ParseCursor(c.QueryParam("before"))
 	p, err := s.conversationProps(c, id, before, "")
+	if err != nil && c.Request().Header.Get("X-Atiende-Live") == "1" {
+		// An open page following live changes lost the chat: say who took it.
+		return s.explainLost(c.Request().Context(), c, id, err, "%s tomó esta conversación hace un momento.")
+	}
 	if err != nil {
 		return err
 	}

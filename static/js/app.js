@@ -18,6 +18,10 @@
   function toast(msg, kind) {
     var box = document.getElementById("toasts");
     if (!box || !msg) return;
+    // The same message twice is said once; never more than three at a time.
+    var same = Array.prototype.some.call(box.children, function (t) { return t.textContent === msg; });
+    if (same) return;
+    while (box.children.length >= 3) box.removeChild(box.firstChild);
     var el = document.createElement("div");
     el.className = "toast" + (kind === "error" ? " toast-error" : "");
     el.setAttribute("role", kind === "error" ? "alert" : "status");
@@ -28,7 +32,9 @@
   window.atiendeToast = toast;
 
   document.addEventListener("htmx:responseError", function (ev) {
-    var xhr = ev.detail.xhr;
+    var xhr = ev.detail.xhr, elt = ev.detail.elt;
+    // A conversation someone else took: the page itself says so (conversation.js).
+    if (xhr && (xhr.status === 409 || xhr.status === 404) && elt && elt.closest && elt.closest("#conv")) return;
     var text = (xhr && xhr.responseText) || "";
     if (text.length > 300 || text.indexOf("<") === 0) text = "";
     toast(text || "No se pudo completar la acción. Inténtalo de nuevo.", "error");

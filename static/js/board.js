@@ -227,10 +227,7 @@
     });
   }
 
-  // ---- Server-sent events --------------------------------------------------------
-  var source = null;
-  var greeted = false;
-
+  // ---- Live updates (live.js: one stream shared by the browser's tabs) ------------
   // liveState shows whether the board is live ("En vivo") or catching up.
   function liveState(state) {
     $all("[data-live-state]").forEach(function (el) {
@@ -239,48 +236,33 @@
       if (text) text.textContent = state === "on" ? "En vivo" : state === "off" ? "Reconectando…" : "Conectando…";
     });
   }
-  var liveNow = "connecting";
+  function liveNow() { return window.atiendeLive ? window.atiendeLive.state : "connecting"; }
 
+  var subscribed = false;
   function connect() {
-    if (source || !window.EventSource || !me()) return;
-    source = new EventSource("/events");
-    source.addEventListener("hello", function () {
-      if (greeted) resync(); // a fresh stream after a closed one: catch up
-      greeted = true;
-      liveNow = "on";
-      liveState(liveNow);
-    });
-    source.addEventListener("resync", function () {
-      greeted = true;
-      liveNow = "on";
-      liveState(liveNow);
-      resync();
-    });
-    source.addEventListener("change", function (ev) {
-      var m;
-      try { m = JSON.parse(ev.data); } catch (e) { return; }
-      document.dispatchEvent(new CustomEvent("atiende:live", { detail: m }));
-      if (!page() || !m.conv) return;
-      var notice = wantsNotice(m);
-      if (notice) notifyQueue[m.conv] = notice;
-      queueCard(String(m.conv));
-    });
-    source.addEventListener("presence", function (ev) {
-      var m;
-      try { m = JSON.parse(ev.data); } catch (e) { return; }
-      document.dispatchEvent(new CustomEvent("atiende:live", { detail: m }));
-      showPresence(String(m.user), m.presence);
-    });
-    source.onerror = function () {
-      liveNow = "off";
-      liveState(liveNow);
-      // The browser retries by itself (and the server then says "resync"); when it
-      // gives up (the stream answered with an error), start over a little later.
-      if (source && source.readyState === EventSource.CLOSED) {
-        source = null;
-        setTimeout(connect, 3000 + Math.random() * 2000);
+    var lv = window.atiendeLive;
+    if (subscribed || !lv) return;
+    subscribed = true;
+    lv.onState(liveState);
+    lv.on(function (name, m) {
+      if (name === "hello") {
+        if (m.again) resync(); // a fresh stream after a closed one: catch up
+        return;
       }
-    };
+      if (name === "resync") { document.dispatchEvent(new CustomEvent("atiende:live", { detail: m })); resync(); return; }
+      if (name === "change") {
+        document.dispatchEvent(new CustomEvent("atiende:live", { detail: m }));
+        if (!page() || !m.conv) return;
+        var notice = wantsNotice(m);
+        if (notice) notifyQueue[m.conv] = notice;
+        queueCard(String(m.conv));
+        return;
+      }
+      if (name === "presence") {
+        document.dispatchEvent(new CustomEvent("atiende:live", { detail: m }));
+        showPresence(String(m.user), m.presence);
+      }
+    });
   }
 
   // ---- Presence ------------------------------------------------------------------
@@ -600,8 +582,8 @@
   function init(root) {
     initSortable(root || document);
     setupNotifyButton();
-    if (page()) connect();
-    liveState(liveNow);
+    connect();
+    liveState(liveNow());
   }
 
   // A page of "Cargar más" may bring a card the board already shows (moved or updated
@@ -623,7 +605,8 @@
     initSortable(document);
     setupNotifyButton();
     panelPushed = false;
-    if (page()) { connect(); resync(); }
+    connect();
+    if (page()) resync();
   });
   // The presence picker answers with itself: keep the rail's avatar in step.
   document.addEventListener("htmx:afterSwap", function (ev) {
