@@ -152,7 +152,8 @@ func (s *Server) conversationSend(c echo.Context) error {
 		_, err = s.Inbox.AddNote(ctx, v, id, body)
 	} else {
 		mode = "reply"
-		_, err = s.Inbox.Reply(ctx, v, id, body, strings.TrimSpace(c.FormValue("context")))
+		err = s.sendReply(ctx, c, v, id, body) // compose.go: long replies
+
 	}
 	if err != nil {
 		return s.explainLost(ctx, c, id, err, "%s tomó esta conversación mientras escribías: tu mensaje no se envió.")

@@ -68,6 +68,7 @@ func (s *Server) routes(e *echo.Echo) {
 	app.POST("/conversations/:id/labels", s.conversationLabels)
 	app.POST("/conversations/:id/read", s.conversationRead)
 	app.POST("/conversations/:id/viewing", s.conversationViewing) // collision.go
+	app.POST("/compose/preview", s.composePreview)                // compose.go
 	app.GET("/media/:id", s.media)
 
 	app.GET("/contacts", s.placeholder("Contactos", "contacts", "Aquí verás a tus clientes con su historial y sus oportunidades."))
