@@ -50,6 +50,12 @@ type User struct {
 	LastSeenAt    *time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// AvatarColor is the background of the user's initials ("" is the default).
+	AvatarColor string
+	// Browser notifications the user wants (Mi perfil).
+	NotifyAssigned bool `gorm:"default:true"`
+	NotifyMentions bool `gorm:"default:true"`
+	NotifyTasks    bool `gorm:"default:true"`
 }
 
 // Team groups agents; conversations are routed to teams.

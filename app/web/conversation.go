@@ -149,7 +149,11 @@ func (s *Server) conversationSend(c echo.Context) error {
 	mode := c.FormValue("mode")
 	body := c.FormValue("body")
 	if mode == "note" {
-		_, err = s.Inbox.AddNote(ctx, v, id, body)
+		if _, err = s.Inbox.AddNote(ctx, v, id, body); err == nil {
+			if merr := s.notifyMentions(ctx, v, id, body); merr != nil { // mentions.go
+				s.Logger.Warn("mentions not sent", "conversation", id, "err", merr)
+			}
+		}
 	} else {
 		mode = "reply"
 		err = s.sendReply(ctx, c, v, id, body) // compose.go: long replies

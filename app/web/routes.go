@@ -71,6 +71,12 @@ func (s *Server) routes(e *echo.Echo) {
 	app.POST("/compose/preview", s.composePreview)                // compose.go
 	app.GET("/media/:id", s.media)
 
+	// Mi perfil (profile.go) and the rail's badges (badges.go).
+	app.GET("/profile", s.profileShow)
+	app.POST("/profile", s.profileUpdate)
+	app.POST("/profile/password", s.profilePassword)
+	app.GET("/me/badges", s.badges)
+
 	app.GET("/contacts", s.placeholder("Contactos", "contacts", "Aquí verás a tus clientes con su historial y sus oportunidades."))
 	app.GET("/leads", s.placeholder("Oportunidades", "leads", "Aquí verás el embudo de ventas con las oportunidades creadas desde los chats."))
 	app.GET("/tasks", s.placeholder("Tareas", "tasks", "Aquí verás las tareas de seguimiento de tus clientes."))
