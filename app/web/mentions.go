@@ -78,7 +78,9 @@ func mentioned(body string, users []mentionable) []int64 {
 	return out
 }
 
-func mentionBoundary(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-' }
+func mentionBoundary(r rune) bool {
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-'
+}
 
 // notifyMentions tells the people a note by v on conversation id mentions.
 func (s *Server) notifyMentions(ctx context.Context, v accounts.Viewer, id int64, body string) error {
