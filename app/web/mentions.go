@@ -79,7 +79,7 @@ func mentioned(body string, users []mentionable) []int64 {
 }
 
 func mentionBoundary(r rune) bool {
-	return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-'
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_'
 }
 
 // notifyMentions tells the people a note by v on conversation id mentions.

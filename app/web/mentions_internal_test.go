@@ -23,6 +23,7 @@ func TestMentioned(t *testing.T) {
 		{"escribe a ventas@acme.pe", nil},
 		{"@lsoto mira esto", []int64{4}},
 		{"@nadie", nil},
+		{"Lo ve @Luisa.", []int64{2}},
 	}
 	for _, c := range cases {
 		got := mentioned(c.body, users)

@@ -130,7 +130,8 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/conversations/:id/assign", s.apiAssign)
 	api.POST("/conversations/:id/status", s.apiStatus)
 
-	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
+	// Not found: with the session, so a signed-in person keeps the app frame.
+	web.RouteNotFound("/*", s.notFound)
 }
 
 func staticHandler() echo.HandlerFunc {

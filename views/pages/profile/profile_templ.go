@@ -294,7 +294,7 @@ func Page(p Props) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, " data-testid=\"notify-assigned\"> Cuando me asignan una conversación nueva</label> <label class=\"check\"><input type=\"checkbox\" name=\"notify_mentions\" value=\"1\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, " data-testid=\"notify-assigned\"> <span>Cuando me asignan una conversación nueva</span></label> <label class=\"check\"><input type=\"checkbox\" name=\"notify_mentions\" value=\"1\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -304,20 +304,20 @@ func Page(p Props) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, " data-testid=\"notify-mentions\"> Cuando alguien me menciona en una nota interna (<span class=\"mono\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, " data-testid=\"notify-mentions\"> <span>Cuando alguien me menciona en una nota interna, por ejemplo <span class=\"mono\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var15 string
 		templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs("@" + firstName(p.Name))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/profile/profile.templ`, Line: 74, Col: 236}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/profile/profile.templ`, Line: 74, Col: 254}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</span>)</label> <label class=\"check\"><input type=\"checkbox\" name=\"notify_tasks\" value=\"1\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</span></span></label> <label class=\"check\"><input type=\"checkbox\" name=\"notify_tasks\" value=\"1\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -327,7 +327,7 @@ func Page(p Props) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, " data-testid=\"notify-tasks\"> Cuando vence una tarea mía</label></div><button type=\"button\" class=\"btn btn-sm\" data-action=\"enable-notifications\" hidden>Permitir notificaciones en este navegador</button></fieldset><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" data-testid=\"profile-save\">Guardar cambios</button></div></form><form method=\"post\" action=\"/profile/password\" class=\"form form-card\" data-testid=\"password-form\" novalidate><input type=\"hidden\" name=\"_csrf\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, " data-testid=\"notify-tasks\"> <span>Cuando vence una tarea mía</span></label></div><button type=\"button\" class=\"btn btn-sm profile-allow\" data-action=\"enable-notifications\" hidden>Permitir notificaciones en este navegador</button></fieldset><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" data-testid=\"profile-save\">Guardar cambios</button></div></form><form method=\"post\" action=\"/profile/password\" class=\"form form-card\" data-testid=\"password-form\" novalidate><input type=\"hidden\" name=\"_csrf\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
