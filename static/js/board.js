@@ -578,9 +578,21 @@
     drop.forEach(function (k) { if (typeof params.delete === "function") params.delete(k); else delete params[k]; });
   });
 
+  // ---- Filters row on a phone: a fade says more filters lie beyond the edge --------
+  function markFilters() {
+    var f = document.getElementById("board-filters");
+    if (!f) return;
+    var left = f.scrollLeft > 4, right = f.scrollLeft + f.clientWidth < f.scrollWidth - 4;
+    var more = left && right ? "both" : right ? "right" : left ? "left" : "";
+    if (more) f.setAttribute("data-more", more); else f.removeAttribute("data-more");
+  }
+  document.addEventListener("scroll", function (ev) { if (ev.target && ev.target.id === "board-filters") markFilters(); }, true);
+  window.addEventListener("resize", markFilters);
+
   // ---- Start -----------------------------------------------------------------------
   function init(root) {
     initSortable(root || document);
+    markFilters();
     setupNotifyButton();
     connect();
     liveState(liveNow());

@@ -819,14 +819,14 @@ func header(p Props) templ.Component {
 					}
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "</select></label> <label class=\"field\"><span>Nota para quien recibe</span> <textarea name=\"note\" rows=\"3\" required maxlength=\"1000\" placeholder=\"Qué pidió el cliente y qué falta por hacer\" data-testid=\"transfer-note\"></textarea></label><p class=\"cv-menu-hint\">La nota aparece arriba del chat: es lo primero que lee quien recibe.</p><button type=\"submit\" class=\"btn btn-primary\" data-testid=\"transfer-submit\">Transferir</button></form></details> <details class=\"cv-menu\" data-testid=\"close-menu\"><summary class=\"btn\" data-testid=\"btn-close\">Cerrar</summary><form class=\"cv-menu-panel cv-menu-right\" method=\"post\" action=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "</select></label> <label class=\"field\"><span>Nota para quien recibe</span> <textarea name=\"note\" rows=\"3\" required maxlength=\"1000\" placeholder=\"Qué pidió el cliente y qué falta por hacer\" data-testid=\"transfer-note\"></textarea></label><p class=\"cv-menu-hint\">La nota aparece arriba del chat: es lo primero que lee quien recibe.</p><button type=\"submit\" class=\"btn btn-primary\" data-testid=\"transfer-submit\">Transferir</button></form></details> <details class=\"cv-menu\" data-testid=\"close-menu\"><summary class=\"btn\" data-testid=\"btn-close\">Cerrar</summary><form class=\"cv-menu-panel cv-menu-right cv-menu-wide\" method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var43 templ.SafeURL
 			templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinURLErrs(templ.URL(p.path("/status")))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/conversation/conversation.templ`, Line: 165, Col: 99}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/conversation/conversation.templ`, Line: 165, Col: 112}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var43))
 			if templ_7745c5c3_Err != nil {
@@ -839,7 +839,7 @@ func header(p Props) templ.Component {
 			var templ_7745c5c3_Var44 string
 			templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs(p.path("/status"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/conversation/conversation.templ`, Line: 165, Col: 129}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/conversation/conversation.templ`, Line: 165, Col: 142}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var44))
 			if templ_7745c5c3_Err != nil {
@@ -853,7 +853,7 @@ func header(p Props) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 78, "<input type=\"hidden\" name=\"status\" value=\"closed\"><p class=\"cv-menu-title\">Cerrar conversación</p><label class=\"field\"><span>Motivo <small class=\"muted\">(opcional)</small></span> <input type=\"text\" name=\"reason\" maxlength=\"500\" placeholder=\"Ej.: Resuelto, cotización enviada\" data-testid=\"close-reason\"></label> <button type=\"submit\" class=\"btn btn-primary\" data-testid=\"close-submit\">Cerrar conversación</button></form></details> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 78, "<input type=\"hidden\" name=\"status\" value=\"closed\"><p class=\"cv-menu-title\">Cerrar conversación</p><label class=\"field\"><span>Motivo <small class=\"muted\">(opcional)</small></span> <textarea name=\"reason\" rows=\"2\" maxlength=\"500\" placeholder=\"Ej.: resuelto, cotización enviada\" data-testid=\"close-reason\"></textarea></label> <button type=\"submit\" class=\"btn btn-primary\" data-testid=\"close-submit\">Cerrar conversación</button></form></details> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
