@@ -178,3 +178,17 @@ func pageBrowser(t *testing.T, app *testutil.App, u models.User, width, height i
 	)
 	return ctx
 }
+
+// TestBrowserRequiredFieldsSpeakSpanish: an empty required field says so in Spanish,
+// not in the browser's language.
+func TestBrowserRequiredFieldsSpeakSpanish(t *testing.T) {
+	t.Parallel()
+	app := testutil.NewApp(t)
+	ctx := testutil.NewBrowser(t)
+	convDo(t, ctx, chromedp.Navigate(app.URL+"/login"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-form"] button[type="submit"]`)))
+	convWait(t, ctx, "a Spanish message", `document.querySelector('[data-testid="login-form"] input[name="email"]').validationMessage === "Completa este campo."`)
+	convDo(t, ctx, chromedp.SendKeys(chromedp.CSS(`[data-testid="login-form"] input[name="email"]`), "ana"),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-form"] button[type="submit"]`)))
+	convWait(t, ctx, "the email message", `document.querySelector('[data-testid="login-form"] input[name="email"]').validationMessage === "Escribe un correo válido, por ejemplo ana@empresa.com."`)
+}
