@@ -194,6 +194,9 @@
     if (!uid) return "";
     var mine = m.assignee != null && String(m.assignee) === uid;
     var byMe = m.actor != null && String(m.actor) === uid;
+    // Mi perfil → Notificaciones: "Cuando me asignan una conversación nueva".
+    var prefs = ((document.body && document.body.getAttribute("data-notify")) || "").split(" ");
+    if (prefs.indexOf("assigned") < 0) return "";
     if (m.kind === "assignment" && mine && String(m.prev_assignee) !== uid && !byMe) return "Te asignaron una conversación";
     if (m.kind === "message" && m.in && mine) return "Nuevo mensaje";
     return "";
