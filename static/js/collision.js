@@ -152,7 +152,8 @@
     others = {};
   });
   window.addEventListener("pageshow", function (ev) { if (ev.persisted) sync(); });
-  setInterval(function () { if (convId) announce(convId, "viewing"); }, BEAT);
+  // A page someone else took (read-only, conversation.js) has nothing left to announce.
+  setInterval(function () { if (convId && !document.querySelector("#conv.is-readonly")) announce(convId, "viewing"); }, BEAT);
   setInterval(sync, 1000);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", sync);
   else sync();
