@@ -41,7 +41,7 @@ run: build postgres
 	bin/atiende demo
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
 	  bin/atiende fake-meta --port $(FAKE_META_PORT) --app-url http://127.0.0.1:$(PORT) & \
-	  (sleep 4; WHATSAPP_GRAPH_URL=http://127.0.0.1:$(FAKE_META_PORT) bin/atiende templates sync >/dev/null 2>&1; bin/atiende simulate --url http://127.0.0.1:$(PORT) --rate 0.1 --duration 1h >/tmp/atiende-simulate.log 2>&1 || echo "simulate stopped: see /tmp/atiende-simulate.log") & \
+	  (sleep 4; WHATSAPP_GRAPH_URL=http://127.0.0.1:$(FAKE_META_PORT) bin/atiende templates sync >/dev/null 2>&1; bin/atiende simulate --url http://127.0.0.1:$(PORT) --pace team --duration 1h >/tmp/atiende-simulate.log 2>&1 || echo "simulate stopped: see /tmp/atiende-simulate.log") & \
 	  WHATSAPP_GRAPH_URL=http://127.0.0.1:$(FAKE_META_PORT) bin/atiende serve
 
 ## test: vet, generated code current, gofmt, the whole suite with -race (real PostgreSQL and Chromium)

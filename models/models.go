@@ -55,6 +55,12 @@ type User struct {
 	// SessionEpoch moves on when the password changes: older sessions end.
 	SessionEpoch     int64
 	TwoFactorEnabled bool
+	// AvatarColor is the background of the user's initials ("" is the default).
+	AvatarColor string
+	// Browser notifications the user wants (Mi perfil).
+	NotifyAssigned bool `gorm:"default:true"`
+	NotifyMentions bool `gorm:"default:true"`
+	NotifyTasks    bool `gorm:"default:true"`
 }
 
 // Team groups agents; conversations are routed to teams.

@@ -32,8 +32,10 @@ type Event struct {
 	ActorID        *int64 `json:"actor,omitempty"`
 	// Incoming marks a customer message (for notifications and unread badges).
 	Incoming bool `json:"in,omitempty"`
-	// UserID is set on presence events.
+	// UserID is set on presence, viewing and mention events; Name is the user's name
+	// on viewing events (who else has the conversation open) and the author's on mentions.
 	UserID int64  `json:"user,omitempty"`
+	Name   string `json:"name,omitempty"`
 	Text   string `json:"text,omitempty"`
 	// At is when the change was committed by its process (latency measurement).
 	At time.Time `json:"at"`
@@ -195,8 +197,14 @@ func (h *Hub) listen(ctx context.Context) error {
 	}
 }
 
+// Ephemeral reports whether an event of this kind changes nothing stored (who is
+// viewing or typing, a mention's notification): it must not invalidate caches.
+func Ephemeral(kind string) bool { return kind == "viewing" || kind == "mention" }
+
 func (h *Hub) dispatch(e Event) {
-	h.Bump(e.WorkspaceID)
+	if !Ephemeral(e.Kind) {
+		h.Bump(e.WorkspaceID)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {

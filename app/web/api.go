@@ -73,6 +73,11 @@ func (s *Server) apiSendMessage(c echo.Context) error {
 	var m models.Message
 	if in.Private {
 		m, err = s.Inbox.AddNote(c.Request().Context(), inbox.ByAPI(v), id, in.Body)
+		if err == nil {
+			if merr := s.notifyMentions(c.Request().Context(), v, id, in.Body); merr != nil { // mentions.go
+				s.Logger.Warn("mentions not sent", "conversation", id, "err", merr)
+			}
+		}
 	} else {
 		m, err = s.Inbox.Reply(c.Request().Context(), inbox.ByAPI(v), id, in.Body, "")
 	}

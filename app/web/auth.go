@@ -34,6 +34,7 @@ func (s *Server) bumpAfterWrite(next echo.HandlerFunc) echo.HandlerFunc {
 		switch {
 		case c.Request().Method == http.MethodGet, c.Request().Method == http.MethodHead:
 		case c.Path() == "/me/heartbeat": // every open board, every 30 s; a presence it changes is announced
+		case c.Path() == "/conversations/:id/viewing", c.Path() == "/compose/preview": // nothing stored
 		default:
 			if v := viewer(c); v.Workspace.ID != 0 {
 				s.Hub.Bump(v.Workspace.ID)

@@ -302,6 +302,9 @@ type liveMessage struct {
 	Incoming     bool   `json:"in,omitempty"`
 	User         int64  `json:"user,omitempty"`
 	Presence     string `json:"presence,omitempty"`
+	Name         string `json:"name,omitempty"`
+	State        string `json:"state,omitempty"`
+	Text         string `json:"text,omitempty"`
 }
 
 // events streams the changes the signed-in user may see (Server-Sent Events). Each
@@ -376,7 +379,7 @@ func (s *Server) events(c echo.Context) error {
 				continue
 			}
 			event := "change"
-			if e.Kind == "resync" || e.Kind == "presence" {
+			if e.Kind == "resync" || e.Kind == "presence" || e.Kind == "viewing" || e.Kind == "mention" {
 				event = e.Kind
 			}
 			err = send(event, msg)
@@ -398,6 +401,17 @@ func liveFor(v accounts.Viewer, e live.Event) (liveMessage, bool) {
 			return liveMessage{}, false
 		}
 		return liveMessage{Kind: "presence", User: e.UserID, Presence: e.Text}, true
+	case "mention":
+		// Only the person mentioned hears of it, and only about a chat they may open.
+		if e.UserID != v.User.ID || !inbox.CanSee(v, e.WorkspaceID, e.TeamID, e.AssigneeID) {
+			return liveMessage{}, false
+		}
+		return liveMessage{Kind: "mention", Conversation: e.ConversationID, Actor: e.ActorID, Name: e.Name, Text: e.Text}, true
+	case "viewing":
+		if e.UserID == v.User.ID || !inbox.CanSee(v, e.WorkspaceID, e.TeamID, e.AssigneeID) {
+			return liveMessage{}, false
+		}
+		return liveMessage{Kind: "viewing", Conversation: e.ConversationID, User: e.UserID, Name: e.Name, State: e.Text}, true
 	}
 	if e.ConversationID == 0 {
 		return liveMessage{}, false

@@ -69,6 +69,10 @@ func (s *Server) conversationShow(c echo.Context) error {
 	}
 	before, _ := inbox.ParseCursor(c.QueryParam("before"))
 	p, err := s.conversationProps(c, id, before, "")
+	if err != nil && c.Request().Header.Get("X-Atiende-Live") == "1" {
+		// An open page following live changes lost the chat: say who took it.
+		return s.explainLost(c.Request().Context(), c, id, err, "%s tomó esta conversación hace un momento.")
+	}
 	if err != nil {
 		return err
 	}
@@ -146,10 +150,15 @@ func (s *Server) conversationSend(c echo.Context) error {
 	mode := c.FormValue("mode")
 	body := c.FormValue("body")
 	if mode == "note" {
-		_, err = s.Inbox.AddNote(ctx, inbox.By(v), id, body)
+		if _, err = s.Inbox.AddNote(ctx, inbox.By(v), id, body); err == nil {
+			if merr := s.notifyMentions(ctx, v, id, body); merr != nil { // mentions.go
+				s.Logger.Warn("mentions not sent", "conversation", id, "err", merr)
+			}
+		}
 	} else {
 		mode = "reply"
-		_, err = s.Inbox.Reply(ctx, inbox.By(v), id, body, strings.TrimSpace(c.FormValue("context")))
+		err = s.sendReply(ctx, c, v, id, body) // compose.go: long replies
+
 	}
 	if err != nil {
 		return s.explainLost(ctx, c, id, err, "%s tomó esta conversación mientras escribías: tu mensaje no se envió.")

@@ -371,7 +371,7 @@ func TestConversationBrowserLiveUpdates(t *testing.T) {
 	ctx := convBrowser(t, w.app, w.ana, 1280, 800, false, convURL(conv.ID, ""))
 	convWait(t, ctx, "the read receipt of the opening", `true`)
 	// Give the stream a moment to connect, then the customer writes.
-	convWait(t, ctx, "the event stream", `!!window.atiendeEvents && window.atiendeEvents.readyState === 1`)
+	convWait(t, ctx, "the event stream", `!!window.atiendeLive && window.atiendeLive.state === "on"`)
 	w.app.Inbound(w.ch, "51987654321", "María José Quispe", "¿Siguen ahí? Necesito la cotización hoy")
 	convWait(t, ctx, "the new message", `[...document.querySelectorAll('[data-testid="msg"]')].some(n => n.textContent.includes("Necesito la cotización hoy"))`)
 	// A typed draft survives the refresh.

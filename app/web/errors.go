@@ -148,3 +148,15 @@ func (s *Server) errorPage(c echo.Context, status int, msg string) error {
 	}
 	return renderComponent(c, status, layout.Bare(layout.Globals{Title: title, AssetVersion: static.Version}, body))
 }
+
+// notFound answers a path that does not exist. For a signed-in person it loads the
+// viewer first, so the error page keeps the app frame (as 403 does).
+func (s *Server) notFound(c echo.Context) error {
+	ctx := c.Request().Context()
+	if id := s.Sessions.GetInt64(ctx, sessionUserID); id != 0 && !strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		if v, err := s.loadViewer(ctx, id, s.Sessions.GetInt64(ctx, sessionWorkspaceID)); err == nil {
+			c.Set(ctxViewer, v)
+		}
+	}
+	return echo.ErrNotFound
+}

@@ -49,8 +49,16 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			return nil
 		}
 		lvl := slog.LevelInfo
-		if status >= 500 {
+		if !s.Config.Production() {
+			// In development (make run) the terminal keeps the logins and what matters
+			// in sight: one line per request only with LOG_LEVEL=debug.
+			lvl = slog.LevelDebug
+		}
+		switch {
+		case status >= 500:
 			lvl = slog.LevelError
+		case d > time.Second && route != "/events":
+			lvl = slog.LevelWarn
 		}
 		s.Logger.Log(c.Request().Context(), lvl, "request",
 			"method", c.Request().Method, "route", route, "path", c.Request().URL.Path,

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"github.com/atiende/atiende/views/components"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/atiende/atiende/app/accounts"
+	"github.com/atiende/atiende/models"
 	"github.com/atiende/atiende/static"
 	"github.com/atiende/atiende/views/layout"
 )
@@ -30,6 +33,8 @@ func (s *Server) globals(c echo.Context, title, nav string) layout.Globals {
 		DemoMode:      s.Config.FakeGraph(),
 		AssetVersion:  static.Version,
 		Search:        c.QueryParam("q"),
+		AvatarColor:   accounts.AvatarCSS(v.User.AvatarColor),
+		Notify:        notifyPrefs(v.User),
 	}
 	if msg := s.Sessions.PopString(c.Request().Context(), sessionFlash); msg != "" {
 		g.Flash, g.FlashKind = msg, "ok"
@@ -85,4 +90,19 @@ func seeOther(c echo.Context, to string) error {
 		return c.NoContent(http.StatusOK)
 	}
 	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// notifyPrefs lists the browser notifications u wants, for the page's scripts.
+func notifyPrefs(u models.User) string {
+	var out []string
+	if u.NotifyAssigned {
+		out = append(out, "assigned")
+	}
+	if u.NotifyMentions {
+		out = append(out, "mentions")
+	}
+	if u.NotifyTasks {
+		out = append(out, "tasks")
+	}
+	return strings.Join(out, " ")
 }

@@ -72,12 +72,20 @@ func (s *Server) routes(e *echo.Echo) {
 	app.POST("/conversations/:id/status", s.conversationStatus)
 	app.POST("/conversations/:id/labels", s.conversationLabels)
 	app.POST("/conversations/:id/read", s.conversationRead)
+	app.POST("/conversations/:id/viewing", s.conversationViewing) // collision.go
+	app.POST("/compose/preview", s.composePreview)                // compose.go
 	app.GET("/media/:id", s.media)
 	// sending.go: scheduled replies.
 	app.GET("/conversations/:id/scheduled", s.conversationScheduled)
 	app.POST("/conversations/:id/scheduled", s.conversationSchedule)
 	app.POST("/conversations/:id/scheduled/:sid", s.conversationScheduleEdit)
 	app.POST("/conversations/:id/scheduled/:sid/cancel", s.conversationScheduleCancel)
+
+	// Mi perfil (profile.go) and the rail's badges (badges.go).
+	app.GET("/profile", s.profileShow)
+	app.POST("/profile", s.profileUpdate)
+	app.POST("/profile/password", s.profilePassword)
+	app.GET("/me/badges", s.badges)
 
 	app.GET("/contacts", s.placeholder("Contactos", "contacts", "Aquí verás a tus clientes con su historial y sus oportunidades."))
 	app.GET("/leads", s.placeholder("Oportunidades", "leads", "Aquí verás el embudo de ventas con las oportunidades creadas desde los chats."))
@@ -153,7 +161,8 @@ func (s *Server) routes(e *echo.Echo) {
 		s.sessionMiddleware, s.csrfMiddleware, s.requireLogin, s.bumpAfterWrite, attachmentLimit)
 	e.POST("/api/v1/conversations/:id/messages", s.apiSendMessageAny, s.requireToken, s.bumpAfterWrite, attachmentLimit)
 
-	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
+	// Not found: with the session, so a signed-in person keeps the app frame.
+	web.RouteNotFound("/*", s.notFound)
 }
 
 func staticHandler() echo.HandlerFunc {

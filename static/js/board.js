@@ -194,6 +194,9 @@
     if (!uid) return "";
     var mine = m.assignee != null && String(m.assignee) === uid;
     var byMe = m.actor != null && String(m.actor) === uid;
+    // Mi perfil → Notificaciones: "Cuando me asignan una conversación nueva".
+    var prefs = ((document.body && document.body.getAttribute("data-notify")) || "").split(" ");
+    if (prefs.indexOf("assigned") < 0) return "";
     if (m.kind === "assignment" && mine && String(m.prev_assignee) !== uid && !byMe) return "Te asignaron una conversación";
     if (m.kind === "message" && m.in && mine) return "Nuevo mensaje";
     return "";
@@ -227,10 +230,7 @@
     });
   }
 
-  // ---- Server-sent events --------------------------------------------------------
-  var source = null;
-  var greeted = false;
-
+  // ---- Live updates (live.js: one stream shared by the browser's tabs) ------------
   // liveState shows whether the board is live ("En vivo") or catching up.
   function liveState(state) {
     $all("[data-live-state]").forEach(function (el) {
@@ -239,48 +239,33 @@
       if (text) text.textContent = state === "on" ? "En vivo" : state === "off" ? "Reconectando…" : "Conectando…";
     });
   }
-  var liveNow = "connecting";
+  function liveNow() { return window.atiendeLive ? window.atiendeLive.state : "connecting"; }
 
+  var subscribed = false;
   function connect() {
-    if (source || !window.EventSource || !me()) return;
-    source = new EventSource("/events");
-    source.addEventListener("hello", function () {
-      if (greeted) resync(); // a fresh stream after a closed one: catch up
-      greeted = true;
-      liveNow = "on";
-      liveState(liveNow);
-    });
-    source.addEventListener("resync", function () {
-      greeted = true;
-      liveNow = "on";
-      liveState(liveNow);
-      resync();
-    });
-    source.addEventListener("change", function (ev) {
-      var m;
-      try { m = JSON.parse(ev.data); } catch (e) { return; }
-      document.dispatchEvent(new CustomEvent("atiende:live", { detail: m }));
-      if (!page() || !m.conv) return;
-      var notice = wantsNotice(m);
-      if (notice) notifyQueue[m.conv] = notice;
-      queueCard(String(m.conv));
-    });
-    source.addEventListener("presence", function (ev) {
-      var m;
-      try { m = JSON.parse(ev.data); } catch (e) { return; }
-      document.dispatchEvent(new CustomEvent("atiende:live", { detail: m }));
-      showPresence(String(m.user), m.presence);
-    });
-    source.onerror = function () {
-      liveNow = "off";
-      liveState(liveNow);
-      // The browser retries by itself (and the server then says "resync"); when it
-      // gives up (the stream answered with an error), start over a little later.
-      if (source && source.readyState === EventSource.CLOSED) {
-        source = null;
-        setTimeout(connect, 3000 + Math.random() * 2000);
+    var lv = window.atiendeLive;
+    if (subscribed || !lv) return;
+    subscribed = true;
+    lv.onState(liveState);
+    lv.on(function (name, m) {
+      if (name === "hello") {
+        if (m.again) resync(); // a fresh stream after a closed one: catch up
+        return;
       }
-    };
+      if (name === "resync") { document.dispatchEvent(new CustomEvent("atiende:live", { detail: m })); resync(); return; }
+      if (name === "change") {
+        document.dispatchEvent(new CustomEvent("atiende:live", { detail: m }));
+        if (!page() || !m.conv) return;
+        var notice = wantsNotice(m);
+        if (notice) notifyQueue[m.conv] = notice;
+        queueCard(String(m.conv));
+        return;
+      }
+      if (name === "presence") {
+        document.dispatchEvent(new CustomEvent("atiende:live", { detail: m }));
+        showPresence(String(m.user), m.presence);
+      }
+    });
   }
 
   // ---- Presence ------------------------------------------------------------------
@@ -596,12 +581,24 @@
     drop.forEach(function (k) { if (typeof params.delete === "function") params.delete(k); else delete params[k]; });
   });
 
+  // ---- Filters row on a phone: a fade says more filters lie beyond the edge --------
+  function markFilters() {
+    var f = document.getElementById("board-filters");
+    if (!f) return;
+    var left = f.scrollLeft > 4, right = f.scrollLeft + f.clientWidth < f.scrollWidth - 4;
+    var more = left && right ? "both" : right ? "right" : left ? "left" : "";
+    if (more) f.setAttribute("data-more", more); else f.removeAttribute("data-more");
+  }
+  document.addEventListener("scroll", function (ev) { if (ev.target && ev.target.id === "board-filters") markFilters(); }, true);
+  window.addEventListener("resize", markFilters);
+
   // ---- Start -----------------------------------------------------------------------
   function init(root) {
     initSortable(root || document);
+    markFilters();
     setupNotifyButton();
-    if (page()) connect();
-    liveState(liveNow);
+    connect();
+    liveState(liveNow());
   }
 
   // A page of "Cargar más" may bring a card the board already shows (moved or updated
@@ -623,7 +620,8 @@
     initSortable(document);
     setupNotifyButton();
     panelPushed = false;
-    if (page()) { connect(); resync(); }
+    connect();
+    if (page()) resync();
   });
   // The presence picker answers with itself: keep the rail's avatar in step.
   document.addEventListener("htmx:afterSwap", function (ev) {

@@ -243,8 +243,13 @@
     return t.content;
   }
   function fetchHTML(url) {
-    return fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } }).then(function (r) {
-      if (!r.ok) { var e = new Error("HTTP " + r.status); e.status = r.status; throw e; }
+    return fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true", "X-Atiende-Live": "1" } }).then(function (r) {
+      if (!r.ok) {
+        return r.text().then(function (text) {
+          if (text.length > 300 || text.charAt(0) === "<") text = "";
+          var e = new Error(text); e.status = r.status; throw e;
+        });
+      }
       return r.text();
     });
   }
@@ -348,13 +353,56 @@
         applyMode();
         showTemplate();
       }
+      if (c.classList.contains("is-readonly")) unlockPanel();
       if (incoming) markRead(id);
     }).catch(function (e) {
-      if (e && e.status === 404) {
-        var c = conv();
-        if (c) toast("Ya no tienes acceso a esta conversación: la tomó o la recibió otra persona.", "error");
-      }
+      if (e && (e.status === 404 || e.status === 409) && conv()) lockPanel(e.message);
     });
+  }
+
+  // unlockPanel: the page answered after all (a supervisor still sees the chat): the
+  // message stays, the page works again.
+  function unlockPanel() {
+    var c = conv();
+    if (!c) return;
+    c.classList.remove("is-readonly");
+    all("[inert]", c).forEach(function (el) { el.removeAttribute("inert"); el.removeAttribute("aria-disabled"); });
+    applyMode();
+  }
+
+  // lockPanel turns the page read-only when the agent may no longer write here
+  // (someone else took the chat): one clear message instead of a stack of toasts;
+  // the history stays, the draft is kept, the composer and actions are disabled.
+  function lockPanel(msg) {
+    var c = conv();
+    if (!c) return;
+    msg = msg || "Ya no tienes acceso a esta conversación: la tomó o la recibió otra persona.";
+    saveDraft();
+    c.classList.add("is-readonly");
+    var box = c.querySelector('[data-testid="conv-lost"]');
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "cv-lost";
+      box.setAttribute("role", "alert");
+      box.setAttribute("data-testid", "conv-lost");
+      var text = document.createElement("p");
+      text.setAttribute("data-role", "lost-text");
+      var back = document.createElement("a");
+      back.className = "btn btn-primary cv-btn-sm";
+      back.href = "/board";
+      back.textContent = "Volver al tablero";
+      box.appendChild(text);
+      box.appendChild(back);
+      var main = c.querySelector(".cv-main");
+      if (main) main.insertBefore(box, main.firstChild);
+    }
+    box.querySelector('[data-role="lost-text"]').textContent = msg;
+    all(".cv-actions, .cv-labels, #conv-composer", c).forEach(function (el) {
+      el.setAttribute("inert", "");
+      el.setAttribute("aria-disabled", "true");
+    });
+    all("#conv-composer textarea, #conv-composer button, .cv-actions button, .cv-actions summary", c).forEach(function (el) { el.disabled = true; });
+    all("details[open]", c).forEach(function (d) { d.open = false; });
   }
 
   var refreshTimer = null, pending = { panel: false, incoming: false };
@@ -383,30 +431,17 @@
   }
   function onResync() { if (convId()) scheduleRefresh("resync", false); }
 
-  // Live updates. Inside the board's panel the board's own stream feeds us: it
-  // re-dispatches every change as an "atiende:live" event on document. On the full
-  // page this script opens the stream itself (or shares window.atiendeEvents when
-  // someone already did). The server names conversation events "change" ("conv" is
-  // accepted too).
+  // Live updates: board.js re-dispatches every change of the shared stream (live.js)
+  // as an "atiende:live" event on document, on the board and on this page alike.
   document.addEventListener("atiende:live", function (ev) {
     var m = ev.detail;
     if (!m) return;
     if (m.kind === "resync") { onResync(); return; }
+    if (m.kind === "presence") return;
     onConvEvent({ data: JSON.stringify(m) });
   });
-  function ensureEvents() {
-    var c = conv();
-    if (!c || !window.EventSource || c.closest("#panel")) return;
-    var es = window.atiendeEvents;
-    if (!es || es.readyState === 2) {
-      try { es = new EventSource("/events"); } catch (e) { return; }
-      window.atiendeEvents = es;
-    }
-    if (es.atiendeConversation) return;
-    es.atiendeConversation = true;
-    es.addEventListener("change", onConvEvent);
-    es.addEventListener("conv", onConvEvent);
-    es.addEventListener("resync", onResync);
+  if (window.atiendeLive) {
+    window.atiendeLive.on(function (name, m) { if (name === "hello" && m.again) onResync(); });
   }
 
   // ---- Setting up a freshly loaded panel (page load or htmx swap).
@@ -423,7 +458,6 @@
     tickWindow();
     clearInterval(countdown);
     countdown = setInterval(tickWindow, 30000);
-    ensureEvents();
     if (focusAfterSwap) {
       focusAfterSwap = false;
       var ta = bodyField();
@@ -523,10 +557,15 @@
     }
   });
 
-  // Someone else acted first (409): show the panel as it is now.
+  // Someone else acted first (409): say so once, and show the panel as it is now.
   document.addEventListener("htmx:responseError", function (ev) {
     var xhr = ev.detail && ev.detail.xhr, elt = ev.detail && ev.detail.elt;
-    if (xhr && xhr.status === 409 && elt && elt.closest && elt.closest("#conv")) refreshPanel(true);
+    if (xhr && (xhr.status === 409 || xhr.status === 404) && elt && elt.closest && elt.closest("#conv")) {
+      var text = xhr.responseText || "";
+      if (text.length > 300 || text.charAt(0) === "<") text = "";
+      lockPanel(text);
+      refreshPanel(true);
+    }
     if (elt && elt.id === "composer-form") {
       // The message was not sent: keep it as a draft.
       saveDraft();

@@ -18,6 +18,10 @@ type Globals struct {
 	DemoMode      bool
 	AssetVersion  string
 	Search        string
+	// AvatarColor is the CSS colour of the user's initials ("" for the default).
+	AvatarColor string
+	// Notify lists the browser notifications the user wants: "assigned mentions tasks".
+	Notify string
 }
 
 // IsAdmin reports whether the current user is an admin.

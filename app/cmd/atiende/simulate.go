@@ -49,6 +49,7 @@ func cmdSimulate(ctx context.Context, env *Env, args []string) error {
 	rawURL := fs.String("url", "http://localhost:8080", "the Atiende server (must be on this machine)")
 	workspace := fs.String("workspace", "", "workspace name (default: the only one)")
 	nContacts := fs.Int("contacts", 40, "how many different customers write")
+	pace := fs.String("pace", "rate", "rate: --rate webhooks per second; team: as many new chats as one team answers, and customers reply when agents write")
 	seed := fs.Uint64("seed", 1, "the same seed gives the same customers, so conversations continue across runs")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,6 +101,11 @@ func cmdSimulate(ctx context.Context, env *Env, args []string) error {
 	}
 
 	sim := newSimulation(*seed, *nContacts, targets)
+	if *pace == "team" {
+		return simulateTeam(ctx, env, d.Gorm, ws.ID, sim, base, *duration)
+	} else if *pace != "rate" {
+		return fmt.Errorf("--pace must be rate or team")
+	}
 	total := max(1, int(*rate*duration.Seconds()))
 	fmt.Fprintf(env.Stdout, "simulate: %d webhooks at %.4g/s for %v to %d channel(s) of %q, %d customers\n",
 		total, *rate, *duration, len(targets), ws.Name, len(sim.contacts))
@@ -409,10 +415,20 @@ func (s *simulation) next() simJob {
 	if s.r.IntN(20) == 0 {
 		n = 2 + s.r.IntN(2)
 	}
+	return s.jobFor(c, n)
+}
+
+// jobFor builds a webhook carrying contact c's next n messages.
+func (s *simulation) jobFor(c *simContact, n int) simJob {
 	var msgs []map[string]any
 	for range n {
 		msgs = append(msgs, s.message(c))
 	}
+	return s.jobWith(c, msgs)
+}
+
+// jobWith builds a webhook carrying msgs from contact c.
+func (s *simulation) jobWith(c *simContact, msgs []map[string]any) simJob {
 	ch := s.channels[c.channel]
 	waba := ch.waba
 	if waba == "" {
@@ -430,7 +446,7 @@ func (s *simulation) next() simJob {
 			"messages":          msgs,
 		}}}}}}
 	b, _ := json.Marshal(body)
-	return simJob{url: ch.url, secret: ch.secret, body: escapeNonASCII(b), messages: n}
+	return simJob{url: ch.url, secret: ch.secret, body: escapeNonASCII(b), messages: len(msgs)}
 }
 
 func (s *simulation) wamid(c *simContact) string {
