@@ -218,8 +218,15 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		ProfileName string
 		HasReferral bool
 	}
-	err := tx.Raw(`SELECT id, profile_name, referral IS NOT NULL AS has_referral FROM contacts WHERE workspace_id = ? AND wa_id = ?`,
-		in.WorkspaceID, in.WaID).Scan(&existing).Error
+	// One contact per person: a WhatsApp id not seen before may still be a known number
+	// written another way (Mexico's 521…, Argentina without the 9, an imported contact).
+	e164, country := phone.FromWaID(in.WaID)
+	if n, c, ok := phone.Normalize(in.WaID, ""); ok {
+		e164, country = n, c
+	}
+	err := tx.Raw(`SELECT id, profile_name, referral IS NOT NULL AS has_referral FROM contacts
+		WHERE workspace_id = ? AND (wa_id = ? OR (phone = ? AND phone <> '')) ORDER BY wa_id = ? DESC, id LIMIT 1`,
+		in.WorkspaceID, in.WaID, e164, in.WaID).Scan(&existing).Error
 	if err != nil {
 		return 0, err
 	}
@@ -238,7 +245,6 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		}
 		return existing.ID, nil
 	}
-	e164, country := phone.FromWaID(in.WaID)
 	var id int64
 	err = tx.Raw(`
 		INSERT INTO contacts (workspace_id, wa_id, phone, country, profile_name, referral, created_at, updated_at)

@@ -15,6 +15,7 @@ import (
 	"github.com/atiende/atiende/app/channels"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/config"
+	"github.com/atiende/atiende/app/contacts"
 	"github.com/atiende/atiende/app/db"
 	"github.com/atiende/atiende/app/importer"
 	"github.com/atiende/atiende/app/inbox"
@@ -36,15 +37,17 @@ type Services struct {
 	Metrics *metrics.Metrics
 	Box     *secrets.Box
 
-	Accounts *accounts.Service
-	Channels *channels.Service
-	Catalog  *catalog.Service
-	Inbox    *inbox.Service
-	Ingest   *ingest.Ingester
-	Importer *importer.Importer
-	Graph    *whatsapp.Client
-	Media    *media.Fetcher
-	Sender   *outbox.Sender
+	Accounts       *accounts.Service
+	Channels       *channels.Service
+	Catalog        *catalog.Service
+	Inbox          *inbox.Service
+	Ingest         *ingest.Ingester
+	Importer       *importer.Importer
+	Graph          *whatsapp.Client
+	Media          *media.Fetcher
+	Sender         *outbox.Sender
+	Contacts       *contacts.Service  // contacts, companies, merge
+	ContactImports *contacts.Importer // CSV imports of contacts
 }
 
 // New builds the services. A nil clock is the wall clock; a nil logger discards; a nil
@@ -74,6 +77,8 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Graph = &whatsapp.Client{BaseURL: cfg.GraphURL}
 	s.Media = &media.Fetcher{DB: d.Gorm, Graph: s.Graph, Channels: s.Channels, Logger: logger, Clock: clk}
 	s.Sender = &outbox.Sender{DB: d.Gorm, Pool: d.Pool, Graph: s.Graph, Channels: s.Channels, Logger: logger, Metrics: m}
+	s.Contacts = contacts.New(d.Gorm, clk)
+	s.ContactImports = &contacts.Importer{Svc: s.Contacts, Pool: d.Pool, Logger: logger}
 	return s, nil
 }
 
