@@ -162,7 +162,7 @@ func List(p ListProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\" placeholder=\"Nombre, número, empresa o correo\" data-testid=\"contact-search\"></label> <label class=\"field\"><span class=\"sr-only\">Responsable</span> <select name=\"owner\" data-testid=\"filter-owner\"><option value=\"\">Cualquier responsable</option> <option value=\"-1\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\" placeholder=\"Nombre, número, empresa o correo\" data-testid=\"contact-search\"></label> <label class=\"field\"><span class=\"sr-only\">Responsable</span> <select name=\"owner\" data-testid=\"filter-owner\"><option value=\"\">Responsable</option> <option value=\"-1\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -218,7 +218,7 @@ func List(p ListProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "</select></label> <label class=\"field\"><span class=\"sr-only\">Empresa</span> <select name=\"company\" data-testid=\"filter-company\"><option value=\"\">Cualquier empresa</option> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "</select></label> <label class=\"field\"><span class=\"sr-only\">Empresa</span> <select name=\"company\" data-testid=\"filter-company\"><option value=\"\">Empresa</option> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -264,7 +264,7 @@ func List(p ListProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</select></label> <label class=\"field\"><span class=\"sr-only\">País</span> <select name=\"country\" data-testid=\"filter-country\"><option value=\"\">Cualquier país</option> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</select></label> <label class=\"field\"><span class=\"sr-only\">País</span> <select name=\"country\" data-testid=\"filter-country\"><option value=\"\">País</option> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -310,7 +310,7 @@ func List(p ListProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "</select></label> <label class=\"field\"><span class=\"sr-only\">Etiqueta</span> <select name=\"label\" data-testid=\"filter-label\"><option value=\"\">Cualquier etiqueta</option> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "</select></label> <label class=\"field\"><span class=\"sr-only\">Etiqueta</span> <select name=\"label\" data-testid=\"filter-label\"><option value=\"\">Etiqueta</option> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -590,7 +590,7 @@ func Rows(p ListProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "</td><td data-label=\"Responsable\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "</td><td class=\"nowrap\" data-label=\"Responsable\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
