@@ -170,7 +170,8 @@ func fillProfile(tx *gorm.DB, keep, gone models.Contact, now time.Time) error {
 // open, into's stays and from's is closed as "merged"; when only from is open, into
 // takes its state (status, team, assignee, SLA) so the open work is not lost.
 func combineConversations(tx *gorm.DB, into, from models.Conversation, now time.Time) error {
-	if from.CycleID != nil && into.CycleID != nil {
+	intoOpen, fromOpen := into.Status != models.StatusClosed, from.Status != models.StatusClosed
+	if intoOpen && fromOpen && from.CycleID != nil {
 		if err := tx.Exec(`UPDATE cycles SET closed_at = ?, close_reason = 'merged' WHERE id = ? AND closed_at IS NULL`, now, *from.CycleID).Error; err != nil {
 			return err
 		}
@@ -198,13 +199,13 @@ func combineConversations(tx *gorm.DB, into, from models.Conversation, now time.
 	if from.CreatedAt.Before(into.CreatedAt) {
 		upd["created_at"] = from.CreatedAt
 	}
-	if from.CycleID != nil && into.CycleID == nil {
+	if fromOpen && !intoOpen {
 		upd["status"], upd["team_id"], upd["assignee_id"], upd["cycle_id"] = from.Status, from.TeamID, from.AssigneeID, from.CycleID
 		upd["waiting_since"], upd["close_reason"], upd["closed_at"] = from.WaitingSince, "", nil
 		upd["first_response_due_at"], upd["next_response_due_at"], upd["resolution_due_at"], upd["sla_state"] =
 			from.FirstResponseDueAt, from.NextResponseDueAt, from.ResolutionDueAt, from.SLAState
-	} else if into.CycleID == nil && from.ClosedAt != nil && later(from.ClosedAt, into.ClosedAt) {
-		upd["closed_at"], upd["close_reason"] = from.ClosedAt, from.CloseReason
+	} else if !intoOpen && !fromOpen && later(from.ClosedAt, into.ClosedAt) {
+		upd["closed_at"], upd["close_reason"], upd["cycle_id"] = from.ClosedAt, from.CloseReason, from.CycleID
 	}
 	if err := tx.Model(&models.Conversation{}).Where("id = ?", into.ID).Updates(upd).Error; err != nil {
 		return err
