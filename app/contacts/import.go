@@ -367,41 +367,56 @@ func (im *Importer) run(ctx context.Context, conn *pgx.Conn, id int64) error {
 		}
 		return strings.TrimSpace(rec[i])
 	}
-	// Every row is checked first, over the whole file, so a number repeated in it is
-	// reported on its later lines whichever batch they fall in.
+	// Rows are checked in Go while the database applies the previous batch (two cores
+	// busy instead of one). A number repeated in the file is reported on its later
+	// lines, whichever batch they fall in.
+	type prepared struct {
+		staged []stagedRow
+		bad    []ImportError
+		end    int
+	}
 	firstLine := map[string]int{}
 	data := recs[1:]
-	for start := imp.processed; start < len(data); start += BatchSize {
-		end := min(start+BatchSize, len(data))
-		var staged []stagedRow
-		var bad []ImportError
-		// Lines before this batch are replayed only to know the numbers they hold.
-		if start > 0 && len(firstLine) == 0 {
-			for i := 0; i < start; i++ {
-				if e, _, ok := phone.Normalize(get(data[i], "phone"), firstNonEmpty(strings.ToUpper(get(data[i], "country")), m.DefaultCountry)); ok {
-					if _, dup := firstLine[e]; !dup {
-						firstLine[e] = lines[i+1]
+	for i := 0; i < imp.processed && i < len(data); i++ { // a resumed run: what earlier batches held
+		if e, _, ok := phone.Normalize(get(data[i], "phone"), firstNonEmpty(strings.ToUpper(get(data[i], "country")), m.DefaultCountry)); ok {
+			if _, dup := firstLine[e]; !dup {
+				firstLine[e] = lines[i+1]
+			}
+		}
+	}
+	batches := make(chan prepared, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(batches)
+		for start := imp.processed; start < len(data); start += BatchSize {
+			end := min(start+BatchSize, len(data))
+			p := prepared{end: end}
+			for i := start; i < end; i++ {
+				rec, line := data[i], lines[i+1]
+				r, msg := im.check(rec, line, get, m, fieldByKey, owners)
+				if msg == "" {
+					if first, dup := firstLine[r.phone]; dup {
+						msg = fmt.Sprintf("El número %s ya aparece en la línea %d.", phone.Format(r.phone), first)
+					} else {
+						firstLine[r.phone] = line
 					}
 				}
-			}
-		}
-		for i := start; i < end; i++ {
-			rec, line := data[i], lines[i+1]
-			r, msg := im.check(rec, line, get, m, fieldByKey, owners)
-			if msg == "" {
-				if first, dup := firstLine[r.phone]; dup {
-					msg = fmt.Sprintf("El número %s ya aparece en la línea %d.", phone.Format(r.phone), first)
-				} else {
-					firstLine[r.phone] = line
+				if msg != "" {
+					p.bad = append(p.bad, ImportError{Line: line, Message: msg})
+					continue
 				}
+				p.staged = append(p.staged, r)
 			}
-			if msg != "" {
-				bad = append(bad, ImportError{Line: line, Message: msg})
-				continue
+			select {
+			case batches <- p:
+			case <-stop:
+				return
 			}
-			staged = append(staged, r)
 		}
-		if err := im.batch(ctx, conn, id, imp.ws, imp.userID, imp.filename, staged, bad, end); err != nil {
+	}()
+	for p := range batches {
+		if err := im.batch(ctx, conn, id, imp.ws, imp.userID, imp.filename, p.staged, p.bad, p.end); err != nil {
 			return err
 		}
 	}
