@@ -8,6 +8,7 @@ package contacts
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/atiende/atiende/app/accounts"
@@ -174,9 +176,33 @@ func (s *Service) List(ctx context.Context, v accounts.Viewer, f Filter) ([]Row,
 		cond, args = cond+" AND k.id < ?", append(args, f.After)
 	}
 	var rows []Row
-	err := s.DB.WithContext(ctx).Raw(rowSelect+" WHERE "+cond+" ORDER BY k.id DESC LIMIT ?", append(args, f.Limit+1)...).Scan(&rows).Error
-	if err != nil {
-		return nil, 0, err
+	args = append(args, f.Limit+1)
+	done := false
+	if strings.TrimSpace(f.Q) != "" {
+		// A search is fast one of two ways: a rare fragment through the trigram index
+		// (then sorted), a common one by walking the newest contacts until a page is
+		// full. The planner cannot tell which from the fragment, so the index way is
+		// tried first with a short time limit, and the walk is the fallback.
+		err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec(`SET LOCAL statement_timeout = 25`).Error; err != nil {
+				return err
+			}
+			return tx.Raw(rowSelect+" WHERE "+cond+" ORDER BY k.id + 0 DESC LIMIT ?", args...).Scan(&rows).Error
+		})
+		var pgErr *pgconn.PgError
+		switch {
+		case err == nil:
+			done = true
+		case errors.As(err, &pgErr) && pgErr.Code == "57014": // query_canceled: a common fragment
+			rows = nil
+		default:
+			return nil, 0, err
+		}
+	}
+	if !done {
+		if err := s.DB.WithContext(ctx).Raw(rowSelect+" WHERE "+cond+" ORDER BY k.id DESC LIMIT ?", args...).Scan(&rows).Error; err != nil {
+			return nil, 0, err
+		}
 	}
 	var next int64
 	if len(rows) > f.Limit {
