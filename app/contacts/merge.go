@@ -11,6 +11,7 @@ import (
 
 	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/live"
 	"github.com/atiende/atiende/models"
 )
 
@@ -105,7 +106,11 @@ func (s *Service) Merge(ctx context.Context, v accounts.Viewer, survivorID, othe
 			"conversations_moved": res.ConversationsMoved, "conversations_combined": res.ConversationsCombined}, now); err != nil {
 			return err
 		}
-		return tx.Exec(`DELETE FROM contacts WHERE id = ? AND workspace_id = ?`, gone.ID, ws).Error
+		if err := tx.Exec(`DELETE FROM contacts WHERE id = ? AND workspace_id = ?`, gone.ID, ws).Error; err != nil {
+			return err
+		}
+		// Conversations changed hands or became one: open boards everywhere reload.
+		return live.Publish(tx, live.Event{Kind: "resync", WorkspaceID: ws})
 	})
 	return res, err
 }
