@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -85,16 +86,18 @@ type Row struct {
 
 var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// searchWhere turns what a person typed into conditions served by the trigram indexes:
-// a number in any format by its digits (and its E.164 form), words by name, WhatsApp
-// profile name, company, number or e-mail, every word somewhere.
-func searchWhere(q string) (string, []any) {
+// searchWhere turns what a person typed into conditions the indexes serve. A number in
+// any format is found in full (its E.164 form, or the WhatsApp id it starts) or by its
+// last digits ("987 654 321" without the country code); other searches match every word
+// by its beginning in the name, WhatsApp name, company, e-mail and number. rare says
+// the matches are few (a number): the indexes answer at once.
+func searchWhere(q string) (cond string, args []any, rare bool) {
 	q = strings.TrimSpace(q)
 	if utf8.RuneCountInString(q) > 100 {
 		q = string([]rune(q)[:100])
 	}
 	if q == "" {
-		return "", nil
+		return "", nil, false
 	}
 	digits, phoneish := 0, true
 	for _, r := range q {
@@ -108,22 +111,31 @@ func searchWhere(q string) (string, []any) {
 	}
 	if phoneish && digits >= 3 {
 		d := onlyDigits(q)
-		if e, _, ok := phone.Normalize(q, ""); ok && strings.HasPrefix(q, "+") || ok && digits >= 10 {
-			return "(k.search_text LIKE ? OR k.phone = ?)", []any{"%" + d + "%", e}
+		cond = "(k.wa_id LIKE ? OR reverse(k.wa_id) LIKE ?"
+		args = []any{d + "%", reverse(d) + "%"}
+		if e, _, ok := phone.Normalize(q, ""); ok && (strings.HasPrefix(q, "+") || digits >= 10) {
+			cond, args = cond+" OR k.phone = ?", append(args, e)
 		}
-		return "k.search_text LIKE ?", []any{"%" + d + "%"}
+		return cond + ")", args, true
 	}
-	var parts []string
-	var args []any
-	for i, w := range strings.Fields(q) {
-		if i == 6 {
-			break
+	var words []string
+	for _, t := range strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if len(words) < 8 {
+			words = append(words, t+":*")
 		}
-		pat := "%" + likeEscape.Replace(w) + "%"
-		parts = append(parts, "(k.search_text LIKE search_fold(?) OR (k.email <> '' AND lower(k.email) LIKE lower(?)))")
-		args = append(args, pat, pat)
 	}
-	return strings.Join(parts, " AND "), args
+	if len(words) == 0 {
+		return "false", nil, true
+	}
+	return "k.search_words @@ to_tsquery('simple'::regconfig, search_fold(?))", []any{strings.Join(words, " & ")}, false
+}
+
+func reverse(s string) string {
+	b := []byte(s)
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
 }
 
 func onlyDigits(s string) string {
@@ -139,7 +151,7 @@ func onlyDigits(s string) string {
 func where(v accounts.Viewer, f Filter) (string, []any) {
 	cond, args := visible(v)
 	parts := []string{cond}
-	if s, a := searchWhere(f.Q); s != "" {
+	if s, a, _ := searchWhere(f.Q); s != "" {
 		parts, args = append(parts, s), append(args, a...)
 	}
 	switch {
@@ -178,29 +190,35 @@ func (s *Service) List(ctx context.Context, v accounts.Viewer, f Filter) ([]Row,
 	var rows []Row
 	args = append(args, f.Limit+1)
 	done := false
-	if strings.TrimSpace(f.Q) != "" {
-		// A search is fast one of two ways: a rare fragment through the trigram index
-		// (then sorted), a common one by walking the newest contacts until a page is
-		// full. The planner cannot tell which from the fragment, so the index way is
-		// tried first with a short time limit, and the walk is the fallback.
+	_, _, rare := searchWhere(f.Q)
+	if strings.TrimSpace(f.Q) != "" && !rare {
+		// A search is fast one of two ways: a common word by walking the newest contacts
+		// until a page is full, a rare one (or a rare combination) through the indexes,
+		// then sorted. The planner cannot tell which from the words, so the walk is
+		// tried first under a short time limit, and the indexes answer when it runs out.
 		err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.Exec(`SET LOCAL statement_timeout = 25`).Error; err != nil {
+			if err := tx.Exec(`SELECT set_config('statement_timeout', '10', true), set_config('enable_bitmapscan', 'off', true),
+				set_config('enable_seqscan', 'off', true)`).Error; err != nil {
 				return err
 			}
-			return tx.Raw(rowSelect+" WHERE "+cond+" ORDER BY k.id + 0 DESC LIMIT ?", args...).Scan(&rows).Error
+			return tx.Raw(rowSelect+" WHERE "+cond+" ORDER BY k.id DESC LIMIT ?", args...).Scan(&rows).Error
 		})
 		var pgErr *pgconn.PgError
 		switch {
 		case err == nil:
 			done = true
-		case errors.As(err, &pgErr) && pgErr.Code == "57014": // query_canceled: a common fragment
+		case errors.As(err, &pgErr) && pgErr.Code == "57014": // query_canceled: rare words
 			rows = nil
 		default:
 			return nil, 0, err
 		}
 	}
 	if !done {
-		if err := s.DB.WithContext(ctx).Raw(rowSelect+" WHERE "+cond+" ORDER BY k.id DESC LIMIT ?", args...).Scan(&rows).Error; err != nil {
+		order := "k.id DESC"
+		if strings.TrimSpace(f.Q) != "" {
+			order = "k.id + 0 DESC" // the indexes, not the walk
+		}
+		if err := s.DB.WithContext(ctx).Raw(rowSelect+" WHERE "+cond+" ORDER BY "+order+" LIMIT ?", args...).Scan(&rows).Error; err != nil {
 			return nil, 0, err
 		}
 	}
