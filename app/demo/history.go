@@ -304,8 +304,13 @@ func setContactDetails(ctx context.Context, tx *gorm.DB, ws models.Workspace) er
 		WHERE c.contact_id = k.id AND k.workspace_id = ? AND c.assignee_id IS NOT NULL AND k.owner_id IS NULL`, ws.ID).Error; err != nil {
 		return err
 	}
-	return tx.WithContext(ctx).Exec(`UPDATE contacts k SET company_id = co.id, company = co.name,
+	if err := tx.WithContext(ctx).Exec(`UPDATE contacts k SET company_id = co.id, company = co.name,
 			email = CASE WHEN k.email = '' THEN lower(translate(split_part(k.name, ' ', 1), 'áéíóúñÁÉÍÓÚÑ', 'aeiounAEIOUN')) || '@' || co.domain ELSE k.email END
 		FROM companies co WHERE k.workspace_id = ? AND co.workspace_id = k.workspace_id AND lower(co.name) = lower(k.company) AND k.company_id IS NULL`,
-		ws.ID).Error
+		ws.ID).Error; err != nil {
+		return err
+	}
+	// The account's owner is its contact's.
+	return tx.WithContext(ctx).Exec(`UPDATE companies co SET owner_id = k.owner_id FROM contacts k
+		WHERE k.company_id = co.id AND co.workspace_id = ? AND co.owner_id IS NULL AND k.owner_id IS NOT NULL`, ws.ID).Error
 }

@@ -75,7 +75,9 @@ func (s *Server) contactsList(c echo.Context) error {
 	if err := s.DB.Gorm.WithContext(ctx).Raw(`SELECT id, name FROM labels WHERE workspace_id = ? ORDER BY lower(name)`, v.Workspace.ID).Scan(&p.Labels).Error; err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, s.globals(c, "Contactos", "contacts"), views.List(p))
+	g := s.globals(c, "Contactos", "contacts")
+	g.Search = "" // the top bar searches conversations; this page has its own search
+	return s.render(c, http.StatusOK, g, views.List(p))
 }
 
 // contactsExport writes the filtered list as CSV (UTF-8 with BOM, so Excel reads the accents).
