@@ -45,6 +45,15 @@ func BenchmarkContactSearch500k(b *testing.B) {
 		CREATE INDEX contacts_list_idx ON contacts (workspace_id, id DESC);
 		CREATE INDEX contacts_country_idx ON contacts (workspace_id, country, id DESC);
 		ANALYZE contacts; ANALYZE companies`).Error)
+	// 200,000 of them have a conversation; an agent of the team is assigned 400.
+	team := app.Team(ws, "Ventas")
+	agent := app.User(ws, "agente@bench.pe", models.RoleAgent, team)
+	other := app.User(ws, "otro@bench.pe", models.RoleAgent, team)
+	ch := app.Channel(ws, "Principal")
+	testutil.Must(b, db.Exec(`INSERT INTO conversations (workspace_id, channel_id, contact_id, status, team_id, assignee_id, last_message_at)
+		SELECT ?, ?, k.id, CASE WHEN k.id % 10 = 0 THEN 'active' ELSE 'closed' END, ?, CASE WHEN k.id % 500 = 0 THEN ?::bigint ELSE ?::bigint END, now()
+		FROM contacts k WHERE k.workspace_id = ? AND k.id % 5 < 2`, ws.ID, ch.ID, team.ID, agent.ID, other.ID, ws.ID).Error)
+	testutil.Must(b, db.Exec(`ANALYZE conversations`).Error)
 	b.Logf("seeded %d contacts in %s", n, time.Since(t0).Round(time.Second))
 
 	v, err := app.Accounts.LoadViewer(context.Background(), admin.ID)
@@ -81,6 +90,10 @@ func BenchmarkContactSearch500k(b *testing.B) {
 	b.ResetTimer()
 	measure("admin", v, func(q string) contacts.Filter { return contacts.Filter{Q: q} })
 	measure("admin, country filter", v, func(q string) contacts.Filter { return contacts.Filter{Q: q, Country: "PE"} })
+	av, err := app.Accounts.LoadViewer(context.Background(), agent.ID)
+	testutil.Must(b, err)
+	queries = append(queries, "")
+	measure("agent with 400 conversations", av, func(q string) contacts.Filter { return contacts.Filter{Q: q} })
 }
 
 // BenchmarkContactImport: a 20,000-row CSV imported end to end (parse, check, COPY,

@@ -52,9 +52,13 @@ func visible(v accounts.Viewer) (string, []any) {
 	if v.IsAdmin() {
 		return "k.workspace_id = ?", []any{v.Workspace.ID}
 	}
+	// One IN over a union (not OR EXISTS per contact): the few contacts an agent can see
+	// are found from their conversations and owned contacts, instead of checking every
+	// contact of the workspace in turn.
 	cond, args := inbox.Visible(v, "c")
-	return "k.workspace_id = ? AND (k.owner_id = ? OR EXISTS (SELECT 1 FROM conversations c WHERE c.contact_id = k.id AND " + cond + "))",
-		append([]any{v.Workspace.ID, v.User.ID}, args...)
+	return "k.workspace_id = ? AND k.id IN (SELECT c.contact_id FROM conversations c WHERE " + cond +
+			" UNION ALL SELECT o.id FROM contacts o WHERE o.workspace_id = ? AND o.owner_id = ?)",
+		append(append([]any{v.Workspace.ID}, args...), v.Workspace.ID, v.User.ID)
 }
 
 // Filter narrows the contacts list.
