@@ -118,23 +118,30 @@ func TestContactImportReportsLinesAndNeverHalfImports(t *testing.T) {
 
 	c := app.Client()
 	c.Login(admin.Email, testutil.Password)
-	csv := "Nombre;Teléfono;Correo;Empresa;Vendedor\n" + // semicolons, as Excel saves in LatAm
-		"María Quispe;+51 987 654 321;maria@andina.pe;Constructora Andina;ana@acme.pe\n" + // 2 ok
-		"Carlos Díaz;+52 1 55 1234 5678;carlos@valle.mx;Logística del Valle;\n" + // 3 updates the WhatsApp contact
-		"Sin número;;nadie@x.com;;\n" + // 4 no phone
-		"Mal correo;+51 911 111 111;no-es-correo;Acme;\n" + // 5 bad e-mail: nothing of it imported
-		"Repetida;987654321;;;\n" + // 6 same as line 2 once read in PE
-		"Pedro;+51 922 222 222;;constructora andina;\n" + // 7 ok, same company any case
-		"Ana;+51 933 333 333;;;nadie@acme.pe\n" + // 8 unknown owner
-		"\"Luis \"\"Lucho\"\" Pérez\";+57 300 123 4567;luis@cafe.co;Café de Altura;\n" // 9 ok, quotes
+	if r := c.PostForm("/settings/contact-fields", url.Values{"label": {"Plan"}, "kind": {"select"}, "options": {"Básico\nPro"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("field: %d", r.StatusCode)
+	}
+	csv := "Nombre;Teléfono;Correo;Empresa;Vendedor;Plan\n" + // semicolons, as Excel saves in LatAm
+		"María Quispe;+51 987 654 321;maria@andina.pe;Constructora Andina;ana@acme.pe;pro\n" + // 2 ok
+		"Carlos Díaz;+52 1 55 1234 5678;carlos@valle.mx;Logística del Valle;;\n" + // 3 updates the WhatsApp contact
+		"Sin número;;nadie@x.com;;;\n" + // 4 no phone
+		"Mal correo;+51 911 111 111;no-es-correo;Acme;;\n" + // 5 bad e-mail: nothing of it imported
+		"Repetida;987654321;;;;\n" + // 6 same as line 2 once read in PE
+		"Pedro;+51 922 222 222;;constructora andina;;Oro\n" + // 7 a plan that is not an option
+		"Ana;+51 933 333 333;;;nadie@acme.pe;\n" + // 8 unknown owner
+		"\"Luis \"\"Lucho\"\" Pérez\";+57 300 123 4567;luis@cafe.co;Café de Altura;;\n" + // 9 ok, quotes
+		"Pedro;+51 922 222 222;;constructora andina;;Básico\n" // 10 ok, same company any case
 	r := uploadCSV(t, c, "clientes.csv", csv)
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("upload: %d %s", r.StatusCode, r.Body)
 	}
 	path := r.Header.Get("Location")
 	doc := c.Get(path).Doc(t)
-	if got := doc.Find(`[data-testid="mapping-row"]`).Length(); got != 5 {
-		t.Fatalf("mapping rows = %d, want one per column (5)", got)
+	if got := doc.Find(`[data-testid="mapping-row"]`).Length(); got != 6 {
+		t.Fatalf("mapping rows = %d, want one per column (6)", got)
+	}
+	if v, _ := doc.Find(`[data-testid="map-5"] option[selected]`).Attr("value"); v != "custom:plan" {
+		t.Errorf("Plan column guessed as %q, want the custom field", v)
 	}
 	if v, _ := doc.Find(`[data-testid="map-1"] option[selected]`).Attr("value"); v != "phone" {
 		t.Errorf("Teléfono column guessed as %q, want phone", v)
@@ -146,18 +153,18 @@ func TestContactImportReportsLinesAndNeverHalfImports(t *testing.T) {
 	if r := c.PostForm(path+"/start", url.Values{"col.0": {"name"}}); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "teléfono") {
 		t.Fatalf("start without phone: %d", r.StatusCode)
 	}
-	r = c.PostForm(path+"/start", url.Values{"col.0": {"name"}, "col.1": {"phone"}, "col.2": {"email"}, "col.3": {"company"}, "col.4": {"owner"}, "default_country": {"PE"}})
+	r = c.PostForm(path+"/start", url.Values{"col.0": {"name"}, "col.1": {"phone"}, "col.2": {"email"}, "col.3": {"company"}, "col.4": {"owner"}, "col.5": {"custom:plan"}, "default_country": {"PE"}})
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("start: %d %s", r.StatusCode, r.Body)
 	}
 	var id int64
 	fmt.Sscanf(path, "/contacts/import/%d", &id)
 	imp := waitImport(t, app, id)
-	if imp.Status != "done" || imp.Created != 3 || imp.Updated != 1 || imp.Failed != 4 || imp.Processed != 8 {
-		t.Fatalf("import = %s created %d updated %d failed %d processed %d; want done 3 1 4 8", imp.Status, imp.Created, imp.Updated, imp.Failed, imp.Processed)
+	if imp.Status != "done" || imp.Created != 3 || imp.Updated != 1 || imp.Failed != 5 || imp.Processed != 9 {
+		t.Fatalf("import = %s created %d updated %d failed %d processed %d; want done 3 1 5 9", imp.Status, imp.Created, imp.Updated, imp.Failed, imp.Processed)
 	}
 	errs := c.Get(fmt.Sprintf("/contacts/import/%d/errors.csv", id))
-	for _, want := range []string{"4,Falta el teléfono.", "5,El correo «no-es-correo» no es válido.", "6,El número +51 987 654 321 ya aparece en la línea 2.", "8,El responsable «nadie@acme.pe» no es un usuario activo"} {
+	for _, want := range []string{"4,Falta el teléfono.", "5,El correo «no-es-correo» no es válido.", "6,El número +51 987 654 321 ya aparece en la línea 2.", "8,El responsable «nadie@acme.pe» no es un usuario activo", `7,"Plan: elige una de las opciones (Básico, Pro)."`} {
 		if !strings.Contains(errs.Body, want) {
 			t.Errorf("errors CSV lacks %q:\n%s", want, errs.Body)
 		}
@@ -187,11 +194,16 @@ func TestContactImportReportsLinesAndNeverHalfImports(t *testing.T) {
 	}
 	// The progress page shows the result and the bad lines; the timeline tells the import.
 	page := c.Get(path).Doc(t)
-	if got := strings.Join(strings.Fields(page.Find(`[data-testid="import-counts"]`).Text()), " "); !strings.Contains(got, "8 de 8 filas · 3 nuevos · 1 actualizados · 4 con error") {
+	if got := strings.Join(strings.Fields(page.Find(`[data-testid="import-counts"]`).Text()), " "); !strings.Contains(got, "9 de 9 filas · 3 nuevos · 1 actualizados · 5 con error") {
 		t.Errorf("counts = %q", got)
 	}
-	if page.Find(`[data-testid="import-errors"] tbody tr`).Length() != 4 {
-		t.Errorf("error table rows = %d, want 4", page.Find(`[data-testid="import-errors"] tbody tr`).Length())
+	if page.Find(`[data-testid="import-errors"] tbody tr`).Length() != 5 {
+		t.Errorf("error table rows = %d, want 5", page.Find(`[data-testid="import-errors"] tbody tr`).Length())
+	}
+	var maria models.Contact
+	testutil.Must(t, app.DB.Gorm.Where("phone = ?", "+51987654321").First(&maria).Error)
+	if !strings.Contains(string(maria.Custom), `"plan": "Pro"`) {
+		t.Errorf("custom field not imported: %s", maria.Custom)
 	}
 	if tl := c.Get(fmt.Sprintf("/contacts/%d", carlos.ID)).Doc(t).Find(`[data-testid="timeline"]`).Text(); !strings.Contains(tl, "Importado desde clientes.csv") {
 		t.Errorf("timeline lacks the import: %q", tl)
