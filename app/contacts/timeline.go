@@ -29,10 +29,11 @@ func (s *Service) Timeline(ctx context.Context, v accounts.Viewer, contactID int
 		ConversationID int64
 		Channel        string
 		OpenedAt       time.Time
+		OpenedBy       string
 		ClosedAt       *time.Time
 		CloseReason    string
 	}
-	if err := s.DB.WithContext(ctx).Raw(`SELECT y.conversation_id, ch.name AS channel, y.opened_at, y.closed_at, y.close_reason
+	if err := s.DB.WithContext(ctx).Raw(`SELECT y.conversation_id, ch.name AS channel, y.opened_at, y.opened_by, y.closed_at, y.close_reason
 		FROM cycles y JOIN conversations c ON c.id = y.conversation_id JOIN channels ch ON ch.id = c.channel_id
 		WHERE c.contact_id = ? AND `+cond+` ORDER BY y.opened_at DESC LIMIT 100`, append([]any{contactID}, args...)...).Scan(&cycles).Error; err != nil {
 		return nil, err
@@ -40,7 +41,11 @@ func (s *Service) Timeline(ctx context.Context, v accounts.Viewer, contactID int
 	var out []TimelineItem
 	for _, y := range cycles {
 		href := "/conversations/" + strconv.FormatInt(y.ConversationID, 10)
-		out = append(out, TimelineItem{At: y.OpenedAt, Kind: "opened", Text: "Escribió por " + y.Channel + ": se abrió una conversación", Href: href})
+		text := "Escribió por " + y.Channel + ": se abrió una conversación"
+		if y.OpenedBy == "reopen" {
+			text = "Se reabrió la conversación de " + y.Channel
+		}
+		out = append(out, TimelineItem{At: y.OpenedAt, Kind: "opened", Text: text, Href: href})
 		if y.ClosedAt != nil {
 			t := "Se cerró la conversación de " + y.Channel
 			switch y.CloseReason {
