@@ -99,6 +99,8 @@ type Contact struct {
 	OwnerID     *int64
 	Custom      JSON
 	Referral    JSON
+	CompanyID   *int64 // the company (contacts.company keeps its name in sync)
+	Notes       string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 

@@ -280,5 +280,37 @@ func setContactDetails(ctx context.Context, tx *gorm.DB, ws models.Workspace) er
 			return err
 		}
 	}
-	return nil
+	// Every customer's company is an account (companies) with its tax id, as the
+	// country writes it, and a domain; contacts get an e-mail at that domain.
+	if err := tx.WithContext(ctx).Exec(`
+		INSERT INTO companies (workspace_id, name, tax_id, country, domain, created_at, updated_at)
+		SELECT DISTINCT ON (lower(k.company)) k.workspace_id, k.company,
+			CASE k.country WHEN 'PE' THEN '20' || lpad((abs(hashtext(k.company)) % 1000000000)::text, 9, '0')
+				WHEN 'MX' THEN upper(left(regexp_replace(k.company, '[^A-Za-z]', '', 'g'), 3)) || '180512' || 'AB' || (abs(hashtext(k.company)) % 10)::text
+				WHEN 'AR' THEN '30-' || lpad((abs(hashtext(k.company)) % 100000000)::text, 8, '0') || '-' || (abs(hashtext(k.company)) % 10)::text
+				WHEN 'CO' THEN '900' || lpad((abs(hashtext(k.company)) % 1000000)::text, 6, '0') || '-' || (abs(hashtext(k.company)) % 10)::text
+				WHEN 'CL' THEN '76.' || lpad((abs(hashtext(k.company)) % 1000)::text, 3, '0') || '.' || lpad((abs(hashtext(k.company)) % 997)::text, 3, '0') || '-K'
+				ELSE '' END,
+			k.country, lower(regexp_replace(translate(k.company, 'áéíóúñÁÉÍÓÚÑ', 'aeiounAEIOUN'), '[^A-Za-z]', '', 'g')) ||
+				CASE k.country WHEN 'PE' THEN '.com.pe' WHEN 'MX' THEN '.com.mx' WHEN 'AR' THEN '.com.ar' WHEN 'CO' THEN '.com.co' WHEN 'CL' THEN '.cl' ELSE '.com' END,
+			now(), now()
+		FROM contacts k WHERE k.workspace_id = ? AND k.company <> ''
+		ORDER BY lower(k.company)
+		ON CONFLICT (workspace_id, lower(name)) DO NOTHING`, ws.ID).Error; err != nil {
+		return err
+	}
+	// Each customer's owner is the agent who looks after their conversation.
+	if err := tx.WithContext(ctx).Exec(`UPDATE contacts k SET owner_id = c.assignee_id FROM conversations c
+		WHERE c.contact_id = k.id AND k.workspace_id = ? AND c.assignee_id IS NOT NULL AND k.owner_id IS NULL`, ws.ID).Error; err != nil {
+		return err
+	}
+	if err := tx.WithContext(ctx).Exec(`UPDATE contacts k SET company_id = co.id, company = co.name,
+			email = CASE WHEN k.email = '' THEN lower(translate(split_part(k.name, ' ', 1), 'áéíóúñÁÉÍÓÚÑ', 'aeiounAEIOUN')) || '@' || co.domain ELSE k.email END
+		FROM companies co WHERE k.workspace_id = ? AND co.workspace_id = k.workspace_id AND lower(co.name) = lower(k.company) AND k.company_id IS NULL`,
+		ws.ID).Error; err != nil {
+		return err
+	}
+	// The account's owner is its contact's.
+	return tx.WithContext(ctx).Exec(`UPDATE companies co SET owner_id = k.owner_id FROM contacts k
+		WHERE k.company_id = co.id AND co.workspace_id = ? AND co.owner_id IS NULL AND k.owner_id IS NOT NULL`, ws.ID).Error
 }

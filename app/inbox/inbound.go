@@ -237,6 +237,16 @@ func lockOrCreateConversation(tx *gorm.DB, wsID, channelID, contactID int64, at 
 // both name someone), refreshes what changed (profile name, username, referral), and
 // attaches a phone or a user id it learns for the first time; or creates the contact.
 func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
+	// One contact per person: by WhatsApp id, by business-scoped user id (a customer
+	// known only by a username), or by the number written another way (Mexico's 521…,
+	// Argentina without the 9, a contact imported or created by hand).
+	e164, country := "", in.Country
+	if in.WaID != "" {
+		e164, country = phone.FromWaID(in.WaID)
+		if n, c, ok := phone.Normalize(in.WaID, ""); ok {
+			e164, country = n, c
+		}
+	}
 	var found []struct {
 		ID          int64
 		WaID        string
@@ -246,9 +256,9 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		HasReferral bool
 	}
 	err := tx.Raw(`SELECT id, wa_id, user_id, username, profile_name, referral IS NOT NULL AS has_referral FROM contacts
-		WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?))
-		ORDER BY (wa_id = ? AND wa_id <> '') DESC, id`,
-		in.WorkspaceID, in.WaID, in.UserID, in.WaID).Scan(&found).Error
+		WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?) OR (phone <> '' AND phone = ?))
+		ORDER BY (wa_id = ? AND wa_id <> '') DESC, (user_id = ? AND user_id <> '') DESC, id`,
+		in.WorkspaceID, in.WaID, in.UserID, e164, in.WaID, in.UserID).Scan(&found).Error
 	if err != nil {
 		return 0, err
 	}
@@ -266,11 +276,18 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		}
 		if in.WaID != "" && existing.WaID == "" {
 			// A later payload reveals the number of a customer known by username.
-			e164, country := phone.FromWaID(in.WaID)
 			upd["wa_id"], upd["phone"], upd["country"] = in.WaID, e164, country
 		}
-		if in.UserID != "" && existing.UserID != in.UserID && len(found) == 1 {
-			upd["user_id"] = in.UserID // nobody else holds it (found would list them)
+		if in.UserID != "" && existing.UserID != in.UserID {
+			holders := 0
+			for _, f := range found {
+				if f.UserID == in.UserID {
+					holders++
+				}
+			}
+			if holders == 0 {
+				upd["user_id"] = in.UserID // nobody else holds it (found would list them)
+			}
 		}
 		if len(upd) > 0 {
 			upd["updated_at"] = in.At
@@ -279,10 +296,6 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 			}
 		}
 		return existing.ID, nil
-	}
-	e164, country := "", in.Country
-	if in.WaID != "" {
-		e164, country = phone.FromWaID(in.WaID)
 	}
 	var id int64
 	err = tx.Raw(`

@@ -15,6 +15,7 @@ import (
 	"github.com/atiende/atiende/app/channels"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/config"
+	"github.com/atiende/atiende/app/contacts"
 	"github.com/atiende/atiende/app/db"
 	"github.com/atiende/atiende/app/importer"
 	"github.com/atiende/atiende/app/inbox"
@@ -50,7 +51,9 @@ type Services struct {
 	// Templates copies each WhatsApp Business Account's templates from Meta.
 	Templates *catalog.TemplateSyncer
 	// Scheduler sends scheduled replies when they are due.
-	Scheduler *inbox.Scheduler
+	Scheduler      *inbox.Scheduler
+	Contacts       *contacts.Service  // contacts, companies, merge
+	ContactImports *contacts.Importer // CSV imports of contacts
 }
 
 // New builds the services. A nil clock is the wall clock; a nil logger discards; a nil
@@ -84,6 +87,8 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Templates = &catalog.TemplateSyncer{Catalog: s.Catalog, Channels: s.Channels, Graph: s.Graph}
 	s.Scheduler = &inbox.Scheduler{Inbox: s.Inbox, Accounts: s.Accounts}
 	s.Sender = &outbox.Sender{DB: d.Gorm, Pool: d.Pool, Graph: s.Graph, Channels: s.Channels, Logger: logger, Metrics: m}
+	s.Contacts = contacts.New(d.Gorm, clk)
+	s.ContactImports = &contacts.Importer{Svc: s.Contacts, Pool: d.Pool, Logger: logger}
 	return s, nil
 }
 

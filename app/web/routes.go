@@ -87,7 +87,23 @@ func (s *Server) routes(e *echo.Echo) {
 	app.POST("/profile/password", s.profilePassword)
 	app.GET("/me/badges", s.badges)
 
-	app.GET("/contacts", s.placeholder("Contactos", "contacts", "Aquí verás a tus clientes con su historial y sus oportunidades."))
+	// Contactos y Empresas (contacts.go): list, export, profile, merge, companies, CSV import.
+	app.GET("/contacts", s.contactsList)
+	app.GET("/contacts/export.csv", s.contactsExport)
+	app.GET("/contacts/:id", s.contactShow)
+	app.POST("/contacts/:id", s.contactUpdate)
+	app.POST("/contacts/:id/merge", s.contactMerge, requireRole(models.RoleAdmin, models.RoleSupervisor))
+	app.GET("/companies", s.companiesList)
+	app.POST("/companies", s.companyCreate)
+	app.GET("/companies/:id", s.companyShow)
+	app.POST("/companies/:id", s.companyUpdate)
+	imports := app.Group("/contacts/import", requireRole(models.RoleAdmin, models.RoleSupervisor))
+	imports.GET("", s.importsList)
+	imports.POST("", s.importUpload)
+	imports.GET("/:id", s.importShow)
+	imports.POST("/:id/start", s.importStart)
+	imports.GET("/:id/progress", s.importProgress)
+	imports.GET("/:id/errors.csv", s.importErrorsCSV)
 	app.GET("/leads", s.placeholder("Oportunidades", "leads", "Aquí verás el embudo de ventas con las oportunidades creadas desde los chats."))
 	app.GET("/tasks", s.placeholder("Tareas", "tasks", "Aquí verás las tareas de seguimiento de tus clientes."))
 	app.GET("/reports", s.placeholder("Reportes", "reports", "Aquí verás los tiempos de respuesta, el cumplimiento de SLA y las conversiones."))
@@ -142,6 +158,9 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/audit.csv", s.auditCSV)
 	admin.GET("/webhooks", s.webhooksList) // settings_webhooks.go
 	admin.POST("/webhooks/:id/replay", s.webhookReplay)
+	admin.GET("/contact-fields", s.fieldsList) // contacts.go
+	admin.POST("/contact-fields", s.fieldCreate)
+	admin.POST("/contact-fields/:id/delete", s.fieldDelete)
 
 	// JSON API v1 (api.go): Bearer tokens, no session and no CSRF (no ambient credentials).
 	api := e.Group("/api/v1", s.requireToken, s.bumpAfterWrite, middleware.BodyLimit("1M"))
@@ -153,6 +172,10 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/conversations/:id/assign", s.apiAssign)
 	api.POST("/conversations/:id/status", s.apiStatus)
 	api.GET("/reports/summary", s.apiReportSummary)
+	api.GET("/contacts", s.apiContacts) // contacts.go
+	api.POST("/contacts", s.apiContactCreate)
+	api.GET("/contacts/:id", s.apiContact)
+	api.PATCH("/contacts/:id", s.apiContactPatch)
 
 	// Attachments (attach.go): their own body limit, WhatsApp's (100 MB documents).
 	e.POST("/conversations/:id/attachments", s.conversationAttach,
