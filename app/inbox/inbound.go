@@ -32,6 +32,8 @@ type Inbound struct {
 	PinTeamID *int64
 	// History: the message is replayed by the importer (no live event, no automatic reply).
 	History bool
+	// NoAutoLead: the channel is known to create no leads, so the first-cycle hook is skipped.
+	NoAutoLead bool
 }
 
 // Received says what ReceiveInbound did.
@@ -138,6 +140,7 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID})
 	}
 	prevTeam, prevAssignee := c.TeamID, c.AssigneeID
+	firstCycle := c.CycleID == nil
 	if err := s.persist(tx, &c, cmd, o); err != nil {
 		return r, err
 	}
@@ -148,6 +151,11 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		c.WaitingSince = nil
 		c.UnreadCount = 0
 		r.OpenedCycle = true
+		if firstCycle && s.OnFirstCycle != nil && !in.History && !in.NoAutoLead {
+			if err := s.OnFirstCycle(tx, in, &c); err != nil {
+				return r, err
+			}
+		}
 	}
 	touchByCustomer(&c, in)
 	return r, s.save(tx, &c, "message", prevTeam, prevAssignee, actor, true)

@@ -71,7 +71,7 @@ func (g *Ingester) Apply(ctx context.Context, ch models.Channel, body []byte) (S
 					sum.Skipped += len(c.Value.Messages) + len(c.Value.Statuses)
 					continue
 				}
-				if err := g.applyValue(ctx, tx, ch.WorkspaceID, chID, c.Value, now, &sum); err != nil {
+				if err := g.applyValue(ctx, tx, ch.WorkspaceID, chID, chID == ch.ID && ch.AutoLeadPipelineID == nil, c.Value, now, &sum); err != nil {
 					return err
 				}
 			}
@@ -107,7 +107,7 @@ func (g *Ingester) channelFor(tx *gorm.DB, ch models.Channel, phoneNumberID stri
 	return id, id != 0, nil
 }
 
-func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64, v whatsapp.Value, now time.Time, sum *Summary) error {
+func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64, noAutoLead bool, v whatsapp.Value, now time.Time, sum *Summary) error {
 	// Rows are locked in a stable order (by sender, by wamid), so two batches with the
 	// same customers in another order cannot deadlock; one customer's messages keep
 	// their order.
@@ -129,6 +129,7 @@ func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64
 		}
 		in := Normalize(m)
 		in.WorkspaceID, in.ChannelID, in.WaID, in.ProfileName = wsID, chID, from, names[from]
+		in.NoAutoLead = noAutoLead
 		in.At = whatsapp.ParseTimestamp(m.Timestamp, now)
 		r, err := g.Inbox.ReceiveInbound(ctx, tx, in)
 		if err != nil {

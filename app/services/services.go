@@ -15,6 +15,7 @@ import (
 	"github.com/atiende/atiende/app/channels"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/config"
+	"github.com/atiende/atiende/app/crm"
 	"github.com/atiende/atiende/app/db"
 	"github.com/atiende/atiende/app/importer"
 	"github.com/atiende/atiende/app/inbox"
@@ -45,6 +46,7 @@ type Services struct {
 	Graph    *whatsapp.Client
 	Media    *media.Fetcher
 	Sender   *outbox.Sender
+	CRM      *crm.Service
 }
 
 // New builds the services. A nil clock is the wall clock; a nil logger discards; a nil
@@ -69,6 +71,8 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Channels = channels.New(d.Gorm, box, clk)
 	s.Catalog = catalog.New(d.Gorm, clk)
 	s.Inbox = inbox.New(d.Gorm, clk)
+	s.CRM = crm.New(d.Gorm, clk, s.Inbox)
+	s.Inbox.OnFirstCycle = s.CRM.AutoLead
 	s.Ingest = &ingest.Ingester{DB: d.Gorm, Inbox: s.Inbox, Clock: clk, Logger: logger, Metrics: m}
 	s.Importer = &importer.Importer{DB: d.Gorm, Inbox: s.Inbox, Box: box}
 	s.Graph = &whatsapp.Client{BaseURL: cfg.GraphURL}

@@ -299,6 +299,8 @@ type liveMessage struct {
 	Incoming     bool   `json:"in,omitempty"`
 	User         int64  `json:"user,omitempty"`
 	Presence     string `json:"presence,omitempty"`
+	// Task is a due task (JSON, crm.TaskDue) on task_due events.
+	Task string `json:"task,omitempty"`
 }
 
 // events streams the changes the signed-in user may see (Server-Sent Events). Each
@@ -373,7 +375,7 @@ func (s *Server) events(c echo.Context) error {
 				continue
 			}
 			event := "change"
-			if e.Kind == "resync" || e.Kind == "presence" {
+			if e.Kind == "resync" || e.Kind == "presence" || e.Kind == "task_due" {
 				event = e.Kind
 			}
 			err = send(event, msg)
@@ -395,6 +397,11 @@ func liveFor(v accounts.Viewer, e live.Event) (liveMessage, bool) {
 			return liveMessage{}, false
 		}
 		return liveMessage{Kind: "presence", User: e.UserID, Presence: e.Text}, true
+	case "task_due": // only the assignee hears about their task
+		if e.WorkspaceID != v.Workspace.ID || e.UserID != v.User.ID {
+			return liveMessage{}, false
+		}
+		return liveMessage{Kind: "task_due", Task: e.Text}, true
 	}
 	if e.ConversationID == 0 {
 		return liveMessage{}, false

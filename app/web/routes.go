@@ -70,8 +70,18 @@ func (s *Server) routes(e *echo.Echo) {
 	app.GET("/media/:id", s.media)
 
 	app.GET("/contacts", s.placeholder("Contactos", "contacts", "Aquí verás a tus clientes con su historial y sus oportunidades."))
-	app.GET("/leads", s.placeholder("Oportunidades", "leads", "Aquí verás el embudo de ventas con las oportunidades creadas desde los chats."))
-	app.GET("/tasks", s.placeholder("Tareas", "tasks", "Aquí verás las tareas de seguimiento de tus clientes."))
+	// Oportunidades y Tareas (leads.go, tasks.go).
+	app.GET("/leads", s.leadBoard)
+	app.GET("/leads/list", s.leadList)
+	app.GET("/leads/export.csv", s.leadExport)
+	app.GET("/leads/columns/:id", s.leadColumn)
+	app.GET("/leads/:id", s.leadShow)
+	app.POST("/leads/:id", s.leadUpdate)
+	app.POST("/leads/:id/stage", s.leadMove)
+	app.POST("/conversations/:id/leads", s.conversationLeadCreate)
+	app.GET("/tasks", s.tasksPage)
+	app.POST("/tasks", s.taskCreate)
+	app.POST("/tasks/:id/done", s.taskDone)
 	app.GET("/reports", s.placeholder("Reportes", "reports", "Aquí verás los tiempos de respuesta, el cumplimiento de SLA y las conversiones."))
 
 	// Configuración: admins land on users; everyone else manages their own API tokens.
@@ -110,6 +120,12 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/labels", s.labelsList)
 	admin.POST("/labels", s.labelCreate)
 	admin.POST("/labels/:id/delete", s.labelDelete)
+	// settings_pipelines.go
+	admin.GET("/pipelines", s.pipelinesList)
+	admin.POST("/pipelines", s.pipelineCreate)
+	admin.GET("/pipelines/:id", s.pipelineEdit)
+	admin.POST("/pipelines/:id", s.pipelineUpdate)
+	admin.POST("/channels/:id/auto-lead", s.channelAutoLead)
 
 	// JSON API v1 (api.go): Bearer tokens, no session and no CSRF (no ambient credentials).
 	api := e.Group("/api/v1", s.requireToken, s.bumpAfterWrite, middleware.BodyLimit("1M"))
@@ -121,6 +137,14 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/conversations/:id/take", s.apiTake)
 	api.POST("/conversations/:id/assign", s.apiAssign)
 	api.POST("/conversations/:id/status", s.apiStatus)
+	// api_crm.go
+	api.GET("/leads", s.apiLeads)
+	api.POST("/leads", s.apiLeadCreate)
+	api.GET("/leads/:id", s.apiLead)
+	api.PATCH("/leads/:id", s.apiLeadPatch)
+	api.GET("/tasks", s.apiTasks)
+	api.POST("/tasks", s.apiTaskCreate)
+	api.PATCH("/tasks/:id", s.apiTaskPatch)
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

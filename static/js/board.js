@@ -265,6 +265,9 @@
       if (notice) notifyQueue[m.conv] = notice;
       queueCard(String(m.conv));
     });
+    source.addEventListener("task_due", function (ev) {
+      document.dispatchEvent(new CustomEvent("atiende:task", { detail: ev.data }));
+    });
     source.addEventListener("presence", function (ev) {
       var m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
