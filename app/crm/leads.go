@@ -133,10 +133,11 @@ func (s *Service) CreateLead(ctx context.Context, a inbox.Actor, in LeadInput) (
 			var row struct {
 				ID, ContactID int64
 				CycleID       *int64
+				Status        string
 				Name, Profile string
 				Phone, WaID   string
 			}
-			if err := tx.Raw(`SELECT c.id, c.contact_id, c.cycle_id, k.name, k.profile_name AS profile, k.phone, k.wa_id
+			if err := tx.Raw(`SELECT c.id, c.contact_id, c.cycle_id, c.status, k.name, k.profile_name AS profile, k.phone, k.wa_id
 				FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ? AND `+cond,
 				append([]any{*in.ConversationID}, args...)...).Find(&row).Error; err != nil {
 				return err
@@ -144,7 +145,10 @@ func (s *Service) CreateLead(ctx context.Context, a inbox.Actor, in LeadInput) (
 			if row.ID == 0 {
 				return apperr.NotFound{Msg: "No existe esa conversación o no tienes acceso."}
 			}
-			contactID, convID, cycleID = row.ContactID, &row.ID, row.CycleID
+			contactID, convID = row.ContactID, &row.ID
+			if row.Status != models.StatusClosed {
+				cycleID = row.CycleID // the cycle it was born in, while it is open
+			}
 			contactName = models.Contact{Name: row.Name, ProfileName: row.Profile, Phone: row.Phone, WaID: row.WaID}.DisplayName()
 		case in.ContactID != nil:
 			cond, args := visibleContact(v, "k")
