@@ -48,6 +48,8 @@ CREATE TABLE leads (
 );
 -- A board column, newest move first (keyset "Cargar más").
 CREATE INDEX leads_column_idx ON leads (stage_id, stage_changed_at DESC, id DESC);
+-- The board's per-stage totals read this index alone (index-only scan).
+CREATE INDEX leads_totals_idx ON leads (pipeline_id, stage_id, currency) INCLUDE (workspace_id, value, owner_id, expected_close);
 CREATE INDEX leads_conversation_idx ON leads (conversation_id) WHERE conversation_id IS NOT NULL;
 CREATE INDEX leads_contact_idx ON leads (contact_id);
 CREATE INDEX leads_owner_idx ON leads (workspace_id, owner_id);

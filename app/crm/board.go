@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/apperr"
+	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/live"
 	"github.com/atiende/atiende/models"
 )
 
@@ -31,8 +35,14 @@ type Filter struct {
 // where is the filter's SQL over leads l, with visibility.
 func (f Filter) where(v accounts.Viewer) (string, []any) {
 	cond, args := VisibleLeads(v, "l")
+	rest, more := f.filters()
+	return cond + rest, append(args, more...)
+}
+
+// filters is the filter's SQL without visibility (" AND …").
+func (f Filter) filters() (string, []any) {
+	var args []any
 	var b strings.Builder
-	b.WriteString(cond)
 	if f.PipelineID != 0 {
 		b.WriteString(" AND l.pipeline_id = ?")
 		args = append(args, f.PipelineID)
@@ -125,21 +135,100 @@ func (s *Service) Board(ctx context.Context, v accounts.Viewer, f Filter) (Board
 	}
 	f.PipelineID = b.Pipeline.ID
 	f.StageID = 0
+	key := fmt.Sprintf("leads|%s|p%d|o%d|%s|%s", scopeKey(v), f.PipelineID, f.OwnerID, f.CloseFrom.Format(time.DateOnly), f.CloseTo.Format(time.DateOnly))
+	cols, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) (boardColumns, error) {
+		return s.columns(ctx, v, f, b.Pipeline)
+	})
+	if err != nil {
+		return b, err
+	}
+	b.Columns, b.Total = cols.Columns, cols.Total
+	return b, nil
+}
+
+type boardColumns struct {
+	Columns []Column
+	Total   int
+}
+
+// scopeKey names what v may see of leads (cache keys).
+func scopeKey(v accounts.Viewer) string {
+	if v.User.Role == models.RoleAdmin {
+		return "admin"
+	}
+	teams := slices.Clone(v.TeamIDs)
+	slices.Sort(teams)
+	return fmt.Sprintf("%s/u%d/t%v", v.User.Role, v.User.ID, teams)
+}
+
+// candidateCols are what the board needs of a lead to total and rank it.
+const candidateCols = "id, stage_id, currency, value, stage_changed_at, pipeline_id, owner_id, expected_close"
+
+// candidates is a small set of leads (candidateCols) that holds everything v may see
+// under f, when there is one cheaper to start from than the whole pipeline: an
+// agent's or a supervisor's leads (owned, their teams', from conversations they see),
+// or one owner's. "" when the board is best read column by column.
+func candidates(v accounts.Viewer, f Filter) (string, []any) {
+	ws := v.Workspace.ID
+	if v.User.Role == models.RoleAdmin {
+		if f.OwnerID > 0 {
+			return `SELECT ` + candidateCols + ` FROM leads WHERE workspace_id = ? AND owner_id = ?`, []any{ws, f.OwnerID}
+		}
+		return "", nil
+	}
+	conv, convArgs := inbox.Visible(v, "vc")
+	q := `SELECT ` + candidateCols + ` FROM leads WHERE workspace_id = ? AND owner_id = ?
+		UNION SELECT ` + prefixed("lc", candidateCols) + ` FROM conversations vc JOIN leads lc ON lc.conversation_id = vc.id WHERE ` + conv
+	args := append([]any{ws, v.User.ID}, convArgs...)
+	if v.User.Role == models.RoleSupervisor && len(v.TeamIDs) > 0 {
+		q += ` UNION SELECT ` + candidateCols + ` FROM leads WHERE workspace_id = ? AND owner_id IN (SELECT tm.user_id FROM team_members tm WHERE tm.team_id IN ?)`
+		args = append(args, ws, v.TeamIDs)
+	}
+	return q, args
+}
+
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = alias + "." + c
+	}
+	return strings.Join(parts, ", ")
+}
+
+// columns loads a pipeline's columns: per-stage totals, and every column's first page.
+func (s *Service) columns(ctx context.Context, v accounts.Viewer, f Filter, p models.Pipeline) (boardColumns, error) {
+	var b boardColumns
 	cond, args := f.where(v)
+	cardsQ := `SELECT x.* FROM stages s CROSS JOIN LATERAL (` + cardSQL + ` WHERE l.stage_id = s.id AND ` + cond + `
+		ORDER BY l.stage_changed_at DESC, l.id DESC LIMIT ?) x WHERE s.pipeline_id = ?`
+	cardsArgs := append(append([]any{}, args...), ColumnSize+1, p.ID)
+	from := "leads l"
+	if cand, candArgs := candidates(v, f); cand != "" {
+		// Start from the viewer's own leads: total them, rank them per stage, keep
+		// each column's first page.
+		rest, restArgs := f.filters()
+		from = "(" + cand + ") l"
+		cond = "true" + rest
+		args = append(append([]any{}, candArgs...), restArgs...)
+		cardsQ = `WITH top AS (SELECT id FROM (SELECT l.id, row_number() OVER (PARTITION BY l.stage_id ORDER BY l.stage_changed_at DESC, l.id DESC) AS rn
+			FROM ` + from + ` WHERE ` + cond + `) t WHERE t.rn <= ?)
+			` + cardSQL + ` WHERE l.id IN (SELECT id FROM top) ORDER BY l.stage_changed_at DESC, l.id DESC`
+		cardsArgs = append(append([]any{}, args...), ColumnSize+1)
+	}
+	// Weighted sums are the stage's probability times the sum: one aggregate over the
+	// leads alone, no join.
 	var totals []struct {
 		StageID  int64
 		Currency string
 		N        int
 		Value    float64
-		Weighted float64
 	}
-	if err := s.ctxDB(ctx).Raw(`SELECT l.stage_id, l.currency, count(*) AS n, COALESCE(sum(l.value), 0)::float8 AS value,
-		COALESCE(sum(l.value * s.probability / 100.0), 0)::float8 AS weighted
-		FROM leads l JOIN stages s ON s.id = l.stage_id WHERE `+cond+` GROUP BY l.stage_id, l.currency`, args...).Scan(&totals).Error; err != nil {
+	if err := s.ctxDB(ctx).Raw(`SELECT l.stage_id, l.currency, count(*) AS n, COALESCE(sum(l.value), 0)::float8 AS value
+		FROM `+from+` WHERE `+cond+` GROUP BY l.stage_id, l.currency`, args...).Scan(&totals).Error; err != nil {
 		return b, err
 	}
 	cols := map[int64]*Column{}
-	for _, st := range b.Pipeline.Stages {
+	for _, st := range p.Stages {
 		b.Columns = append(b.Columns, Column{Stage: st})
 	}
 	for i := range b.Columns {
@@ -152,15 +241,14 @@ func (s *Service) Board(ctx context.Context, v accounts.Viewer, f Filter) (Board
 		}
 		c.Count += t.N
 		b.Total += t.N
-		c.Sums = append(c.Sums, Sum{Currency: t.Currency, Value: t.Value, Weighted: t.Weighted})
+		w := math.Round(t.Value*float64(c.Stage.Probability)) / 100
+		c.Sums = append(c.Sums, Sum{Currency: t.Currency, Value: t.Value, Weighted: w})
 	}
 	for _, c := range b.Columns {
 		sort.Slice(c.Sums, func(i, j int) bool { return c.Sums[i].Value > c.Sums[j].Value })
 	}
 	var rows []cardRow
-	if err := s.ctxDB(ctx).Raw(`SELECT x.* FROM stages s CROSS JOIN LATERAL (`+cardSQL+` WHERE l.stage_id = s.id AND `+cond+`
-		ORDER BY l.stage_changed_at DESC, l.id DESC LIMIT ?) x WHERE s.pipeline_id = ?`,
-		append(args, ColumnSize+1, b.Pipeline.ID)...).Scan(&rows).Error; err != nil {
+	if err := s.ctxDB(ctx).Raw(cardsQ, cardsArgs...).Scan(&rows).Error; err != nil {
 		return b, err
 	}
 	now := s.Clock.Now()

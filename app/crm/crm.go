@@ -26,7 +26,13 @@ type Service struct {
 	// Inbox, when set, learns of changes that show on the conversations board (the
 	// lead's stage chip), so its cached reads are refreshed.
 	Inbox *inbox.Service
+
+	cache *live.Cache // nil: lead board reads go to the database every time
 }
+
+// EnableCache serves repeated lead board reads from c while the workspace is unchanged
+// (the conversations board's cache; every lead change bumps the workspace's version).
+func (s *Service) EnableCache(c *live.Cache) { s.cache = c }
 
 // New returns a Service.
 func New(db *gorm.DB, c clock.Clock, ib *inbox.Service) *Service {
@@ -60,7 +66,9 @@ func VisibleLeads(v accounts.Viewer, alias string) (string, []any) {
 		args = append(args, v.TeamIDs)
 	}
 	args = append(args, convArgs...)
-	return fmt.Sprintf("%[1]sworkspace_id = ? AND (%[1]sowner_id = ?%[2]s OR EXISTS (SELECT 1 FROM conversations vc WHERE vc.id = %[1]sconversation_id AND %[3]s))",
+	// IN (uncorrelated subquery): PostgreSQL hashes the visible conversations once
+	// instead of probing them lead by lead.
+	return fmt.Sprintf("%[1]sworkspace_id = ? AND (%[1]sowner_id = ?%[2]s OR %[1]sconversation_id IN (SELECT vc.id FROM conversations vc WHERE %[3]s))",
 		p, team, conv), args
 }
 

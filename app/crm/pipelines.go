@@ -134,13 +134,18 @@ func (s *Service) EnsureDefault(ctx context.Context, wsID int64) error {
 // Pipelines lists the workspace's pipelines with their stages in order, creating the
 // default one first if there is none.
 func (s *Service) Pipelines(ctx context.Context, wsID int64) ([]models.Pipeline, error) {
-	if err := s.EnsureDefault(ctx, wsID); err != nil {
-		return nil, err
-	}
 	var ps []models.Pipeline
-	err := s.ctxDB(ctx).Where("workspace_id = ?", wsID).Order("is_default DESC, position, lower(name)").
-		Preload("Stages", func(db *gorm.DB) *gorm.DB { return db.Order("position, id") }).Find(&ps).Error
-	return ps, err
+	for attempt := 0; attempt < 2; attempt++ {
+		err := s.ctxDB(ctx).Where("workspace_id = ?", wsID).Order("is_default DESC, position, lower(name)").
+			Preload("Stages", func(db *gorm.DB) *gorm.DB { return db.Order("position, id") }).Find(&ps).Error
+		if err != nil || len(ps) > 0 {
+			return ps, err
+		}
+		if err := s.EnsureDefault(ctx, wsID); err != nil {
+			return nil, err
+		}
+	}
+	return ps, nil
 }
 
 // Pipeline returns one pipeline of the workspace with its stages.
