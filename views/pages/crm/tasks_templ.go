@@ -486,14 +486,14 @@ func TaskRow(t crm.TaskView, csrf string, now time.Time, loc *time.Location, ove
 			return templ_7745c5c3_Err
 		}
 		if overdue {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "Venció el ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "Venció ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var29 string
-			templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(DateTime(t.DueAt, now, loc))
+			templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(dueWhen(t.DueAt, now, loc))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/crm/tasks.templ`, Line: 86, Col: 44}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/crm/tasks.templ`, Line: 86, Col: 40}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 			if templ_7745c5c3_Err != nil {
@@ -612,7 +612,7 @@ func TaskBlock(tasks []crm.TaskView, owners []Option, csrf string, now time.Time
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "\"> <label class=\"field\"><span>Tipo</span> <select name=\"kind\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "\"> <label class=\"field task-form-title\"><span>Detalle <small class=\"muted\">(opcional)</small></span> <input type=\"text\" name=\"title\" maxlength=\"200\" placeholder=\"Enviar la cotización actualizada\"></label> <label class=\"field\"><span>Tipo</span> <select name=\"kind\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -624,7 +624,7 @@ func TaskBlock(tasks []crm.TaskView, owners []Option, csrf string, now time.Time
 			var templ_7745c5c3_Var36 string
 			templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(k.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/crm/tasks.templ`, Line: 114, Col: 27}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/crm/tasks.templ`, Line: 118, Col: 27}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var36))
 			if templ_7745c5c3_Err != nil {
@@ -637,7 +637,7 @@ func TaskBlock(tasks []crm.TaskView, owners []Option, csrf string, now time.Time
 			var templ_7745c5c3_Var37 string
 			templ_7745c5c3_Var37, templ_7745c5c3_Err = templ.JoinStringErrs(k.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/crm/tasks.templ`, Line: 114, Col: 39}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/crm/tasks.templ`, Line: 118, Col: 39}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var37))
 			if templ_7745c5c3_Err != nil {
@@ -648,7 +648,7 @@ func TaskBlock(tasks []crm.TaskView, owners []Option, csrf string, now time.Time
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "</select></label> <label class=\"field task-form-title\"><span>Detalle <small class=\"muted\">(opcional)</small></span> <input type=\"text\" name=\"title\" maxlength=\"200\" placeholder=\"Enviar la cotización actualizada\"></label> <label class=\"field\"><span>Fecha y hora</span> <input type=\"datetime-local\" name=\"due_at\" required data-testid=\"task-due-input\"></label> <label class=\"field\"><span>Para</span> <select name=\"assignee_id\"><option value=\"\">Para mí</option> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "</select></label> <label class=\"field\"><span>Fecha y hora</span> <input type=\"datetime-local\" name=\"due_at\" required data-testid=\"task-due-input\"></label> <label class=\"field\"><span>Para</span> <select name=\"assignee_id\"><option value=\"\">Para mí</option> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -690,6 +690,15 @@ func TaskBlock(tasks []crm.TaskView, owners []Option, csrf string, now time.Time
 		}
 		return nil
 	})
+}
+
+// dueWhen is "ayer, 18:00" or "el 30 nov, 08:00" (after "Venció").
+func dueWhen(t, now time.Time, loc *time.Location) string {
+	s := DateTime(t, now, loc)
+	if s[0] >= '0' && s[0] <= '9' {
+		return "el " + s
+	}
+	return s
 }
 
 var _ = templruntime.GeneratedTemplate

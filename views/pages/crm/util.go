@@ -85,10 +85,19 @@ func Day(t time.Time, now time.Time) string {
 	return fmt.Sprintf("%d %s %d", t.Day(), months[t.Month()-1], t.Year())
 }
 
-// DateTime is "12 mar, 15:04" in loc.
+// DateTime is "hoy, 15:04", "mañana, 09:30", "ayer, 18:00" or "12 mar, 15:04" in loc.
 func DateTime(t time.Time, now time.Time, loc *time.Location) string {
-	t = t.In(loc)
-	return Day(t, now.In(loc)) + ", " + t.Format("15:04")
+	t, now = t.In(loc), now.In(loc)
+	day := func(x time.Time) time.Time { return time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, loc) }
+	switch day(t).Sub(day(now)).Round(time.Hour) / (24 * time.Hour) {
+	case 0:
+		return "hoy, " + t.Format("15:04")
+	case 1:
+		return "mañana, " + t.Format("15:04")
+	case -1:
+		return "ayer, " + t.Format("15:04")
+	}
+	return Day(t, now) + ", " + t.Format("15:04")
 }
 
 // DateInput is t as a date input's value.
