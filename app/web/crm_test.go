@@ -237,3 +237,55 @@ func TestLeadBoardFromTheChatToTheBoard(t *testing.T) {
 		t.Fatalf("export: %q", csv.Body)
 	}
 }
+
+func TestSettingsPipelinesAndAutomaticLeads(t *testing.T) {
+	t.Parallel()
+	app := testutil.NewApp(t)
+	ws := app.Workspace("Acme")
+	ch := app.Channel(ws, "Principal")
+	admin := app.User(ws, "admin@acme.pe", models.RoleAdmin)
+	c := app.LoginAs(admin)
+	// A customer writes before automatic leads are on (the webhook caches the channel).
+	app.Inbound(ch, "51911111111", "Pedro", "Hola")
+
+	form := url.Values{"name": {"Renovaciones"}, "currency": {"pen"},
+		"stage_id": {"", "", "", ""}, "stage_name": {"Entrantes", "Cotizada", "", "Renovada"},
+		"stage_probability": {"10", "60", "", ""}, "stage_kind": {"open", "open", "open", "won"}, "stage_rot": {"3", "", "", ""}}
+	bad := url.Values{}
+	for k, v := range form {
+		bad[k] = v
+	}
+	bad["stage_probability"] = []string{"10", "160", "", ""}
+	r := c.PostForm("/settings/pipelines", bad)
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "entre 0 y 100") {
+		t.Fatalf("bad probability: %d", r.StatusCode)
+	}
+	if r := c.PostForm("/settings/pipelines", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create pipeline: %d %s", r.StatusCode, r.Body)
+	}
+	page := c.Get("/settings/pipelines").Doc(t)
+	if page.Find(`[data-testid="pipeline-row"]`).Length() != 2 || !strings.Contains(page.Text(), "Renovaciones") || !strings.Contains(page.Text(), "PEN") {
+		t.Fatalf("pipelines page: %s", page.Find(`[data-testid="pipelines"]`).Text())
+	}
+	var p models.Pipeline
+	testutil.Must(t, app.DB.Gorm.Where("workspace_id = ? AND name = ?", ws.ID, "Renovaciones").Take(&p).Error)
+
+	edit := c.Get(fmt.Sprintf("/settings/channels/%d", ch.ID)).Doc(t)
+	if edit.Find(`[data-testid="auto-lead-form"]`).Length() != 1 {
+		t.Fatal("the channel page has no automatic leads setting")
+	}
+	if r := c.PostForm(fmt.Sprintf("/settings/channels/%d/auto-lead", ch.ID), url.Values{"pipeline_id": {fmt.Sprint(p.ID)}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("auto lead on: %d %s", r.StatusCode, r.Body)
+	}
+	conv := app.Inbound(ch, "51922222222", "Rosa", "Hola, vi su anuncio")
+	var l models.Lead
+	testutil.Must(t, app.DB.Gorm.Where("conversation_id = ?", conv.ID).Take(&l).Error)
+	if l.PipelineID != p.ID || l.Currency != "PEN" {
+		t.Fatalf("automatic lead: %+v", l)
+	}
+	// Agents cannot change settings.
+	agent := app.User(ws, "ana@acme.pe", models.RoleAgent)
+	if r := app.LoginAs(agent).PostForm(fmt.Sprintf("/settings/channels/%d/auto-lead", ch.ID), url.Values{"pipeline_id": {""}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("agent turning auto leads off: %d", r.StatusCode)
+	}
+}
