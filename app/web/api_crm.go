@@ -107,7 +107,7 @@ func (s *Server) apiLeads(c echo.Context) error {
 	for i, l := range page.Leads {
 		out[i] = toAPILead(l, now)
 	}
-	body := map[string]any{"leads": out, "next": nil}
+	body := map[string]any{"data": out, "next": nil}
 	if page.Next != "" {
 		body["next"] = page.Next
 	}
@@ -159,7 +159,7 @@ func (s *Server) apiLeadCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, toAPILead(lv, s.Clock.Now()))
+	return c.JSON(http.StatusCreated, map[string]any{"data": toAPILead(lv, s.Clock.Now())})
 }
 
 // apiLead is GET /api/v1/leads/:id.
@@ -172,7 +172,7 @@ func (s *Server) apiLead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toAPILead(l, s.Clock.Now()))
+	return c.JSON(http.StatusOK, map[string]any{"data": toAPILead(l, s.Clock.Now())})
 }
 
 // apiLeadPatch is PATCH /api/v1/leads/:id: {"stage", "reason", "title", "value",
@@ -270,7 +270,7 @@ func (s *Server) apiLeadPatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toAPILead(l, s.Clock.Now()))
+	return c.JSON(http.StatusOK, map[string]any{"data": toAPILead(l, s.Clock.Now())})
 }
 
 type apiTaskView struct {
@@ -311,7 +311,7 @@ func (s *Server) apiTasks(c echo.Context) error {
 	for i, t := range rows {
 		out[i] = toAPITask(t)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tasks": out})
+	return c.JSON(http.StatusOK, map[string]any{"data": out})
 }
 
 func (s *Server) apiTaskByID(c echo.Context, v accounts.Viewer, id int64) (crm.TaskView, error) {
@@ -352,7 +352,7 @@ func (s *Server) apiTaskCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, toAPITask(tv))
+	return c.JSON(http.StatusCreated, map[string]any{"data": toAPITask(tv)})
 }
 
 // apiTaskPatch is PATCH /api/v1/tasks/:id: {"done": true|false}.
@@ -378,5 +378,5 @@ func (s *Server) apiTaskPatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toAPITask(tv))
+	return c.JSON(http.StatusOK, map[string]any{"data": toAPITask(tv)})
 }

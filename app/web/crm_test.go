@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -61,7 +62,7 @@ func TestAPILeadsAndTasks(t *testing.T) {
 
 	r = anaAPI.Do("POST", "/api/v1/leads", fmt.Sprintf(`{"conversation_id":%d,"title":"Licencias 2027","value":1200.5,"currency":"usd","stage":"calificado"}`, conv.ID))
 	var lead apiLeadJSON
-	decode(t, r, &lead)
+	decodeData(t, r, &lead)
 	if r.StatusCode != 201 || lead.Stage != "Calificado" || lead.Pipeline != "Ventas" || lead.Value != 1200.5 || lead.Currency != "USD" ||
 		lead.ConversationID == nil || *lead.ConversationID != conv.ID || lead.CycleID == nil || lead.Owner == nil || lead.Owner.Email != "ana@acme.pe" {
 		t.Fatalf("create: %d %s", r.StatusCode, r.Body)
@@ -89,7 +90,7 @@ func TestAPILeadsAndTasks(t *testing.T) {
 		t.Fatalf("unknown stage on patch: %d %s", r.StatusCode, r.Body)
 	}
 	r = anaAPI.Do("PATCH", path, `{"stage":"Propuesta","value":2000,"expected_close":"2027-01-15","owner":null}`)
-	decode(t, r, &lead)
+	decodeData(t, r, &lead)
 	if r.StatusCode != 200 || lead.Stage != "Propuesta" || lead.Value != 2000 || lead.Owner != nil {
 		t.Fatalf("patch: %d %s", r.StatusCode, r.Body)
 	}
@@ -101,7 +102,7 @@ func TestAPILeadsAndTasks(t *testing.T) {
 		t.Fatalf("Luis reading Ana's lead: %d", r.StatusCode)
 	}
 	var list struct {
-		Leads []apiLeadJSON `json:"leads"`
+		Leads []apiLeadJSON `json:"data"`
 	}
 	decode(t, adminAPI.Do("GET", "/api/v1/leads?pipeline=Ventas&stage=Propuesta", ""), &list)
 	if len(list.Leads) != 1 || list.Leads[0].ID != lead.ID {
@@ -129,7 +130,7 @@ func TestAPILeadsAndTasks(t *testing.T) {
 			ID int64 `json:"id"`
 		} `json:"assignee"`
 	}
-	decode(t, r, &task)
+	decodeData(t, r, &task)
 	if r.StatusCode != 201 || task.Kind != "demo" || task.Assignee.ID != ana.ID {
 		t.Fatalf("task create: %d %s", r.StatusCode, r.Body)
 	}
@@ -140,12 +141,12 @@ func TestAPILeadsAndTasks(t *testing.T) {
 		t.Fatalf("Luis completing Ana's task: %d", r.StatusCode)
 	}
 	r = anaAPI.Do("PATCH", fmt.Sprintf("/api/v1/tasks/%d", task.ID), `{"done":true}`)
-	decode(t, r, &task)
+	decodeData(t, r, &task)
 	if r.StatusCode != 200 || !task.Done {
 		t.Fatalf("task done: %d %s", r.StatusCode, r.Body)
 	}
 	var tasks struct {
-		Tasks []struct{ ID int64 } `json:"tasks"`
+		Tasks []struct{ ID int64 } `json:"data"`
 	}
 	decode(t, anaAPI.Do("GET", "/api/v1/tasks?open=true", ""), &tasks)
 	if len(tasks.Tasks) != 0 {
@@ -287,5 +288,17 @@ func TestSettingsPipelinesAndAutomaticLeads(t *testing.T) {
 	agent := app.User(ws, "ana@acme.pe", models.RoleAgent)
 	if r := app.LoginAs(agent).PostForm(fmt.Sprintf("/settings/channels/%d/auto-lead", ch.ID), url.Values{"pipeline_id": {""}}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("agent turning auto leads off: %d", r.StatusCode)
+	}
+}
+
+// decodeData decodes an API answer's {"data": …} into v.
+func decodeData(t *testing.T, r testutil.Response, v any) {
+	t.Helper()
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	decode(t, r, &env)
+	if err := json.Unmarshal(env.Data, v); err != nil {
+		t.Fatalf("status %d, body %q: %v", r.StatusCode, r.Body, err)
 	}
 }
