@@ -13,9 +13,13 @@
   }
 
   // ---- Lead board: drag between stages ------------------------------------------
-  function revert(evt) {
-    var ref = evt.from.children[evt.oldIndex] || null;
-    evt.from.insertBefore(evt.item, ref);
+  // revert puts a card back where it was: the board is read again from the server
+  // (Sortable keeps its own idea of where the card is, so moving it back by hand
+  // confuses the next drag).
+  function revert() {
+    var page = $("#leads-page");
+    if (!page || !window.htmx) { location.reload(); return; }
+    window.htmx.ajax("GET", location.pathname + location.search, { target: "#leads-page", swap: "outerHTML" });
   }
 
   function askReason() {
