@@ -27,11 +27,14 @@ CREATE UNIQUE INDEX stages_name_idx ON stages (pipeline_id, lower(name));
 CREATE INDEX stages_pipeline_idx ON stages (pipeline_id, position);
 
 -- A lead (oportunidad): a possible sale to a contact, usually born in a conversation.
+-- Like messages, leads are written on the webhook's path (automatic leads): no foreign
+-- keys to the workspace, pipeline and stage rows every insert would share-lock (the
+-- service keeps stages with leads from being removed).
 CREATE TABLE leads (
     id               bigserial PRIMARY KEY,
-    workspace_id     bigint NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
-    pipeline_id      bigint NOT NULL REFERENCES pipelines(id),
-    stage_id         bigint NOT NULL REFERENCES stages(id),
+    workspace_id     bigint NOT NULL,
+    pipeline_id      bigint NOT NULL,
+    stage_id         bigint NOT NULL,
     title            text NOT NULL,
     value            numeric(15,2) NOT NULL DEFAULT 0 CHECK (value >= 0),
     currency         text NOT NULL,
@@ -57,14 +60,14 @@ CREATE INDEX leads_owner_idx ON leads (workspace_id, owner_id);
 -- A lead's timeline: created, stage changes (who, when, from → to), edits.
 CREATE TABLE lead_events (
     id             bigserial PRIMARY KEY,
-    workspace_id   bigint NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    workspace_id   bigint NOT NULL,
     lead_id        bigint NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
     kind           text NOT NULL,
     at             timestamptz NOT NULL,
     actor_kind     text NOT NULL DEFAULT '',
     user_id        bigint REFERENCES users(id) ON DELETE SET NULL,
-    from_stage_id  bigint REFERENCES stages(id) ON DELETE SET NULL,
-    to_stage_id    bigint REFERENCES stages(id) ON DELETE SET NULL,
+    from_stage_id  bigint,
+    to_stage_id    bigint,
     note           text NOT NULL DEFAULT ''
 );
 CREATE INDEX lead_events_lead_idx ON lead_events (lead_id, at, id);
