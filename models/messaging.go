@@ -65,8 +65,11 @@ type Channel struct {
 	VerifyTokenEnc []byte `json:"-"`
 	WebhookKey     string
 	Active         bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// AutoLeadPipelineID: a new conversation on this channel opens a lead in this
+	// pipeline's first stage (nil: off).
+	AutoLeadPipelineID *int64
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // WebhookPath is where Meta must post this channel's webhooks.

@@ -158,6 +158,9 @@ func loadHistory(ctx context.Context, d *db.DB, ws models.Workspace, ch models.C
 				return err
 			}
 		}
+		if err := seedTasks(ctx, tx, ws, time.Now()); err != nil {
+			return err
+		}
 		return setContactDetails(ctx, tx, ws)
 	})
 }
@@ -263,6 +266,7 @@ func historyFile(ws models.Workspace, ch models.Channel, now time.Time) ([]byte,
 			receive(c, "Sí, es 20601234567", at.Add(4*time.Minute), o.team)
 		}
 	}
+	crmHistory(emit, now)
 	return buf.Bytes(), labels
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/atiende/atiende/app/audit"
 	"github.com/atiende/atiende/app/calendar"
 	"github.com/atiende/atiende/app/clock"
+	"github.com/atiende/atiende/app/crm"
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/live"
 	"github.com/atiende/atiende/app/secrets"
@@ -620,12 +621,18 @@ type line struct {
 	Schedule json.RawMessage `json:"schedule"`
 	Hours    json.RawMessage `json:"hours"`
 	Holidays json.RawMessage `json:"holidays"`
+	// pipeline, lead and stage lines (importer_crm.go)
+	Title    string            `json:"title"`
+	Value    *float64          `json:"value"`
+	Currency string            `json:"currency"`
+	Stage    string            `json:"stage"`
+	Pipeline string            `json:"pipeline"`
+	Stages   *[]crm.StageInput `json:"stages"`
 }
 
 // notYet are line types the file format has that this version cannot apply yet.
 var notYet = map[string]string{
-	"sla_policy": "SLA policies", "pipeline": "pipelines", "lead": "leads",
-	"stage": "lead stages", "menu": "welcome menus", "routing_rule": "routing rules",
+	"sla_policy": "SLA policies", "menu": "welcome menus", "routing_rule": "routing rules",
 }
 
 // What one line did.
@@ -673,6 +680,14 @@ func (st *run) apply(ctx context.Context, tx *gorm.DB, p *part, raw []byte) (lin
 		return lineSetup, st.agent(tx, l)
 	case "channel":
 		return lineSetup, st.channel(tx, l)
+	case "pipeline":
+		return lineSetup, st.pipeline(ctx, tx, l)
+	case "lead", "stage":
+		applied, err := st.crmEvent(ctx, tx, p, l)
+		if applied {
+			return lineApplied, err
+		}
+		return lineSkipped, err
 	case "inbound", "reply", "note", "assign", "transfer", "status":
 		applied, err := st.event(ctx, tx, p, l)
 		if applied {

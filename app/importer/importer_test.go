@@ -155,7 +155,10 @@ func TestImportRefusesWhatItCannotApply(t *testing.T) {
 	}{
 		{"bad JSON", `{"type":"inbound",`, "not valid JSON"},
 		{"no type", `{"at":"2026-10-01T14:00:00Z"}`, `no "type"`},
-		{"a type not supported yet", `{"type":"pipeline","name":"B2B","stages":[]}`, `type "pipeline"`},
+		{"a type not supported yet", `{"type":"menu","channel":"Principal","text":"Hola"}`, `type "menu"`},
+		{"a pipeline without stages", `{"type":"pipeline","name":"B2B","stages":[]}`, `"stages" cannot be empty`},
+		{"a lead in an unknown stage", `{"type":"lead","at":"2026-10-01T14:20:00Z","contact":"51987654321","title":"X","stage":"Cerrado"}`, `«Cerrado»`},
+		{"a lost stage without a reason", `{"type":"lead","at":"2026-10-01T14:20:00Z","contact":"51987654321","title":"X","stage":"Perdido"}`, "por qué"},
 		{"an unknown type", `{"type":"fax"}`, `unknown line type "fax"`},
 		{"unknown agent", `{"type":"reply","at":"2026-10-01T14:20:00Z","contact":"51987654321","agent":"nadie@example.com","text":"Hola"}`, `unknown agent "nadie@example.com"`},
 		{"unknown contact", `{"type":"note","at":"2026-10-01T14:20:00Z","contact":"51900000000","agent":"ana@example.com","text":"x"}`, `unknown contact "51900000000"`},

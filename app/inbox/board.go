@@ -202,6 +202,7 @@ type cardRow struct {
 	AssigneeName        *string
 	AssigneePresence    *string
 	Labels              string
+	Lead                *string
 }
 
 // cardSelect loads a card with its contact, channel, team, assignee and labels in one
@@ -217,7 +218,9 @@ SELECT c.*, k.name AS contact_name, k.profile_name, k.phone, k.wa_id, k.user_id,
 	(SELECT u.name FROM users u WHERE u.id = c.assignee_id) AS assignee_name,
 	(SELECT u.presence FROM users u WHERE u.id = c.assignee_id) AS assignee_presence,
 	COALESCE((SELECT json_agg(json_build_object('id', l.id, 'name', l.name, 'color', l.color) ORDER BY lower(l.name))
-		FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id = c.id), '[]') AS labels
+		FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id = c.id), '[]') AS labels,
+	(SELECT json_build_object('id', ld.id, 'title', ld.title, 'stage', st.name, 'kind', st.kind) FROM leads ld JOIN stages st ON st.id = ld.stage_id
+		WHERE ld.conversation_id = c.id ORDER BY ld.created_at DESC, ld.id DESC LIMIT 1) AS lead
 FROM conversations c
 JOIN contacts k ON k.id = c.contact_id`
 
@@ -254,6 +257,16 @@ func (r cardRow) card() (Card, error) {
 	}
 	if err := json.Unmarshal([]byte(r.Labels), &c.Labels); err != nil {
 		return c, fmt.Errorf("card %d labels: %w", r.ID, err)
+	}
+	if r.Lead != nil {
+		var l struct {
+			ID                 int64
+			Title, Stage, Kind string
+		}
+		if err := json.Unmarshal([]byte(*r.Lead), &l); err != nil {
+			return c, fmt.Errorf("card %d lead: %w", r.ID, err)
+		}
+		c.Lead = &CardLead{ID: l.ID, Title: l.Title, Stage: l.Stage, StageKind: l.Kind}
 	}
 	return c, nil
 }

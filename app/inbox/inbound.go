@@ -37,6 +37,8 @@ type Inbound struct {
 	PinTeamID *int64
 	// History: the message is replayed by the importer (no live event, no automatic reply).
 	History bool
+	// NoAutoLead: the channel is known to create no leads, so the first-cycle hook is skipped.
+	NoAutoLead bool
 }
 
 // Received says what ReceiveInbound did.
@@ -153,8 +155,17 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		w.fixCycle = m.ID
 		r.OpenedCycle = true
 	}
-	_, err = s.run(tx, &c, cmd, w)
-	return r, err
+	firstCycle := c.CycleID == nil
+	if _, err = s.run(tx, &c, cmd, w); err != nil {
+		return r, err
+	}
+	if r.OpenedCycle && firstCycle && s.OnFirstCycle != nil && !in.History && !in.NoAutoLead {
+		// A brand-new conversation: the channel may create its lead (app/crm), in this transaction.
+		if err := s.OnFirstCycle(tx, in, &c); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
 }
 
 // touchByCustomer applies a customer message to the card: last message (unless an

@@ -34,6 +34,10 @@ type Service struct {
 	Clock clock.Clock
 
 	cache *live.Cache // nil: board reads go to the database every time
+
+	// OnFirstCycle, when set, runs in the transaction of a live customer message that
+	// opens a conversation's first cycle (automatic leads, app/crm).
+	OnFirstCycle func(tx *gorm.DB, in Inbound, c *models.Conversation) error
 }
 
 // New returns a Service.

@@ -74,7 +74,7 @@ func (g *Ingester) Replay(ctx context.Context, wsID, id int64, now time.Time) (R
 		whatsapp.CleanStrings(&v)
 		var sum Summary
 		var dead []deadLetter
-		if err := g.applyValue(ctx, tx, d.WorkspaceID, d.ChannelID, v, d.ReceivedAt, &sum, &dead, true); err != nil {
+		if err := g.applyValue(ctx, tx, d.WorkspaceID, d.ChannelID, false, v, d.ReceivedAt, &sum, &dead, true); err != nil {
 			return err
 		}
 		if len(dead) > 0 {

@@ -107,7 +107,7 @@ func (g *Ingester) apply(ctx context.Context, ch models.Channel, w *whatsapp.Web
 					sum.Skipped += len(c.Value.Messages) + len(c.Value.Statuses)
 					continue
 				}
-				if err := g.applyValue(ctx, tx, ch.WorkspaceID, chID, c.Value, now, &sum, &dead, isolate); err != nil {
+				if err := g.applyValue(ctx, tx, ch.WorkspaceID, chID, chID == ch.ID && ch.AutoLeadPipelineID == nil, c.Value, now, &sum, &dead, isolate); err != nil {
 					return err
 				}
 			}
@@ -214,7 +214,9 @@ func senderOf(m whatsapp.Message, v whatsapp.Value, byWa, byUser map[string]what
 	return s
 }
 
-func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64, v whatsapp.Value, now time.Time, sum *Summary, dead *[]deadLetter, isolate bool) error {
+// noAutoLead: the channel creates no lead for new conversations (its cached row says
+// so), so the inbox need not look.
+func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64, noAutoLead bool, v whatsapp.Value, now time.Time, sum *Summary, dead *[]deadLetter, isolate bool) error {
 	// Rows are locked in a stable order (by sender, by wamid), so two batches with the
 	// same customers in another order cannot deadlock; one customer's messages keep
 	// their order.
@@ -236,7 +238,7 @@ func (g *Ingester) applyValue(ctx context.Context, tx *gorm.DB, wsID, chID int64
 			if from.waID == "" && from.userID == "" {
 				return errors.New("el mensaje no trae remitente (ni número ni id de usuario)")
 			}
-			return g.applyMessage(ctx, tx, wsID, chID, m, from, now, sum)
+			return g.applyMessage(ctx, tx, wsID, chID, noAutoLead, m, from, now, sum)
 		})
 		var ie itemError
 		if errors.As(err, &ie) && isolate {
@@ -315,9 +317,10 @@ func statusItem(v whatsapp.Value, st whatsapp.Status) []byte {
 }
 
 // applyMessage stores one customer message (or applies an edit or a number change).
-func (g *Ingester) applyMessage(ctx context.Context, tx *gorm.DB, wsID, chID int64, m whatsapp.Message, from sender, now time.Time, sum *Summary) error {
+func (g *Ingester) applyMessage(ctx context.Context, tx *gorm.DB, wsID, chID int64, noAutoLead bool, m whatsapp.Message, from sender, now time.Time, sum *Summary) error {
 	in := Normalize(m)
 	in.WorkspaceID, in.ChannelID, in.WaID, in.ProfileName = wsID, chID, from.waID, from.name
+	in.NoAutoLead = noAutoLead
 	in.UserID, in.Username, in.Country = from.userID, from.username, from.country
 	in.At = whatsapp.ParseTimestamp(m.Timestamp, now)
 	if m.Type == "edit" && m.Edit != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/app/catalog"
+	"github.com/atiende/atiende/app/crm"
 	"github.com/atiende/atiende/app/db"
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/ingest"
@@ -41,6 +42,11 @@ func Table(deps Deps) []Job {
 		{Name: "presence.away", Spec: "@every 30s", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
 			// Agents whose heartbeats stopped (closed laptop, lost network) show as offline.
 			_, err := inbox.MarkAwayOffline(ctx, d.Gorm, now, inbox.AwayAfter)
+			return err
+		}},
+		{Name: "tasks.notify_due", Spec: "@every 30s", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
+			// Each assignee hears once, live, when one of their tasks comes due.
+			_, err := crm.NotifyDue(ctx, d.Gorm, now)
 			return err
 		}},
 		{Name: "outbox.recover_stuck", Spec: "@every 1m", Fn: func(ctx context.Context, now time.Time) error {

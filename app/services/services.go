@@ -16,6 +16,7 @@ import (
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/config"
 	"github.com/atiende/atiende/app/contacts"
+	"github.com/atiende/atiende/app/crm"
 	"github.com/atiende/atiende/app/db"
 	"github.com/atiende/atiende/app/importer"
 	"github.com/atiende/atiende/app/inbox"
@@ -54,6 +55,7 @@ type Services struct {
 	Scheduler      *inbox.Scheduler
 	Contacts       *contacts.Service  // contacts, companies, merge
 	ContactImports *contacts.Importer // CSV imports of contacts
+	CRM            *crm.Service
 }
 
 // New builds the services. A nil clock is the wall clock; a nil logger discards; a nil
@@ -79,6 +81,8 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Channels = channels.New(d.Gorm, box, clk)
 	s.Catalog = catalog.New(d.Gorm, clk)
 	s.Inbox = inbox.New(d.Gorm, clk)
+	s.CRM = crm.New(d.Gorm, clk, s.Inbox)
+	s.Inbox.OnFirstCycle = s.CRM.AutoLead
 	s.Ingest = &ingest.Ingester{DB: d.Gorm, Inbox: s.Inbox, Clock: clk, Logger: logger, Metrics: m}
 	s.Importer = &importer.Importer{DB: d.Gorm, Inbox: s.Inbox, Box: box}
 	s.Reports = reports.New(d.Gorm, clk)

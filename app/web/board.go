@@ -305,6 +305,8 @@ type liveMessage struct {
 	Name         string `json:"name,omitempty"`
 	State        string `json:"state,omitempty"`
 	Text         string `json:"text,omitempty"`
+	// Task is a due task (JSON, crm.TaskDue) on task_due events.
+	Task string `json:"task,omitempty"`
 }
 
 // events streams the changes the signed-in user may see (Server-Sent Events). Each
@@ -379,7 +381,7 @@ func (s *Server) events(c echo.Context) error {
 				continue
 			}
 			event := "change"
-			if e.Kind == "resync" || e.Kind == "presence" || e.Kind == "viewing" || e.Kind == "mention" {
+			if e.Kind == "resync" || e.Kind == "presence" || e.Kind == "viewing" || e.Kind == "mention" || e.Kind == "task_due" {
 				event = e.Kind
 			}
 			err = send(event, msg)
@@ -412,6 +414,11 @@ func liveFor(v accounts.Viewer, e live.Event) (liveMessage, bool) {
 			return liveMessage{}, false
 		}
 		return liveMessage{Kind: "viewing", Conversation: e.ConversationID, User: e.UserID, Name: e.Name, State: e.Text}, true
+	case "task_due": // only the assignee hears about their task
+		if e.WorkspaceID != v.Workspace.ID || e.UserID != v.User.ID {
+			return liveMessage{}, false
+		}
+		return liveMessage{Kind: "task_due", Task: e.Text}, true
 	}
 	if e.ConversationID == 0 {
 		return liveMessage{}, false

@@ -19,6 +19,7 @@ import (
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/models"
 	"github.com/atiende/atiende/views/pages/conversation"
+	crmview "github.com/atiende/atiende/views/pages/crm"
 )
 
 // Conversación: the history, the composer and the actions on one conversation. The
@@ -57,8 +58,13 @@ func (s *Server) conversationProps(c echo.Context, id int64, before inbox.Cursor
 	if mode != "note" {
 		mode = "reply"
 	}
+	leads, err := s.leadPanel(c, t.Conversation.ID, t.Contact.ID, nil)
+	if err != nil {
+		return conversation.Props{}, err
+	}
 	return conversation.Props{Thread: t, History: page, Options: opts, Before: before.String(), MeID: v.User.ID,
-		MeRole: v.User.Role, CSRFToken: s.csrfToken(c), Now: s.Clock.Now(), Loc: v.Workspace.Location(), Mode: mode}, nil
+		MeRole: v.User.Role, CSRFToken: s.csrfToken(c), Now: s.Clock.Now(), Loc: v.Workspace.Location(), Mode: mode,
+		Leads: crmview.Panel(leads)}, nil
 }
 
 // conversationShow is GET /conversations/:id: the full page, or the panel for htmx.

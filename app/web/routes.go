@@ -104,8 +104,18 @@ func (s *Server) routes(e *echo.Echo) {
 	imports.POST("/:id/start", s.importStart)
 	imports.GET("/:id/progress", s.importProgress)
 	imports.GET("/:id/errors.csv", s.importErrorsCSV)
-	app.GET("/leads", s.placeholder("Oportunidades", "leads", "Aquí verás el embudo de ventas con las oportunidades creadas desde los chats."))
-	app.GET("/tasks", s.placeholder("Tareas", "tasks", "Aquí verás las tareas de seguimiento de tus clientes."))
+	// Oportunidades y Tareas (leads.go, tasks.go).
+	app.GET("/leads", s.leadBoard)
+	app.GET("/leads/list", s.leadList)
+	app.GET("/leads/export.csv", s.leadExport)
+	app.GET("/leads/columns/:id", s.leadColumn)
+	app.GET("/leads/:id", s.leadShow)
+	app.POST("/leads/:id", s.leadUpdate)
+	app.POST("/leads/:id/stage", s.leadMove)
+	app.POST("/conversations/:id/leads", s.conversationLeadCreate)
+	app.GET("/tasks", s.tasksPage)
+	app.POST("/tasks", s.taskCreate)
+	app.POST("/tasks/:id/done", s.taskDone)
 	app.GET("/reports", s.placeholder("Reportes", "reports", "Aquí verás los tiempos de respuesta, el cumplimiento de SLA y las conversiones."))
 
 	// Configuración: admins land on users; everyone else manages their own API tokens.
@@ -161,6 +171,12 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/contact-fields", s.fieldsList) // contacts.go
 	admin.POST("/contact-fields", s.fieldCreate)
 	admin.POST("/contact-fields/:id/delete", s.fieldDelete)
+	// settings_pipelines.go
+	admin.GET("/pipelines", s.pipelinesList)
+	admin.POST("/pipelines", s.pipelineCreate)
+	admin.GET("/pipelines/:id", s.pipelineEdit)
+	admin.POST("/pipelines/:id", s.pipelineUpdate)
+	admin.POST("/channels/:id/auto-lead", s.channelAutoLead)
 
 	// JSON API v1 (api.go): Bearer tokens, no session and no CSRF (no ambient credentials).
 	api := e.Group("/api/v1", s.requireToken, s.bumpAfterWrite, middleware.BodyLimit("1M"))
@@ -176,6 +192,14 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/contacts", s.apiContactCreate)
 	api.GET("/contacts/:id", s.apiContact)
 	api.PATCH("/contacts/:id", s.apiContactPatch)
+	// api_crm.go
+	api.GET("/leads", s.apiLeads)
+	api.POST("/leads", s.apiLeadCreate)
+	api.GET("/leads/:id", s.apiLead)
+	api.PATCH("/leads/:id", s.apiLeadPatch)
+	api.GET("/tasks", s.apiTasks)
+	api.POST("/tasks", s.apiTaskCreate)
+	api.PATCH("/tasks/:id", s.apiTaskPatch)
 
 	// Attachments (attach.go): their own body limit, WhatsApp's (100 MB documents).
 	e.POST("/conversations/:id/attachments", s.conversationAttach,

@@ -108,6 +108,7 @@ func New(d Deps) (*Server, *echo.Echo) {
 	// announces (another process's settings change, a sliding window) lasts 5 s at most.
 	s.cache = live.NewCache(s.Hub, 5*time.Second, 20_000)
 	s.Inbox.EnableBoardCache(s.cache)
+	s.Services.CRM.EnableCache(s.cache)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -69,7 +69,7 @@ func (s *Server) channelEditPage(c echo.Context, status int, ch models.Channel, 
 	f.WebhookURL = webhookURL(c, ch)
 	f.Masked = s.maskedSecrets(ch)
 	f.CSRFToken = s.csrfToken(c)
-	return s.render(c, status, s.globals(c, "Editar canal", "settings"), settings.Shell("channels", settings.ChannelEdit(f)))
+	return s.render(c, status, s.globals(c, "Editar canal", "settings"), settings.Shell("channels", s.withAutoLead(c, ch, settings.ChannelEdit(f))))
 }
 
 func (s *Server) channelEdit(c echo.Context) error {

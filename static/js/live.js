@@ -8,12 +8,12 @@
 // Without Web Locks or BroadcastChannel each tab opens its own stream.
 //
 // Consumers: window.atiendeLive.on(function (name, data) {…}) with name "hello",
-// "resync", "change", "presence" or "viewing"; atiendeLive.onState(fn) with
+// "resync", "change", "presence", "viewing", "mention" or "task_due"; atiendeLive.onState(fn) with
 // "connecting", "on" or "off"; atiendeLive.state.
 (function () {
   "use strict";
 
-  var EVENTS = ["hello", "resync", "change", "presence", "viewing", "mention"];
+  var EVENTS = ["hello", "resync", "change", "presence", "viewing", "mention", "task_due"];
   var listeners = [];
   var stateListeners = [];
   var live = {

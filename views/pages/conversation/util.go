@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/a-h/templ"
+
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/phone"
 	"github.com/atiende/atiende/models"
@@ -33,6 +35,8 @@ type Props struct {
 	Loc       *time.Location
 	// Mode is the composer tab to show: "reply" or "note".
 	Mode string
+	// Leads is the contact panel's "Oportunidades" card (app/web/leads.go); nil shows the empty card.
+	Leads templ.Component
 }
 
 // HistoryProps are what the history list needs (also rendered alone for "Cargar más"
