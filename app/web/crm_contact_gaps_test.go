@@ -54,7 +54,7 @@ func TestContactsOpenLeadFilter(t *testing.T) {
 	newLead(t, api, fmt.Sprintf(`{"contact_id":%d,"title":"Viejo","stage":"Perdido","reason":"Sin presupuesto"}`, juan))
 	newLead(t, api, fmt.Sprintf(`{"contact_id":%d,"title":"Nuevo","stage":"Entrantes"}`, juan))
 	newLead(t, api, fmt.Sprintf(`{"contact_id":%d,"title":"Caída","stage":"Perdido","reason":"Eligió a otro"}`, luz)) // lost only
-	want := []string{fmt.Sprint(juan), fmt.Sprint(pedro)} // newest first
+	want := []string{fmt.Sprint(juan), fmt.Sprint(pedro)}                                                             // newest first
 
 	c := app.LoginAs(admin)
 	if got := rowIDs(c.Get("/contacts").Doc(t), `[data-testid="contact-row"]`); len(got) != 5 {
