@@ -62,10 +62,10 @@ func leadEventText(e crm.LeadEvent) string {
 			who = "Atiende"
 		}
 	}
-	if e.Kind == "created" {
-		return who + " creó la oportunidad «" + e.LeadTitle + "» en " + e.ToStage
-	}
 	t := who + " movió «" + e.LeadTitle + "» de " + e.FromStage + " a " + e.ToStage
+	if e.Kind == "created" {
+		t = who + " creó la oportunidad «" + e.LeadTitle + "» en " + e.ToStage
+	}
 	if e.Note != "" {
 		t += ": " + e.Note
 	}
