@@ -54,6 +54,14 @@ func BenchmarkContactSearch500k(b *testing.B) {
 		SELECT ?, ?, k.id, CASE WHEN k.id % 10 = 0 THEN 'active' ELSE 'closed' END, ?, CASE WHEN k.id % 500 = 0 THEN ?::bigint ELSE ?::bigint END, now()
 		FROM contacts k WHERE k.workspace_id = ? AND k.id % 5 < 2`, ws.ID, ch.ID, team.ID, agent.ID, other.ID, ws.ID).Error)
 	testutil.Must(b, db.Exec(`ANALYZE conversations`).Error)
+	// One contact in 25 has a lead (20,000): four in five of them in an open stage.
+	testutil.Must(b, app.Server.Services.CRM.EnsureDefault(context.Background(), ws.ID))
+	testutil.Must(b, db.Exec(`INSERT INTO leads (workspace_id, pipeline_id, stage_id, title, value, currency, contact_id, stage_changed_at, created_at, updated_at)
+		SELECT ?, s.pipeline_id, s.id, 'Oportunidad ' || k.id, 1000, 'USD', k.id, now(), now(), now()
+		FROM contacts k JOIN LATERAL (SELECT st.id, st.pipeline_id FROM stages st WHERE st.workspace_id = k.workspace_id
+			ORDER BY st.position OFFSET (k.id / 25) % 5 LIMIT 1) s ON true
+		WHERE k.workspace_id = ? AND k.id % 25 = 0`, ws.ID, ws.ID).Error)
+	testutil.Must(b, db.Exec(`ANALYZE leads; ANALYZE stages`).Error)
 	b.Logf("seeded %d contacts in %s", n, time.Since(t0).Round(time.Second))
 
 	v, err := app.Accounts.LoadViewer(context.Background(), admin.ID)
@@ -90,6 +98,10 @@ func BenchmarkContactSearch500k(b *testing.B) {
 	b.ResetTimer()
 	measure("admin", v, func(q string) contacts.Filter { return contacts.Filter{Q: q} })
 	measure("admin, country filter", v, func(q string) contacts.Filter { return contacts.Filter{Q: q, Country: "PE"} })
+	if testing.Verbose() {
+		b.Log("with an open lead:")
+	}
+	measure("admin, with an open lead", v, func(q string) contacts.Filter { return contacts.Filter{Q: q, OpenLead: true} })
 	av, err := app.Accounts.LoadViewer(context.Background(), agent.ID)
 	testutil.Must(b, err)
 	queries = append(queries, "")

@@ -68,6 +68,7 @@ type Filter struct {
 	CompanyID int64
 	Country   string
 	LabelID   int64
+	OpenLead  bool  // only contacts with a lead in an open stage
 	After     int64 // keyset cursor: contacts with a smaller id
 	Limit     int
 }
@@ -177,6 +178,9 @@ func where(v accounts.Viewer, f Filter) (string, []any) {
 	if f.LabelID > 0 {
 		parts = append(parts, "EXISTS (SELECT 1 FROM conversations lc JOIN conversation_labels cl ON cl.conversation_id = lc.id WHERE lc.contact_id = k.id AND cl.label_id = ?)")
 		args = append(args, f.LabelID)
+	}
+	if f.OpenLead {
+		parts = append(parts, "EXISTS (SELECT 1 FROM leads ol JOIN stages os ON os.id = ol.stage_id WHERE ol.contact_id = k.id AND os.kind = 'open')")
 	}
 	return strings.Join(parts, " AND "), args
 }

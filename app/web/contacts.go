@@ -40,7 +40,8 @@ func queryID(c echo.Context, name string) int64 {
 
 func contactFilter(c echo.Context) crm.Filter {
 	f := crm.Filter{Q: strings.TrimSpace(c.QueryParam("q")), OwnerID: queryID(c, "owner"), CompanyID: queryID(c, "company"),
-		Country: strings.ToUpper(strings.TrimSpace(c.QueryParam("country"))), LabelID: queryID(c, "label"), After: queryID(c, "after")}
+		Country: strings.ToUpper(strings.TrimSpace(c.QueryParam("country"))), LabelID: queryID(c, "label"), After: queryID(c, "after"),
+		OpenLead: c.QueryParam("open_lead") == "1"}
 	if f.OwnerID < -1 {
 		f.OwnerID = 0
 	}
@@ -58,7 +59,7 @@ func (s *Server) contactsList(c echo.Context) error {
 		return err
 	}
 	p := views.ListProps{Rows: rows, Next: next, Filter: f, Countries: views.Countries(), Loc: v.Workspace.Location(), CanImport: canImport(v),
-		Filtered: f.Q != "" || f.OwnerID != 0 || f.CompanyID != 0 || f.Country != "" || f.LabelID != 0}
+		Filtered: f.Q != "" || f.OwnerID != 0 || f.CompanyID != 0 || f.Country != "" || f.LabelID != 0 || f.OpenLead}
 	if f.After > 0 && isHTMX(c) {
 		return renderComponent(c, http.StatusOK, views.Rows(p))
 	}
@@ -126,6 +127,12 @@ func (s *Server) contactPage(c echo.Context, status int, k models.Contact, errs 
 		return err
 	}
 	if p.Timeline, err = s.contacts().Timeline(ctx, v, k.ID); err != nil {
+		return err
+	}
+	if p.Timeline, err = s.withLeadEvents(ctx, v, k.ID, p.Timeline); err != nil {
+		return err
+	}
+	if p.Sales, err = s.contactSales(ctx, v, k.ID); err != nil {
 		return err
 	}
 	if p.CanMerge && p.MergeQ != "" {
@@ -316,6 +323,9 @@ func (s *Server) companyPage(c echo.Context, status int, co models.Company, f vi
 		ids[i] = r.ID
 	}
 	if p.Conversations, err = s.contacts().Conversations(ctx, v, ids...); err != nil {
+		return err
+	}
+	if p.Sales.Open, err = s.Services.CRM.CompanyOpenLeads(ctx, v, co.ID); err != nil {
 		return err
 	}
 	p.Form.ID, p.Form.CSRF = co.ID, s.csrfToken(c)
@@ -610,6 +620,13 @@ func (s *Server) apiContactJSON(c echo.Context, status int, k models.Contact) er
 
 func (s *Server) apiContacts(c echo.Context) error {
 	f := crm.Filter{Q: c.QueryParam("q")}
+	switch c.QueryParam("open_lead") {
+	case "", "0", "false":
+	case "1", "true":
+		f.OpenLead = true
+	default:
+		return apperr.Validation{"open_lead": "open_lead es 1 (solo contactos con una oportunidad abierta) o 0."}
+	}
 	if cur := c.QueryParam("cursor"); cur != "" {
 		n, err := strconv.ParseInt(cur, 10, 64)
 		if err != nil || n <= 0 {

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	crm "github.com/atiende/atiende/app/contacts"
+	salescrm "github.com/atiende/atiende/app/crm"
 	"github.com/atiende/atiende/app/phone"
 	"github.com/atiende/atiende/models"
 	"github.com/atiende/atiende/views/pages/conversation"
+	crmview "github.com/atiende/atiende/views/pages/crm"
 	"github.com/atiende/atiende/views/pages/settings"
 )
 
@@ -53,6 +55,9 @@ func (p ListProps) Query() url.Values {
 	if f.LabelID != 0 {
 		q.Set("label", strconv.FormatInt(f.LabelID, 10))
 	}
+	if f.OpenLead {
+		q.Set("open_lead", "1")
+	}
 	return q
 }
 
@@ -82,6 +87,7 @@ type DetailProps struct {
 	CanMerge      bool
 	MergeQ        string
 	Candidates    []crm.Row
+	Sales         Sales
 	Errors        map[string]string
 	CSRF          string
 	Loc           *time.Location
@@ -111,6 +117,7 @@ type CompanyProps struct {
 	OwnerName     string
 	Contacts      []crm.Row
 	Conversations []crm.ContactConversation
+	Sales         CompanySales
 	Form          CompanyForm
 	Owners        []Option
 	Loc           *time.Location
@@ -239,4 +246,27 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return itoa(n) + " " + many
+}
+
+// Sales is what a contact's page shows of the sales side: its leads and its tasks.
+type Sales struct {
+	Leads  []salescrm.LeadView
+	Tasks  []salescrm.TaskView
+	People []crmview.Option
+}
+
+// CompanySales are a company's open leads and their totals.
+type CompanySales struct {
+	Open salescrm.OpenLeads
+}
+
+func money(v float64, currency string) string { return crmview.Money(v, currency) }
+
+func sums(s []salescrm.Sum, weighted bool) string { return crmview.Sums(s, weighted) }
+
+func leadDay(t *time.Time, now time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return crmview.Day(*t, now)
 }
