@@ -214,7 +214,7 @@ func (st *run) announce(ctx context.Context, workspaces map[int64]bool, res Resu
 		db := st.im.DB.WithContext(ctx)
 		_ = live.Publish(db, live.Event{Kind: "resync", WorkspaceID: id})
 		st.im.Inbox.Changed(id)
-		data := map[string]any{"kind": "history", "lines": res.Lines, "setup": res.Setup, "events": res.Applied, "skipped": res.Skipped}
+		data := map[string]any{"lines": res.Lines, "setup": res.Setup, "events": res.Applied, "skipped": res.Skipped}
 		if err != nil {
 			data["error"] = err.Error()
 		}

@@ -185,6 +185,9 @@ var auditFieldNames = map[string]string{
 var auditFactNames = map[string]string{
 	"email": "Correo usado", "reason": "Motivo", "second_factor": "Segundo paso", "tokens_revoked": "Tokens revocados",
 	"sessions_ended": "Sesiones cerradas", "other_sessions_ended": "Otras sesiones cerradas", "what": "Qué", "filters": "Filtros", "change": "Cambio", "secrets_replaced": "Secretos reemplazados",
+	// A history import (app/importer), a replayed webhook, a template sync.
+	"lines": "Líneas", "setup": "Líneas de configuración", "events": "Eventos aplicados", "skipped": "Ya importados", "error": "Error",
+	"resolved": "Guardado", "synced": "Sincronizadas", "removed": "Quitadas",
 }
 
 var auditValueNames = map[string]string{
@@ -193,6 +196,8 @@ var auditValueNames = map[string]string{
 	"channel.create": "Canal creado", "channel.update": "Canal modificado", "template.create": "Plantilla creada",
 	"template.delete": "Plantilla eliminada", "canned.create": "Respuesta rápida creada", "canned.delete": "Respuesta rápida eliminada",
 	"label.create": "Etiqueta creada", "label.delete": "Etiqueta eliminada",
+	"pipeline.create": "Embudo creado", "pipeline.update": "Embudo modificado", "channel.auto_lead": "Oportunidades automáticas del canal",
+	"templates.sync": "Plantillas sincronizadas con Meta",
 	"access_token": "token de acceso", "app_secret": "app secret", "verify_token": "token de verificación",
 	"manual": "Manual", "round_robin": "Por turnos", "least_busy": "Al menos ocupado",
 }
