@@ -198,7 +198,7 @@ var auditValueNames = map[string]string{
 	"label.create": "Etiqueta creada", "label.delete": "Etiqueta eliminada",
 	"pipeline.create": "Embudo creado", "pipeline.update": "Embudo modificado", "channel.auto_lead": "Oportunidades automáticas del canal",
 	"templates.sync": "Plantillas sincronizadas con Meta",
-	"access_token": "token de acceso", "app_secret": "app secret", "verify_token": "token de verificación",
+	"access_token":   "token de acceso", "app_secret": "app secret", "verify_token": "token de verificación",
 	"manual": "Manual", "round_robin": "Por turnos", "least_busy": "Al menos ocupado",
 }
 
