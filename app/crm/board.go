@@ -2,12 +2,10 @@ package crm
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -330,25 +328,14 @@ func (r cardRow) card(st models.Stage, now time.Time) Card {
 
 var errBadCursor = apperr.Invalid("El enlace para cargar más no es válido. Vuelve a cargar la página.")
 
-func encodeCursor(at time.Time, id int64) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", at.UnixMicro(), id))
-}
+func encodeCursor(at time.Time, id int64) string { return inbox.EncodeKeyset(at, id) }
 
 func decodeCursor(s string) (time.Time, int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return time.Time{}, 0, errBadCursor
-	}
-	at, id, ok := strings.Cut(string(b), ".")
+	at, id, ok := inbox.DecodeKeyset(s)
 	if !ok {
 		return time.Time{}, 0, errBadCursor
 	}
-	us, err1 := strconv.ParseInt(at, 10, 64)
-	n, err2 := strconv.ParseInt(id, 10, 64)
-	if err1 != nil || err2 != nil || n <= 0 {
-		return time.Time{}, 0, errBadCursor
-	}
-	return time.UnixMicro(us).UTC(), n, nil
+	return at, id, nil
 }
 
 // ListSize is a page of the list view and the API.

@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -263,9 +264,8 @@ type run struct {
 	im  *Importer
 	opt Options
 
-	ws       models.Workspace // the workspace lines apply to
-	wsLoaded bool
-	multi    string // the existing workspaces' names, when several and none was chosen
+	ws    models.Workspace // the workspace lines apply to
+	multi string           // the existing workspaces' names, when several and none was chosen
 	// keys are the event keys known to be imported (loaded per workspace, then kept).
 	keys       map[string]bool
 	keysLoaded int64
@@ -309,7 +309,6 @@ func (st *run) reset() {
 	st.resetParts()
 	st.users, st.teams, st.channels, st.onlyCh = nil, nil, nil, 0
 	st.keys, st.keysLoaded = map[string]bool{}, 0
-	st.wsLoaded = false
 }
 
 func (st *run) resolveDefaultWorkspace(ctx context.Context) error {
@@ -320,7 +319,7 @@ func (st *run) resolveDefaultWorkspace(ctx context.Context) error {
 	if st.opt.Workspace != "" {
 		for _, w := range all {
 			if strings.EqualFold(w.Name, st.opt.Workspace) {
-				st.ws, st.wsLoaded = w, true
+				st.ws = w
 				return nil
 			}
 		}
@@ -329,7 +328,7 @@ func (st *run) resolveDefaultWorkspace(ctx context.Context) error {
 		return nil
 	}
 	if len(all) == 1 {
-		st.ws, st.wsLoaded = all[0], true
+		st.ws = all[0]
 	} else if len(all) > 1 {
 		n := make([]string, len(all))
 		for i, w := range all {
@@ -760,7 +759,7 @@ func (st *run) workspace(ctx context.Context, tx *gorm.DB, l line) error {
 		st.users, st.teams, st.channels, st.onlyCh = nil, nil, nil, 0
 		st.resetParts()
 	}
-	st.ws, st.wsLoaded, st.multi = w, true, ""
+	st.ws, st.multi = w, ""
 	st.batchWorkspaces[w.ID] = true
 	return st.loadKeys(tx)
 }
@@ -1280,7 +1279,7 @@ func (st *run) inbound(ctx context.Context, tx *gorm.DB, p *part, svc *inbox.Ser
 	} else {
 		var id int64
 		if err := tx.Raw(`SELECT c.id FROM conversations c
-			WHERE c.channel_id = ? AND c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ? AND wa_id <> '')`, chID, st.ws.ID, waID).Row().Scan(&id); err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !isNoRows(err) {
+			WHERE c.channel_id = ? AND c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND wa_id = ? AND wa_id <> '')`, chID, st.ws.ID, waID).Row().Scan(&id); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return false, err
 		}
 		if id != 0 {
@@ -1307,8 +1306,6 @@ func newKey() string {
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
-
-func isNoRows(err error) bool { return err != nil && strings.Contains(err.Error(), "no rows") }
 
 // conversation is the contact's conversation on the channel of its latest inbound.
 func (st *run) conversation(tx *gorm.DB, p *part, waID string) (convRef, error) {

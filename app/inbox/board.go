@@ -159,28 +159,41 @@ func (c Card) SortKey() string {
 	return fmt.Sprintf("%019d.%019d", c.LastMessageAt.UnixMicro(), c.ID)
 }
 
-func encodeCursor(at time.Time, id int64) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", at.UnixMicro(), id))
-}
+func encodeCursor(at time.Time, id int64) string { return EncodeKeyset(at, id) }
 
 // errBadCursor: a "Cargar más" link that was tampered with or is from another version.
 var errBadCursor = apperr.Invalid("El enlace para cargar más no es válido. Vuelve a cargar el tablero.")
 
 func decodeCursor(s string) (time.Time, int64, error) {
+	at, id, ok := DecodeKeyset(s)
+	if !ok {
+		return time.Time{}, 0, errBadCursor
+	}
+	return at, id, nil
+}
+
+// EncodeKeyset writes a keyset position (a time and an id) for a "Cargar más" link:
+// the board's columns, the lead board and its list use it.
+func EncodeKeyset(at time.Time, id int64) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", at.UnixMicro(), id))
+}
+
+// DecodeKeyset reads what EncodeKeyset wrote; ok is false for anything else.
+func DecodeKeyset(s string) (time.Time, int64, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return time.Time{}, 0, errBadCursor
+		return time.Time{}, 0, false
 	}
 	at, id, ok := strings.Cut(string(b), ".")
 	if !ok {
-		return time.Time{}, 0, errBadCursor
+		return time.Time{}, 0, false
 	}
 	us, err1 := strconv.ParseInt(at, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
 	if err1 != nil || err2 != nil || n <= 0 {
-		return time.Time{}, 0, errBadCursor
+		return time.Time{}, 0, false
 	}
-	return time.UnixMicro(us).UTC(), n, nil
+	return time.UnixMicro(us).UTC(), n, true
 }
 
 // cardRow is one row of cardSelect: the conversation row as it is (so a new column of

@@ -291,12 +291,6 @@ func (b *cte) sql() string { return "WITH " + strings.Join(b.parts, ",\n") }
 // save writes the conversation's mutable fields and publishes a live event.
 func (s *Service) save(tx *gorm.DB, c *models.Conversation, kind string, prevTeam, prevAssignee *int64, actor Actor, incoming bool) error {
 	c.UpdatedAt = s.Clock.Now()
-	if actor.history() {
-		// History is not news: the importer tells open boards once, when it is done.
-		return tx.Model(c).Select("status", "team_id", "assignee_id", "cycle_id", "last_message_at", "last_message_preview",
-			"last_message_out", "last_inbound_at", "waiting_since", "unread_count", "close_reason", "closed_at",
-			"first_response_due_at", "next_response_due_at", "resolution_due_at", "sla_state", "updated_at").Updates(c).Error
-	}
 	q, args, err := saveSQL(c, live.Event{Kind: kind, WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
 		TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: prevTeam, PrevAssigneeID: prevAssignee, ActorID: actor.UserID(), Incoming: incoming}, "", true)
 	if err != nil {
@@ -340,19 +334,6 @@ func userName(tx *gorm.DB, id int64) string {
 		return "alguien"
 	}
 	return name
-}
-
-func teamName(tx *gorm.DB, id int64) string {
-	var name string
-	tx.Model(&models.Team{}).Where("id = ?", id).Pluck("name", &name)
-	return name
-}
-
-func firstName(full string) string {
-	if f := strings.Fields(full); len(f) > 0 {
-		return f[0]
-	}
-	return full
 }
 
 func ptr[T any](v T) *T { return &v }

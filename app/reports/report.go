@@ -5,7 +5,6 @@ package reports
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -61,7 +60,7 @@ type Cycle struct {
 	Transferred                          bool
 	FCR                                  bool
 	Converted                            bool
-	Breaches                             []string
+	Breaches                             []string // SLA targets missed (none until SLA policies exist)
 }
 
 // Report is the metrics.md JSON.
@@ -323,35 +322,22 @@ func (s *Service) figures(ctx context.Context, wsID int64, cycles []Cycle, cals 
 		c.Replies[m.SenderUserID]++
 		replyTimes[m.CycleID] = append(replyTimes[m.CycleID], m.CreatedAt)
 	}
-	// Status moves: pending spans, and the customer messages that ended one (a wait).
+	// Waits: the customer messages that moved a pending card (the status event by the
+	// customer) after the cycle's first agent reply.
 	var moves []struct {
-		CycleID    int64
-		At         time.Time
-		FromStatus string
-		ToStatus   string
-		ByCustomer bool
+		CycleID int64
+		At      time.Time
 	}
-	if err := db.Raw(`SELECT cycle_id, at, from_status, to_status,
-			(actor_kind = 'contact' OR (actor_kind = '' AND actor_id IS NULL)) AS by_customer
-		FROM conversation_events WHERE workspace_id = ? AND cycle_id IN ? AND kind = 'status' ORDER BY at, id`, wsID, ids).Scan(&moves).Error; err != nil {
+	if err := db.Raw(`SELECT cycle_id, at FROM conversation_events
+		WHERE workspace_id = ? AND cycle_id IN ? AND kind = 'status' AND from_status = 'pending'
+			AND (actor_kind = 'contact' OR (actor_kind = '' AND actor_id IS NULL))
+		ORDER BY at, id`, wsID, ids).Scan(&moves).Error; err != nil {
 		return err
 	}
-	pending := map[int64][][2]time.Time{}
-	openPending := map[int64]time.Time{}
 	waits := map[int64][]time.Time{}
 	for _, mv := range moves {
-		if mv.ToStatus == models.StatusPending {
-			openPending[mv.CycleID] = mv.At
-		}
-		if mv.FromStatus == models.StatusPending {
-			if start, ok := openPending[mv.CycleID]; ok {
-				pending[mv.CycleID] = append(pending[mv.CycleID], [2]time.Time{start, mv.At})
-				delete(openPending, mv.CycleID)
-			}
-			c := byID[mv.CycleID]
-			if mv.ByCustomer && c.FirstReplyAt != nil && !mv.At.Before(*c.FirstReplyAt) {
-				waits[mv.CycleID] = append(waits[mv.CycleID], mv.At)
-			}
+		if c := byID[mv.CycleID]; c.FirstReplyAt != nil && !mv.At.Before(*c.FirstReplyAt) {
+			waits[mv.CycleID] = append(waits[mv.CycleID], mv.At)
 		}
 	}
 	// The next cycle of each conversation, for first-contact resolution.
@@ -405,7 +391,6 @@ func (s *Service) figures(ctx context.Context, wsID int64, cycles []Cycle, cals 
 			}
 		}
 		c.Converted = converted[c.ID]
-		_ = pending // pending spans feed the resolution SLA once SLA policies exist
 	}
 	return nil
 }
@@ -532,6 +517,3 @@ func (s *Service) agents(ctx context.Context, wsID int64, cycles []Cycle) ([]Age
 	}
 	return out, nil
 }
-
-// ErrNoWorkspace is returned when the query names no workspace.
-var ErrNoWorkspace = errors.New("reports: no workspace")

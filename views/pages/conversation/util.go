@@ -373,18 +373,8 @@ func sharedContacts(m inbox.MessageView) []sharedContact {
 
 // orderSummary describes a catalogue order: "3 productos · 150,00 PEN".
 func orderSummary(m inbox.MessageView) string {
-	var raw struct {
-		Order struct {
-			Items []struct {
-				Quantity  float64 `json:"quantity"`
-				ItemPrice float64 `json:"item_price"`
-				Currency  string  `json:"currency"`
-			} `json:"product_items"`
-		} `json:"order"`
-	}
-	_ = json.Unmarshal(m.Data, &raw)
 	n, total, cur := 0.0, 0.0, ""
-	for _, it := range raw.Order.Items {
+	for _, it := range orderItems(m) {
 		n += it.Quantity
 		total += it.Quantity * it.ItemPrice
 		cur = it.Currency
@@ -397,6 +387,25 @@ func orderSummary(m inbox.MessageView) string {
 		s += " · " + number(total, 2) + " " + cur
 	}
 	return s
+}
+
+// orderItem is one line of a catalogue order as WhatsApp sends it.
+type orderItem struct {
+	ProductID string  `json:"product_retailer_id"`
+	Quantity  float64 `json:"quantity"`
+	ItemPrice float64 `json:"item_price"`
+	Currency  string  `json:"currency"`
+}
+
+// orderItems reads an order message's items (none when the data is not an order).
+func orderItems(m inbox.MessageView) []orderItem {
+	var raw struct {
+		Order struct {
+			Items []orderItem `json:"product_items"`
+		} `json:"order"`
+	}
+	_ = json.Unmarshal(m.Data, &raw)
+	return raw.Order.Items
 }
 
 // referral is the click-to-WhatsApp ad a conversation came from.
@@ -654,20 +663,9 @@ type orderView struct {
 
 // orderOf lists an order's items (quantity × product id, line amount) and its total.
 func orderOf(m inbox.MessageView) orderView {
-	var raw struct {
-		Order struct {
-			Items []struct {
-				ProductID string  `json:"product_retailer_id"`
-				Quantity  float64 `json:"quantity"`
-				ItemPrice float64 `json:"item_price"`
-				Currency  string  `json:"currency"`
-			} `json:"product_items"`
-		} `json:"order"`
-	}
-	_ = json.Unmarshal(m.Data, &raw)
 	var o orderView
 	total, cur := 0.0, ""
-	for _, it := range raw.Order.Items {
+	for _, it := range orderItems(m) {
 		amount := it.Quantity * it.ItemPrice
 		total += amount
 		cur = it.Currency
