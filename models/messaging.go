@@ -161,8 +161,10 @@ type Conversation struct {
 	NextResponseDueAt  *time.Time
 	ResolutionDueAt    *time.Time
 	SLAState           string `gorm:"column:sla_state"`
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// Priority is set by a routing rule or by hand: "", low, normal, high, urgent.
+	Priority  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// CycleReplied is read with the locked row by the engine (not a column): whether
 	// the open cycle already has an agent reply. Nil when it was not read.
 	CycleReplied *bool `gorm:"->;column:cycle_replied"`

@@ -61,6 +61,8 @@ type User struct {
 	NotifyAssigned bool `gorm:"default:true"`
 	NotifyMentions bool `gorm:"default:true"`
 	NotifyTasks    bool `gorm:"default:true"`
+	// ScheduleCalendarID is the agent's own working schedule (nil: always inside it).
+	ScheduleCalendarID *int64
 }
 
 // Team groups agents; conversations are routed to teams.
@@ -73,6 +75,88 @@ type Team struct {
 	CalendarID  *int64
 	SLAPolicyID *int64 `gorm:"column:sla_policy_id"`
 	CreatedAt   time.Time
+	// Routing (issue 9): a returning contact goes back to their last agent when eligible;
+	// an agent offline (or silent past UnansweredLimitSeconds, business time) loses their
+	// chats to the queue after OfflineGraceSeconds; AwayMessage is sent outside hours
+	// ("" = the default text, {proxima_apertura} names the next opening).
+	Sticky                 bool `gorm:"default:true"`
+	OfflineGraceSeconds    int  `gorm:"default:600"`
+	UnansweredLimitSeconds *int
+	AwayMessage            string
+}
+
+// Routing strategies (teams.routing_mode).
+const (
+	RoutingManual     = "manual"
+	RoutingRoundRobin = "round_robin"
+	RoutingLeastBusy  = "least_busy"
+)
+
+// SLAPolicy holds a team's targets in seconds (nil = no target), measured on the wall
+// clock or, with BusinessHours, on the team's calendar; a warning at WarningPercent.
+type SLAPolicy struct {
+	ID                   int64
+	WorkspaceID          int64
+	Name                 string
+	FirstResponseSeconds *int
+	NextResponseSeconds  *int
+	ResolutionSeconds    *int
+	BusinessHours        bool
+	WarningPercent       int `gorm:"default:80"`
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+// TableName: sla_policies.
+func (SLAPolicy) TableName() string { return "sla_policies" }
+
+// Routing rule kinds (routing_rules.kind); Cond holds the condition, keyed by the kind
+// ({"country":"MX"}, {"keywords":[…]}, {"menu_option":"1"}, {"stage_id":N},
+// {"channel_id":N}, {"company_owner":true}, {"default":true}).
+const (
+	RuleMenuOption   = "menu_option"
+	RuleKeywords     = "keywords"
+	RuleCountry      = "country"
+	RuleStage        = "stage"
+	RuleCompanyOwner = "company_owner"
+	RuleChannel      = "channel"
+	RuleDefault      = "default"
+)
+
+// RoutingRule is one rule of the workspace's routing, tried in Position order.
+type RoutingRule struct {
+	ID          int64
+	WorkspaceID int64
+	Name        string
+	Position    int
+	Kind        string
+	Cond        JSON
+	TeamID      *int64
+	LabelID     *int64
+	Priority    string
+	Active      bool `gorm:"default:true"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// MenuOption is one option of a channel's welcome menu (stored in ChannelMenu.Options).
+type MenuOption struct {
+	Key     string `json:"key"`
+	Title   string `json:"title"`
+	TeamID  *int64 `json:"team_id,omitempty"`
+	LabelID *int64 `json:"label_id,omitempty"`
+}
+
+// ChannelMenu is a channel's welcome menu: its text and up to 10 options (JSON []MenuOption).
+type ChannelMenu struct {
+	ID          int64
+	WorkspaceID int64
+	ChannelID   int64
+	Text        string
+	Options     JSON
+	Active      bool `gorm:"default:true"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Calendar is a business calendar: opening hours by weekday ({"mon": [["09:00","13:00"], …]})
