@@ -141,16 +141,16 @@ func (p Policy) Deadlines(c Cycle) Deadlines {
 
 // Notified bits: which thresholds the job has announced for the cycle's clocks.
 const (
-	FirstWarned    = 1 << iota // first response: warning announced
-	FirstBreached              // first response: breach announced
-	NextWarned                 // next response (the open wait)
-	NextBreached               //
-	ResWarned                  // resolution
-	ResBreached                //
-	FirstBits      = FirstWarned | FirstBreached
-	NextBits       = NextWarned | NextBreached
-	ResBits        = ResWarned | ResBreached
-	AllBits        = FirstBits | NextBits | ResBits
+	FirstWarned   = 1 << iota // first response: warning announced
+	FirstBreached             // first response: breach announced
+	NextWarned                // next response (the open wait)
+	NextBreached              //
+	ResWarned                 // resolution
+	ResBreached               //
+	FirstBits     = FirstWarned | FirstBreached
+	NextBits      = NextWarned | NextBreached
+	ResBits       = ResWarned | ResBreached
+	AllBits       = FirstBits | NextBits | ResBits
 )
 
 // Targets names the three clocks, in the order of their bits.

@@ -64,9 +64,9 @@ func TestDeadlines(t *testing.T) {
 			first: Target{Due: utc("2026-10-05T19:30:00Z"), Warn: utc("2026-10-05T19:18:00Z")},
 		},
 		{
-			name: "business hours flag without a calendar measures on the wall clock",
-			p:    Policy{FirstResponse: h, BusinessHours: true, WarningPercent: 50},
-			c:    Cycle{Start: utc("2026-10-05T17:30:00Z")},
+			name:  "business hours flag without a calendar measures on the wall clock",
+			p:     Policy{FirstResponse: h, BusinessHours: true, WarningPercent: 50},
+			c:     Cycle{Start: utc("2026-10-05T17:30:00Z")},
 			first: Target{Due: utc("2026-10-05T18:30:00Z"), Warn: utc("2026-10-05T18:00:00Z")},
 		},
 		{
