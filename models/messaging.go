@@ -161,6 +161,13 @@ type Conversation struct {
 	NextResponseDueAt  *time.Time
 	ResolutionDueAt    *time.Time
 	SLAState           string `gorm:"column:sla_state"`
+	// The SLA clocks' warning times, the thresholds the "sla" job announced (app/sla
+	// bits) and the earliest one it has not yet announced (its index).
+	FirstResponseWarnAt *time.Time
+	NextResponseWarnAt  *time.Time
+	ResolutionWarnAt    *time.Time
+	SLANotified         int        `gorm:"column:sla_notified"`
+	SLANextCheckAt      *time.Time `gorm:"column:sla_next_check_at"`
 	// Priority is set by a routing rule or by hand: "", low, normal, high, urgent.
 	Priority  string
 	CreatedAt time.Time
@@ -198,6 +205,12 @@ type Cycle struct {
 	FirstReplyAt     *time.Time
 	FirstReplyUserID *int64
 	Transferred      bool
+	// The SLA clocks' working state: the pending span running now, the closed ones in
+	// wall and in business seconds, and the open next-response wait.
+	PendingSince           *time.Time
+	PendingSeconds         float64
+	PendingBusinessSeconds float64
+	NextWaitSince          *time.Time
 
 	// Associations (Preload).
 	Conversation   *Conversation `json:"-"`

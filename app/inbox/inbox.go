@@ -15,6 +15,7 @@ import (
 	"github.com/atiende/atiende/app/apperr"
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/live"
+	"github.com/atiende/atiende/app/sla"
 	"github.com/atiende/atiende/models"
 )
 
@@ -35,13 +36,18 @@ type Service struct {
 
 	cache *live.Cache // nil: board reads go to the database every time
 
+	// slaPolicies remembers teams' SLA policies for the engine (nil: read every time).
+	slaPolicies *sla.Cache
+
 	// OnFirstCycle, when set, runs in the transaction of a live customer message that
 	// opens a conversation's first cycle (automatic leads, app/crm).
 	OnFirstCycle func(tx *gorm.DB, in Inbound, c *models.Conversation) error
 }
 
 // New returns a Service.
-func New(db *gorm.DB, c clock.Clock) *Service { return &Service{DB: db, Clock: c} }
+func New(db *gorm.DB, c clock.Clock) *Service {
+	return &Service{DB: db, Clock: c, slaPolicies: sla.NewCache(sla.TTL)}
+}
 
 // WithTx returns a copy of the service that runs its commands inside tx with clock c
 // (the importer replays a file this way, batch by batch; its batches disable nested
@@ -146,12 +152,17 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 	}
 	at := cmd.At
 	prevTeam, prevAssignee := c.TeamID, c.AssigneeID
+	// The SLA clocks (app/inbox/sla.go): c's due times now, and what the cycle records.
+	clocks, err := s.planSLA(tx, c, st, o, cmd)
+	if err != nil {
+		return o, err
+	}
 	var b cte
 
 	// The cycle: a new one, or the current one's changes.
 	if o.OpenCycle != "" {
-		b.add(`ny AS (INSERT INTO cycles (workspace_id, conversation_id, opened_at, opened_by, team_id, assignee_id)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id)`, c.WorkspaceID, c.ID, at, o.OpenCycle, o.State.Team, o.State.Assignee)
+		b.add(`ny AS (INSERT INTO cycles (workspace_id, conversation_id, opened_at, opened_by, team_id, assignee_id, pending_since)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id)`, c.WorkspaceID, c.ID, at, o.OpenCycle, o.State.Team, o.State.Assignee, clocks.pendingSince)
 		b.add(`cyc AS (SELECT id FROM ny)`)
 	} else {
 		b.add(`cyc AS (SELECT ?::bigint AS id)`, c.CycleID)
@@ -173,6 +184,7 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 			// Decided on the stored row, not on what was read before the lock was granted.
 			sets = append(sets, "transferred = transferred OR first_reply_at IS NOT NULL")
 		}
+		sets, args = append(sets, clocks.cycleSets...), append(args, clocks.cycleArgs...)
 		if len(sets) > 0 && c.CycleID != nil {
 			b.add(`yu AS (UPDATE cycles SET `+strings.Join(sets, ", ")+` WHERE id = ?)`, append(args, *c.CycleID)...)
 		}
@@ -225,7 +237,6 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 	case o.has(EvClose):
 		// Closing is handling it: nothing is left unread or waiting.
 		c.ClosedAt, c.CloseReason, c.WaitingSince, c.UnreadCount = &at, cmd.Note, nil, 0
-		c.FirstResponseDueAt, c.NextResponseDueAt, c.ResolutionDueAt, c.SLAState = nil, nil, nil, ""
 	case cmd.Kind == CmdMove && c.Status == models.StatusPending:
 		c.WaitingSince = nil
 	}
@@ -236,11 +247,13 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 	b.add(`u AS (UPDATE conversations SET status = ?, team_id = ?, assignee_id = ?, cycle_id = (SELECT id FROM cyc), last_message_at = ?,
 			last_message_preview = ?, last_message_out = ?, last_inbound_at = ?, waiting_since = ?, unread_count = ?,
 			close_reason = ?, closed_at = ?, first_response_due_at = ?, next_response_due_at = ?, resolution_due_at = ?,
-			sla_state = ?, updated_at = ?
+			sla_state = ?, first_response_warn_at = ?, next_response_warn_at = ?, resolution_warn_at = ?, sla_notified = ?,
+			sla_next_check_at = ?, updated_at = ?
 		WHERE id = ? RETURNING id)`,
 		c.Status, c.TeamID, c.AssigneeID, c.LastMessageAt, c.LastMessagePreview, c.LastMessageOut, c.LastInboundAt,
 		c.WaitingSince, c.UnreadCount, c.CloseReason, c.ClosedAt, c.FirstResponseDueAt, c.NextResponseDueAt, c.ResolutionDueAt,
-		c.SLAState, c.UpdatedAt, c.ID)
+		c.SLAState, c.FirstResponseWarnAt, c.NextResponseWarnAt, c.ResolutionWarnAt, c.SLANotified, c.SLANextCheckAt,
+		c.UpdatedAt, c.ID)
 	notified := "0"
 	if !cmd.Actor.history() {
 		// History is not news: the importer tells open boards once, when it is done.

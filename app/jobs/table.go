@@ -49,6 +49,12 @@ func Table(deps Deps) []Job {
 			_, err := crm.NotifyDue(ctx, d.Gorm, now)
 			return err
 		}},
+		{Name: "sla", Spec: "@every 1m", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
+			// Warnings and breaches of the SLA clocks: marked on the card, written in the
+			// activity, pushed live with a toast to the assignee and the team's supervisors.
+			_, err := inbox.CheckSLA(ctx, d.Pool, now)
+			return err
+		}},
 		{Name: "outbox.recover_stuck", Spec: "@every 1m", Fn: func(ctx context.Context, now time.Time) error {
 			_, err := outbox.RecoverStuck(ctx, d.Gorm, 2*time.Minute)
 			return err

@@ -15,6 +15,9 @@
 package sla
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/atiende/atiende/app/calendar"
@@ -265,4 +268,46 @@ func Label(target string) string {
 		return "resolución"
 	}
 	return target
+}
+
+// Duration is a target or a time left for people: "45 min", "1 h", "1 h 20 min", "2 d 3 h".
+func Duration(d time.Duration) string {
+	if d < time.Minute {
+		return "1 min"
+	}
+	m := int(d.Minutes())
+	switch {
+	case m < 60:
+		return fmt.Sprintf("%d min", m)
+	case m < 24*60:
+		if m%60 == 0 {
+			return fmt.Sprintf("%d h", m/60)
+		}
+		return fmt.Sprintf("%d h %d min", m/60, m%60)
+	}
+	days, hours := m/(24*60), (m%(24*60))/60
+	if hours == 0 {
+		return fmt.Sprintf("%d d", days)
+	}
+	return fmt.Sprintf("%d d %d h", days, hours)
+}
+
+// Note is how an alert's event records its target: "first_response 3600".
+func Note(target string, d time.Duration) string {
+	return fmt.Sprintf("%s %d", target, int64(d/time.Second))
+}
+
+// AlertText is the sentence of an alert event (kind sla_warning or sla_breach) with
+// its note: "Se venció el plazo de primera respuesta (1 h)".
+func AlertText(breach bool, note string) string {
+	target, secs, _ := strings.Cut(note, " ")
+	n, _ := strconv.ParseInt(secs, 10, 64)
+	of := Label(target)
+	if n > 0 {
+		of += " (" + Duration(time.Duration(n)*time.Second) + ")"
+	}
+	if breach {
+		return "Se venció el plazo de " + of
+	}
+	return "El plazo de " + of + " está por vencer"
 }

@@ -426,6 +426,25 @@ func liveFor(v accounts.Viewer, e live.Event) (liveMessage, bool) {
 	if !inbox.CanSee(v, e.WorkspaceID, e.TeamID, e.AssigneeID) && !inbox.CanSee(v, e.WorkspaceID, e.PrevTeamID, e.PrevAssigneeID) {
 		return liveMessage{}, false
 	}
-	return liveMessage{Kind: e.Kind, Conversation: e.ConversationID, Status: e.Status, Assignee: e.AssigneeID,
-		PrevAssignee: e.PrevAssigneeID, Actor: e.ActorID, Incoming: e.Incoming}, true
+	msg := liveMessage{Kind: e.Kind, Conversation: e.ConversationID, Status: e.Status, Assignee: e.AssigneeID,
+		PrevAssignee: e.PrevAssigneeID, Actor: e.ActorID, Incoming: e.Incoming}
+	if e.Kind == "sla" {
+		msg.Text = slaToastFor(v, e.Text) // everyone refreshes the card; the assignee and supervisors get the toast
+	}
+	return msg, true
+}
+
+// slaToastFor is the toast of an SLA alert for v ("" when v is not told: the toast
+// goes to the assignee and the team's supervisors).
+func slaToastFor(v accounts.Viewer, text string) string {
+	var t inbox.SLAToast
+	if json.Unmarshal([]byte(text), &t) != nil {
+		return ""
+	}
+	for _, u := range t.Users {
+		if u == v.User.ID {
+			return t.Text
+		}
+	}
+	return ""
 }

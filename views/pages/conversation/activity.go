@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/sla"
 )
 
 // ActivityText is the sentence an activity line of the history shows, rendered from
@@ -62,6 +63,8 @@ func ActivityText(m inbox.MessageView) string {
 			return "Conversación cerrada" + quoted(a.Note)
 		}
 		return actor + " cerró la conversación" + quoted(a.Note)
+	case inbox.EvSLAWarning, inbox.EvSLABreach:
+		return sla.AlertText(a.Kind == inbox.EvSLABreach, a.Note)
 	case inbox.EvReopen:
 		if a.ActorID == nil {
 			return "Conversación reabierta"
