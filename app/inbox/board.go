@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,6 +65,9 @@ type BoardFilter struct {
 	ClosedSince time.Time
 	// ClosedUntil, when set, is the end of Cerrados' window (exclusive).
 	ClosedUntil time.Time
+	// Risk keeps the cards whose SLA is in warning or breached ("En riesgo"), nearest
+	// deadline first (the most overdue at the top).
+	Risk bool
 
 	// searched is set once ResolveSearch has run Q: matches are the conversations found.
 	searched bool
@@ -77,7 +81,7 @@ func (f BoardFilter) SearchTruncated() bool { return f.searched && len(f.matches
 // Active reports whether any filter beyond the default view is set.
 func (f BoardFilter) Active() bool {
 	return (f.View != "" && f.View != ViewAll) || f.TeamID != nil || f.LabelID != nil || f.ChannelID != nil ||
-		f.AssigneeID != nil || strings.TrimSpace(f.Q) != ""
+		f.AssigneeID != nil || strings.TrimSpace(f.Q) != "" || f.Risk
 }
 
 // Card is everything a board card shows, loaded in one query.
@@ -116,9 +120,15 @@ type Card struct {
 	WaitingSince *time.Time
 	UnreadCount  int
 
-	// SLAState is "" (no policy), ok, warning or breached; SLADueAt is the nearest deadline.
-	SLAState string
-	SLADueAt *time.Time
+	// SLAState is "" (no policy), ok, warning or breached; SLADueAt is the nearest
+	// running deadline and SLATarget its clock (first_response, next_response,
+	// resolution); the three running deadlines follow (nil: not running).
+	SLAState           string
+	SLADueAt           *time.Time
+	SLATarget          string
+	FirstResponseDueAt *time.Time
+	NextResponseDueAt  *time.Time
+	ResolutionDueAt    *time.Time
 
 	ClosedAt    *time.Time
 	CloseReason string
@@ -263,9 +273,10 @@ func (r cardRow) card() (Card, error) {
 	if r.Status == models.StatusNew || r.Status == models.StatusActive {
 		c.WaitingSince = r.WaitingSince
 	}
-	for _, due := range []*time.Time{r.FirstResponseDueAt, r.NextResponseDueAt, r.ResolutionDueAt} {
+	c.FirstResponseDueAt, c.NextResponseDueAt, c.ResolutionDueAt = r.FirstResponseDueAt, r.NextResponseDueAt, r.ResolutionDueAt
+	for i, due := range []*time.Time{r.FirstResponseDueAt, r.NextResponseDueAt, r.ResolutionDueAt} {
 		if due != nil && (c.SLADueAt == nil || due.Before(*c.SLADueAt)) {
-			c.SLADueAt = due
+			c.SLADueAt, c.SLATarget = due, [...]string{"first_response", "next_response", "resolution"}[i]
 		}
 	}
 	if err := json.Unmarshal([]byte(r.Labels), &c.Labels); err != nil {
@@ -370,6 +381,9 @@ func boardWhere(v accounts.Viewer, f BoardFilter) (string, []any) {
 	}
 	if f.LabelID != nil {
 		add("EXISTS (SELECT 1 FROM conversation_labels cl WHERE cl.conversation_id = c.id AND cl.label_id = ?)", *f.LabelID)
+	}
+	if f.Risk {
+		add("c.sla_state IN ('warning', 'breached')")
 	}
 	if f.searched {
 		if len(f.matches) == 0 {
@@ -565,19 +579,24 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 	sw, sargs := s.statusWhere(status, f)
 	where += " AND " + sw
 	args = append(args, sargs...)
+	// Newest activity first; "En riesgo": nearest deadline first.
+	sortCol, order, before := "c.last_message_at", "c.last_message_at DESC, c.id DESC", "<"
+	if f.Risk {
+		sortCol, order, before = riskSort, riskSort+", c.id", ">"
+	}
 	if cursor != "" {
 		at, id, err := decodeCursor(cursor)
 		if err != nil {
 			return nil, "", err
 		}
-		where += " AND (c.last_message_at, c.id) < (?, ?)"
+		where += " AND (" + sortCol + ", c.id) " + before + " (?, ?)"
 		args = append(args, at, id)
 	}
 	args = append(args, limit+1)
 	key := fmt.Sprintf("c|%s|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), status, cursor, limit)
 	page, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) (columnPage, error) {
 		var rows []cardRow
-		err := s.DB.WithContext(ctx).Raw(cardSelect+" WHERE "+where+" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?", args...).Scan(&rows).Error
+		err := s.DB.WithContext(ctx).Raw(cardSelect+" WHERE "+where+" ORDER BY "+order+" LIMIT ?", args...).Scan(&rows).Error
 		if err != nil {
 			return columnPage{}, err
 		}
@@ -586,6 +605,9 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 			rows = rows[:limit]
 			last := rows[limit-1]
 			p.next = encodeCursor(*last.LastMessageAt, last.ID) // the board lists only conversations with messages
+			if f.Risk {
+				p.next = encodeCursor(riskKey(last.Conversation), last.ID)
+			}
 		}
 		p.cards, err = toCards(rows)
 		return p, err
@@ -594,6 +616,29 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 		return nil, "", err
 	}
 	return slices.Clone(page.cards), page.next, nil
+}
+
+// riskSort orders "En riesgo" by the nearest running deadline; a breach whose clock is
+// paused (pending) has none and comes last.
+const riskSort = "COALESCE(LEAST(c.first_response_due_at, c.next_response_due_at, c.resolution_due_at), '9999-01-01'::timestamptz)"
+
+// riskKey is riskSort of conversation c.
+func riskKey(c models.Conversation) time.Time {
+	k := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, due := range []*time.Time{c.FirstResponseDueAt, c.NextResponseDueAt, c.ResolutionDueAt} {
+		if due != nil && due.Before(k) {
+			k = *due
+		}
+	}
+	return k
+}
+
+// RiskSortKey orders cards within a column as "En riesgo" does (nearest deadline first),
+// in the same descending string order as SortKey, for the client's live placement.
+func (c Card) RiskSortKey() string {
+	k := riskKey(models.Conversation{FirstResponseDueAt: c.FirstResponseDueAt, NextResponseDueAt: c.NextResponseDueAt,
+		ResolutionDueAt: c.ResolutionDueAt})
+	return fmt.Sprintf("%019d.%019d", math.MaxInt64-k.UnixMicro(), math.MaxInt64-c.ID)
 }
 
 // columnPage is one page of a column as ListColumn caches it.

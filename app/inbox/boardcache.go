@@ -56,5 +56,8 @@ func (s *Service) filterKey(f BoardFilter) string {
 	if !f.ClosedUntil.IsZero() {
 		fmt.Fprintf(&b, "|u%d", f.ClosedUntil.Unix())
 	}
+	if f.Risk {
+		b.WriteString("|risk")
+	}
 	return b.String()
 }

@@ -63,19 +63,34 @@ type apiLead struct {
 	Stage string `json:"stage"`
 }
 
+// apiSLA is the live SLA of a conversation: its state, the nearest running deadline
+// and its clock (first_response, next_response, resolution), and each running
+// deadline (null: no target, met, or paused while pending); window_closing is true
+// when WhatsApp's 24-hour window closes within 2 h with the customer still waiting.
 type apiSLA struct {
-	State string     `json:"state"` // "" (no policy), ok, warning, breached
-	DueAt *time.Time `json:"due_at"`
+	State              string     `json:"state"` // "" (no policy), ok, warning, breached
+	DueAt              *time.Time `json:"due_at"`
+	Target             *string    `json:"target"`
+	FirstResponseDueAt *time.Time `json:"first_response_due_at"`
+	NextResponseDueAt  *time.Time `json:"next_response_due_at"`
+	ResolutionDueAt    *time.Time `json:"resolution_due_at"`
+	WindowClosing      bool       `json:"window_closing"`
 }
 
-func fromCard(c inbox.Card, waID, assigneeEmail string) apiConversationView {
+// fromCard is card c as the API shows it at now.
+func fromCard(c inbox.Card, waID, assigneeEmail string, now time.Time) apiConversationView {
 	out := apiConversationView{ID: c.ID, Status: c.Status, Labels: []string{},
 		Contact: apiContact{ID: c.ContactID, WaID: nullable(waID), UserID: nullable(c.UserID), Username: nullable(c.Username),
 			Phone: nullable(c.Phone), Name: c.ContactName, Company: c.Company},
 		Channel:         apiChannel{ID: c.ChannelID, Name: c.ChannelName, Phone: c.ChannelPhone},
-		SLA:             apiSLA{State: c.SLAState, DueAt: c.SLADueAt},
+		SLA: apiSLA{State: c.SLAState, DueAt: c.SLADueAt, Target: nullable(c.SLATarget), FirstResponseDueAt: c.FirstResponseDueAt,
+			NextResponseDueAt: c.NextResponseDueAt, ResolutionDueAt: c.ResolutionDueAt},
 		WindowExpiresAt: c.WindowExpiresAt(), Preview: c.Preview, Unread: c.UnreadCount,
 		ClosedAt: c.ClosedAt, CloseReason: c.CloseReason}
+	if exp := c.WindowExpiresAt(); exp != nil && c.Status != models.StatusClosed && c.WaitingSince != nil &&
+		exp.After(now) && exp.Sub(now) < 2*time.Hour {
+		out.SLA.WindowClosing = true
+	}
 	if !c.LastMessageAt.IsZero() {
 		t := c.LastMessageAt
 		out.LastMessageAt = &t
@@ -137,7 +152,7 @@ func (s *Server) apiViews(ctx context.Context, ws int64, cards []inbox.Card) ([]
 		if c.AssigneeID != nil {
 			email = emails[*c.AssigneeID]
 		}
-		out = append(out, fromCard(c, waIDs[c.ContactID], email))
+		out = append(out, fromCard(c, waIDs[c.ContactID], email, s.Clock.Now()))
 	}
 	return out, nil
 }

@@ -53,6 +53,8 @@ func (s *Server) boardFilter(c echo.Context) (inbox.BoardFilter, board.Filter) {
 	id("agent", &f.AssigneeID, &vf.Agent)
 	f.Q = strings.TrimSpace(c.QueryParam("q"))
 	vf.Q = f.Q
+	f.Risk = c.QueryParam("risk") == "1"
+	vf.Risk = f.Risk
 	if days, err := strconv.Atoi(c.QueryParam("closed")); err == nil && days > 7 {
 		vf.ClosedDays = min(days, 365)
 	}
@@ -81,6 +83,9 @@ func boardQuery(vf board.Filter) string {
 	if vf.Q != "" {
 		q.Set("q", vf.Q)
 	}
+	if vf.Risk {
+		q.Set("risk", "1")
+	}
 	if vf.ClosedDays > 7 {
 		q.Set("closed", strconv.Itoa(vf.ClosedDays))
 	}
@@ -94,6 +99,7 @@ func (s *Server) boardEnv(c echo.Context, v accounts.Viewer, vf board.Filter) bo
 		UserID:     v.User.ID,
 		Query:      boardQuery(vf),
 		ClosedDays: vf.ClosedDays,
+		Risk:       vf.Risk,
 	}
 }
 

@@ -550,6 +550,20 @@
       var fmt = el.getAttribute("data-fmt");
       if (fmt === "ago") el.textContent = ago(ts, now);
       else if (fmt === "wait") el.textContent = "espera " + span(now - ts);
+      else if (fmt === "sla") {
+        // The badge turns red at the deadline even before the sla job marks the card.
+        var due = ts - now;
+        if (due > 0) el.textContent = "Vence en " + span(due);
+        else {
+          el.textContent = "Vencido hace " + span(-due);
+          el.classList.remove("sla-ok", "sla-warning");
+          el.classList.add("sla-breached");
+        }
+      }
+      else if (fmt === "window-warning") {
+        var wl = ts - now, wt = $(".win-warn-text", el);
+        if (wt) wt.textContent = wl > 0 ? "La ventana de 24 h cierra en " + span(wl) : "La ventana de 24 h se cerró: solo plantillas";
+      }
       else if (fmt === "window") {
         var left = ts - now;
         var text = $(".win-text", el);

@@ -111,29 +111,69 @@ func (k Clock) window(c inbox.Card) (short, long, state string) {
 	return short, "Ventana de 24 h: quedan " + Span(left), state
 }
 
-// slaBadge is the SLA badge's text and colour class ("" when there is no SLA).
-func slaBadge(state string) (text, class string) {
-	switch state {
-	case "ok":
-		return "SLA ok", "sla-ok"
-	case "warning":
-		return "En riesgo", "sla-warning"
-	case "breached":
-		return "Vencido", "sla-breached"
+// slaBadge is the card's SLA badge: the nearest running deadline, green, amber in
+// warning, red once breached ("Vence en 12 min", "Vencido hace 5 min"); "" when the
+// team has no policy or every clock is stopped (pending, answered).
+func (k Clock) slaBadge(c inbox.Card) (text, class string) {
+	if c.SLAState == "" {
+		return "", ""
 	}
-	return "", ""
+	if c.SLADueAt == nil {
+		if c.SLAState == "breached" {
+			return "SLA vencido", "sla-breached" // resolution breached, its clock paused
+		}
+		return "", ""
+	}
+	if !c.SLADueAt.After(k.Now) {
+		return "Vencido hace " + Span(k.Now.Sub(*c.SLADueAt)), "sla-breached"
+	}
+	text = "Vence en " + Span(c.SLADueAt.Sub(k.Now))
+	switch c.SLAState {
+	case "breached":
+		return text, "sla-breached"
+	case "warning":
+		return text, "sla-warning"
+	}
+	return text, "sla-ok"
 }
 
-// slaTitle explains the SLA badge on hover.
+// slaTitle explains the SLA badge on hover: which clock and when.
 func (k Clock) slaTitle(c inbox.Card) string {
-	text, _ := slaBadge(c.SLAState)
 	if c.SLADueAt == nil {
-		return "SLA: " + text
+		return "SLA vencido (resolución); el reloj está en pausa mientras espera al cliente"
 	}
-	if c.SLADueAt.Before(k.Now) {
-		return "SLA vencido desde " + k.Abs(*c.SLADueAt)
+	what := map[string]string{"first_response": "Primera respuesta", "next_response": "Siguiente respuesta", "resolution": "Resolución"}[c.SLATarget]
+	if !c.SLADueAt.After(k.Now) {
+		return what + ": venció " + k.Abs(*c.SLADueAt)
 	}
-	return "SLA: " + text + " · vence " + k.Abs(*c.SLADueAt)
+	return what + ": vence " + k.Abs(*c.SLADueAt)
+}
+
+// slaMillis is the badge's deadline for the client's refresher ("" without one).
+func slaMillis(c inbox.Card) string {
+	if c.SLADueAt == nil {
+		return ""
+	}
+	return millis(*c.SLADueAt)
+}
+
+// sortKey is the card's place in its column: newest activity first, or under "En
+// riesgo" the nearest deadline first.
+func (e Env) sortKey(c inbox.Card) string {
+	if e.Risk {
+		return c.RiskSortKey()
+	}
+	return c.SortKey()
+}
+
+// windowWarning warns that WhatsApp's 24-hour window closes in under 2 h while the
+// customer is still waiting for an answer ("" otherwise).
+func (k Clock) windowWarning(c inbox.Card) string {
+	exp := c.WindowExpiresAt()
+	if c.Status == "closed" || c.WaitingSince == nil || exp == nil || !exp.After(k.Now) || exp.Sub(k.Now) >= 2*time.Hour {
+		return ""
+	}
+	return "La ventana de 24 h cierra en " + Span(exp.Sub(k.Now))
 }
 
 // numberEnding is the last digits of a channel number, to tell numbers apart ("0100").
