@@ -31,6 +31,10 @@ const (
 	Import         = "data.import"
 	Merge          = "contact.merge"
 	WebhookReplay  = "webhook.replay" // a dead letter retried by hand
+
+	SLAPolicyCreate = "sla_policy.create"
+	SLAPolicyUpdate = "sla_policy.update"
+	SLAPolicyDelete = "sla_policy.delete"
 )
 
 // Label is one action with its Spanish name.
@@ -62,6 +66,9 @@ var Labels = []Label{
 	{Import, "Importación"},
 	{Merge, "Contactos fusionados"},
 	{WebhookReplay, "Webhook reintentado"},
+	{SLAPolicyCreate, "Política de SLA creada"},
+	{SLAPolicyUpdate, "Política de SLA modificada"},
+	{SLAPolicyDelete, "Política de SLA eliminada"},
 }
 
 // Name is the Spanish name of action (the action itself when unknown).

@@ -311,3 +311,6 @@ func AlertText(breach bool, note string) string {
 	}
 	return "El plazo de " + of + " está por vencer"
 }
+
+// Seconds is n seconds as a duration.
+func Seconds(n int) time.Duration { return time.Duration(n) * time.Second }

@@ -82,7 +82,7 @@ func fromCard(c inbox.Card, waID, assigneeEmail string, now time.Time) apiConver
 	out := apiConversationView{ID: c.ID, Status: c.Status, Labels: []string{},
 		Contact: apiContact{ID: c.ContactID, WaID: nullable(waID), UserID: nullable(c.UserID), Username: nullable(c.Username),
 			Phone: nullable(c.Phone), Name: c.ContactName, Company: c.Company},
-		Channel:         apiChannel{ID: c.ChannelID, Name: c.ChannelName, Phone: c.ChannelPhone},
+		Channel: apiChannel{ID: c.ChannelID, Name: c.ChannelName, Phone: c.ChannelPhone},
 		SLA: apiSLA{State: c.SLAState, DueAt: c.SLADueAt, Target: nullable(c.SLATarget), FirstResponseDueAt: c.FirstResponseDueAt,
 			NextResponseDueAt: c.NextResponseDueAt, ResolutionDueAt: c.ResolutionDueAt},
 		WindowExpiresAt: c.WindowExpiresAt(), Preview: c.Preview, Unread: c.UnreadCount,

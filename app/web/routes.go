@@ -177,6 +177,12 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/pipelines/:id", s.pipelineEdit)
 	admin.POST("/pipelines/:id", s.pipelineUpdate)
 	admin.POST("/channels/:id/auto-lead", s.channelAutoLead)
+	// SLA policies (settings_sla.go).
+	admin.GET("/sla", s.slaList)
+	admin.POST("/sla", s.slaCreate)
+	admin.GET("/sla/:id", s.slaEdit)
+	admin.POST("/sla/:id", s.slaUpdate)
+	admin.POST("/sla/:id/delete", s.slaDelete)
 
 	// JSON API v1 (api.go): Bearer tokens, no session and no CSRF (no ambient credentials).
 	api := e.Group("/api/v1", s.requireToken, s.bumpAfterWrite, middleware.BodyLimit("1M"))
