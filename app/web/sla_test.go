@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/atiende/atiende/app/clock"
+	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/testutil"
 	"github.com/atiende/atiende/models"
 )
@@ -305,5 +309,220 @@ func TestSLAToastsGoToAssigneeAndSupervisors(t *testing.T) {
 		if !ok || ev.Data["text"] != "Cliente 51987000004 · Se venció el plazo de primera respuesta (1 h)" {
 			t.Fatalf("%s: breach toast %v %v", name, ok, ev.Data)
 		}
+	}
+}
+
+// cardSLA reads the SLA badge and the window warning of a conversation's card on a
+// rendered board.
+func cardSLA(t *testing.T, c *testutil.Client, path string, id int64) (badge, class, window string) {
+	t.Helper()
+	res := c.Get(path)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d", path, res.StatusCode)
+	}
+	card := res.Doc(t).Find(fmt.Sprintf("#card-%d", id))
+	if card.Length() == 0 {
+		t.Fatalf("card %d not on %s", id, path)
+	}
+	b := card.Find(`[data-testid="card-sla"]`)
+	class, _ = b.Attr("class")
+	return strings.TrimSpace(b.Text()), class, strings.TrimSpace(card.Find(`[data-testid="card-window-warning"]`).Text())
+}
+
+func TestSLABadgeOnTheBoardAndTheAPI(t *testing.T) {
+	t.Parallel()
+	w := newSLAWorld(t)
+	admin, sup := w.app.LoginAs(w.admin), w.app.LoginAs(w.sup)
+	c := w.customer(t, "51987000005", "Hola")
+	w.toTeam(t, admin, c.ID, w.ventas)
+
+	w.at(20 * time.Minute)
+	if badge, class, _ := cardSLA(t, sup, "/board", c.ID); badge != "Vence en 40 min" || !strings.Contains(class, "sla-ok") {
+		t.Fatalf("green badge: %q %q", badge, class)
+	}
+	w.job(t, 50*time.Minute)
+	if badge, class, _ := cardSLA(t, sup, "/board", c.ID); badge != "Vence en 10 min" || !strings.Contains(class, "sla-warning") {
+		t.Fatalf("amber badge: %q %q", badge, class)
+	}
+	w.job(t, 61*time.Minute)
+	w.at(65 * time.Minute)
+	if badge, class, _ := cardSLA(t, sup, "/board", c.ID); badge != "Vencido hace 5 min" || !strings.Contains(class, "sla-breached") {
+		t.Fatalf("red badge: %q %q", badge, class)
+	}
+	// A live refresh of the card (what an open board fetches on the job's event) shows it too.
+	res := sup.HTMX(http.MethodGet, fmt.Sprintf("/board/cards/%d", c.ID), nil)
+	if !strings.Contains(res.Body, "Vencido hace 5 min") {
+		t.Fatalf("card refresh: %s", res.Body)
+	}
+
+	// The API tells the same.
+	api := w.app.API(w.sup).Do(http.MethodGet, fmt.Sprintf("/api/v1/conversations/%d", c.ID), "")
+	var body struct {
+		Data struct {
+			SLA struct {
+				State              string     `json:"state"`
+				DueAt              *time.Time `json:"due_at"`
+				Target             *string    `json:"target"`
+				FirstResponseDueAt *time.Time `json:"first_response_due_at"`
+				ResolutionDueAt    *time.Time `json:"resolution_due_at"`
+				NextResponseDueAt  *time.Time `json:"next_response_due_at"`
+				WindowClosing      bool       `json:"window_closing"`
+			} `json:"sla"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(api.Body), &body); err != nil {
+		t.Fatalf("%v: %s", err, api.Body)
+	}
+	s := body.Data.SLA
+	if s.State != "breached" || !sameTime(s.DueAt, slaT0.Add(time.Hour)) || s.Target == nil || *s.Target != "first_response" ||
+		!sameTime(s.FirstResponseDueAt, slaT0.Add(time.Hour)) || !sameTime(s.ResolutionDueAt, slaT0.Add(4*time.Hour)) ||
+		s.NextResponseDueAt != nil || s.WindowClosing {
+		t.Fatalf("api sla: %s", api.Body)
+	}
+
+	// WhatsApp's window: 22 h 40 min after the customer's message, still unanswered.
+	w.at(22*time.Hour + 40*time.Minute)
+	if _, _, win := cardSLA(t, sup, "/board", c.ID); win != "La ventana de 24 h cierra en 1 h 20 min" {
+		t.Fatalf("window warning %q", win)
+	}
+	api = w.app.API(w.sup).Do(http.MethodGet, fmt.Sprintf("/api/v1/conversations/%d", c.ID), "")
+	if !strings.Contains(api.Body, `"window_closing":true`) {
+		t.Fatalf("api window: %s", api.Body)
+	}
+	w.reply(t, w.app.LoginAs(w.ana), c.ID, "Perdón la demora, aquí estoy")
+	if _, _, win := cardSLA(t, sup, "/board", c.ID); win != "" {
+		t.Fatalf("answered, yet the window warns: %q", win)
+	}
+}
+
+func TestSLARiskFilterOrdersByTimeLeft(t *testing.T) {
+	t.Parallel()
+	w := newSLAWorld(t)
+	admin, sup := w.app.LoginAs(w.admin), w.app.LoginAs(w.sup)
+	a := w.customer(t, "51987000011", "Hola A") // due 60 min
+	w.toTeam(t, admin, a.ID, w.ventas)
+	w.at(5 * time.Minute)
+	b := w.customer(t, "51987000012", "Hola B") // due 65 min
+	w.toTeam(t, admin, b.ID, w.ventas)
+	w.at(30 * time.Minute)
+	c := w.customer(t, "51987000013", "Hola C") // due 90 min: still fine at 61 min
+	w.toTeam(t, admin, c.ID, w.ventas)
+	w.at(31 * time.Minute)
+	d := w.customer(t, "51987000014", "Hola D") // no team, no SLA
+	w.job(t, 61*time.Minute)
+
+	res := sup.Get("/board?risk=1")
+	doc := res.Doc(t)
+	if _, on := doc.Find(`[data-testid="filter-risk"]`).Attr("checked"); !on {
+		t.Fatal("the En riesgo filter is not shown as on")
+	}
+	var ids []string
+	doc.Find(`#column-new [data-testid="card"]`).Each(func(_ int, s *goquery.Selection) {
+		id, _ := s.Attr("data-id")
+		ids = append(ids, id)
+	})
+	want := []string{strconv.FormatInt(a.ID, 10), strconv.FormatInt(b.ID, 10)}
+	if strings.Join(ids, ",") != strings.Join(want, ",") {
+		t.Fatalf("En riesgo shows %v, want %v (breached first, then by time left; C and D are not at risk)", ids, want)
+	}
+	// The plain board still orders by activity and shows everyone.
+	ids = nil
+	sup.Get("/board").Doc(t).Find(`#column-new [data-testid="card"]`).Each(func(_ int, s *goquery.Selection) {
+		id, _ := s.Attr("data-id")
+		ids = append(ids, id)
+	})
+	if len(ids) != 4 || ids[0] != strconv.FormatInt(d.ID, 10) { // newest activity first: D wrote last
+		t.Fatalf("board: %v", ids)
+	}
+	// "Cargar más" under En riesgo continues by time left.
+	v, err := w.app.Accounts.LoadViewer(context.Background(), w.sup.ID)
+	testutil.Must(t, err)
+	f := inbox.BoardFilter{Risk: true}
+	first, next, err := w.app.Server.Inbox.ListColumn(context.Background(), v, models.StatusNew, f, "", 1)
+	testutil.Must(t, err)
+	rest, last, err := w.app.Server.Inbox.ListColumn(context.Background(), v, models.StatusNew, f, next, 1)
+	testutil.Must(t, err)
+	if len(first) != 1 || first[0].ID != a.ID || next == "" || len(rest) != 1 || rest[0].ID != b.ID || last != "" {
+		t.Fatalf("pages: %v %q %v %q", first, next, rest, last)
+	}
+	// A column refresh under En riesgo (after a reconnect) keeps the order.
+	res = sup.HTMX(http.MethodGet, "/board/columns/new?risk=1", nil)
+	ia, ib := strings.Index(res.Body, fmt.Sprintf(`id="card-%d"`, a.ID)), strings.Index(res.Body, fmt.Sprintf(`id="card-%d"`, b.ID))
+	if ia < 0 || ib < ia || strings.Contains(res.Body, fmt.Sprintf(`id="card-%d"`, c.ID)) {
+		t.Fatalf("column refresh: %d %d", ia, ib)
+	}
+}
+
+func TestSLAPoliciesSettings(t *testing.T) {
+	t.Parallel()
+	w := newSLAWorld(t)
+	admin := w.app.LoginAs(w.admin)
+
+	page := admin.Get("/settings/sla")
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, "Ventas") || !strings.Contains(page.Body, "Soporte") {
+		t.Fatalf("list: %d", page.StatusCode)
+	}
+	if got := page.Doc(t).Find(`[data-testid="sla-row"]`).First().Find(`[data-testid="sla-teams"]`).Text(); strings.TrimSpace(got) != "Soporte" {
+		t.Fatalf("teams using the first policy: %q", got)
+	}
+
+	// Bad input: a clear message, nothing saved.
+	res := admin.PostForm("/settings/sla", url.Values{"name": {"VIP"}, "first_response": {"-5"}, "first_response_unit": {"min"}, "warning_percent": {"80"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "El objetivo de primera respuesta debe ser un número mayor que cero") {
+		t.Fatalf("validation: %d", res.StatusCode)
+	}
+	res = admin.PostForm("/settings/sla", url.Values{"name": {"VIP"}, "warning_percent": {"80"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "Define al menos un objetivo") {
+		t.Fatalf("no target: %d", res.StatusCode)
+	}
+	res = admin.PostForm("/settings/sla", url.Values{"name": {"ventas"}, "resolution": {"8"}, "resolution_unit": {"h"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "Ya existe una política con ese nombre") {
+		t.Fatalf("duplicate: %d", res.StatusCode)
+	}
+
+	res = admin.PostForm("/settings/sla", url.Values{"name": {"VIP"}, "first_response": {"15"}, "first_response_unit": {"min"},
+		"resolution": {"24"}, "resolution_unit": {"h"}, "business_hours": {"1"}, "warning_percent": {"75"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", res.StatusCode, res.Body)
+	}
+	var p models.SLAPolicy
+	testutil.Must(t, w.app.DB.Gorm.Where("workspace_id = ? AND name = 'VIP'", w.ws.ID).First(&p).Error)
+	if p.FirstResponseSeconds == nil || *p.FirstResponseSeconds != 900 || p.NextResponseSeconds != nil || *p.ResolutionSeconds != 86400 ||
+		!p.BusinessHours || p.WarningPercent != 75 {
+		t.Fatalf("stored: %+v", p)
+	}
+	// Edit: the form shows it as typed, and saves.
+	edit := admin.Get(fmt.Sprintf("/settings/sla/%d", p.ID)).Doc(t)
+	if v, _ := edit.Find(`[data-testid="sla-first_response"]`).Attr("value"); v != "15" {
+		t.Fatalf("edit form first response %q", v)
+	}
+	res = admin.PostForm(fmt.Sprintf("/settings/sla/%d", p.ID), url.Values{"name": {"VIP Oro"}, "first_response": {"1"}, "first_response_unit": {"h"},
+		"business_hours": {"0"}, "warning_percent": {"90"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("update: %d %s", res.StatusCode, res.Body)
+	}
+	testutil.Must(t, w.app.DB.Gorm.First(&p, p.ID).Error)
+	if p.Name != "VIP Oro" || *p.FirstResponseSeconds != 3600 || p.ResolutionSeconds != nil || p.BusinessHours || p.WarningPercent != 90 {
+		t.Fatalf("updated: %+v", p)
+	}
+	res = admin.PostForm(fmt.Sprintf("/settings/sla/%d/delete", p.ID), nil)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete: %d", res.StatusCode)
+	}
+	// Audited, with Spanish names.
+	var actions []string
+	testutil.Must(t, w.app.DB.Gorm.Raw(`SELECT action FROM audit_events WHERE workspace_id = ? AND target_type = 'sla_policy' ORDER BY id`, w.ws.ID).Scan(&actions).Error)
+	if strings.Join(actions, ",") != "sla_policy.create,sla_policy.update,sla_policy.delete" {
+		t.Fatalf("audit: %v", actions)
+	}
+	if !strings.Contains(admin.Get("/settings/audit").Body, "Política de SLA modificada") {
+		t.Fatal("the audit screen does not name the change")
+	}
+	// Only admins.
+	if res := w.app.LoginAs(w.sup).Get("/settings/sla"); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("supervisor: %d", res.StatusCode)
+	}
+	if res := w.app.LoginAs(w.ana).PostForm("/settings/sla", url.Values{"name": {"X"}, "resolution": {"1"}}); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("agent: %d", res.StatusCode)
 	}
 }
