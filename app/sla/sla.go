@@ -304,7 +304,7 @@ func AlertText(breach bool, note string) string {
 	n, _ := strconv.ParseInt(secs, 10, 64)
 	of := Label(target)
 	if n > 0 {
-		of += " (" + Duration(time.Duration(n)*time.Second) + ")"
+		of += " (" + TargetText(int(n)) + ")"
 	}
 	if breach {
 		return "Se venció el plazo de " + of
@@ -314,3 +314,16 @@ func AlertText(breach bool, note string) string {
 
 // Seconds is n seconds as a duration.
 func Seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// TargetText is a target as managers write it: whole hours in hours however long
+// ("48 h"), else hours and minutes ("1 h 30 min", "45 min").
+func TargetText(secs int) string {
+	m := (secs + 59) / 60
+	switch {
+	case m%60 == 0:
+		return fmt.Sprintf("%d h", m/60)
+	case m > 60:
+		return fmt.Sprintf("%d h %d min", m/60, m%60)
+	}
+	return fmt.Sprintf("%d min", m)
+}

@@ -24,7 +24,7 @@ func slaTargetText(secs *int) string {
 	if secs == nil {
 		return "—"
 	}
-	return sla.Duration(sla.Seconds(*secs))
+	return sla.TargetText(*secs)
 }
 
 func (s *Server) slaPage(c echo.Context, status int, f settings.SLAForm) error {

@@ -38,7 +38,13 @@ var slaT0 = time.Date(2026, 10, 5, 15, 0, 0, 0, time.UTC) // Monday 10:00 in Lim
 
 func newSLAWorld(t *testing.T) *slaWorld {
 	t.Helper()
-	clk := clock.NewManual(slaT0)
+	return newSLAWorldAt(t, slaT0)
+}
+
+// newSLAWorldAt is newSLAWorld with the clock at t0 (offsets in at and job stay from slaT0).
+func newSLAWorldAt(t *testing.T, t0 time.Time) *slaWorld {
+	t.Helper()
+	clk := clock.NewManual(t0)
 	app := testutil.NewAppWithClock(t, clk)
 	ws := app.Workspace("Acme")
 	ventas, soporte := app.Team(ws, "Ventas"), app.Team(ws, "Soporte")
