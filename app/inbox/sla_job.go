@@ -159,6 +159,11 @@ func checkSLABatch(ctx context.Context, pool *pgxpool.Pool, now time.Time) (aler
 		return time.Duration(*s) * time.Second
 	}
 	for _, r := range rows {
+		if r.status == models.StatusClosed {
+			// Closed by a path that left its clocks (a merge): nothing runs any more.
+			uID, uBits, uState, uNext = append(uID, r.id), append(uBits, 0), append(uState, sla.StateNone), append(uNext, nil)
+			continue
+		}
 		d := storedDeadlines(&models.Conversation{FirstResponseDueAt: r.fDue, FirstResponseWarnAt: r.fWarn,
 			NextResponseDueAt: r.nDue, NextResponseWarnAt: r.nWarn, ResolutionDueAt: r.rDue, ResolutionWarnAt: r.rWarn})
 		found, bits := sla.Check(d, r.bits, now)

@@ -35,6 +35,7 @@ func TestSLABrowserBreachReachesAnOpenBoard(t *testing.T) {
 	testutil.Must(t, w.app.Server.Services.RunJob(context.Background(), "sla", base))
 
 	ctx := boardBrowser(t, w.app, w.sup)
+	boardDo(t, ctx, chromedp.EmulateViewport(1366, 768, chromedp.EmulateScale(1)))
 	boardPoll(t, ctx, fmt.Sprintf(`document.querySelector("#card-%d .sla").classList.contains("sla-warning")`, late.ID), boardWait)
 	if got := textOf(t, ctx, fmt.Sprintf("#card-%d .sla", late.ID)); got != "Vence en 1 min" {
 		t.Fatalf("before the deadline: %q", got)
