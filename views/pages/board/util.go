@@ -119,8 +119,12 @@ func (k Clock) slaBadge(c inbox.Card) (text, class string) {
 		return "", ""
 	}
 	if c.SLADueAt == nil {
-		if c.SLAState == "breached" {
-			return "SLA vencido", "sla-breached" // resolution breached, its clock paused
+		// Every clock stopped (pending): a resolution warning or breach still shows.
+		switch c.SLAState {
+		case "breached":
+			return "SLA vencido", "sla-breached"
+		case "warning":
+			return "SLA en riesgo", "sla-warning"
 		}
 		return "", ""
 	}
@@ -140,7 +144,7 @@ func (k Clock) slaBadge(c inbox.Card) (text, class string) {
 // slaTitle explains the SLA badge on hover: which clock and when.
 func (k Clock) slaTitle(c inbox.Card) string {
 	if c.SLADueAt == nil {
-		return "SLA vencido (resolución); el reloj está en pausa mientras espera al cliente"
+		return "Plazo de resolución: el reloj está en pausa mientras se espera al cliente"
 	}
 	what := map[string]string{"first_response": "Primera respuesta", "next_response": "Siguiente respuesta", "resolution": "Resolución"}[c.SLATarget]
 	if !c.SLADueAt.After(k.Now) {
