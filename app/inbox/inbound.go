@@ -126,6 +126,10 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 			return r, nil
 		}
 		r.MessageID = *row.ID
+		if c.MenuState != "" && s.OnRouting != nil && !in.History {
+			// An answer to the welcome menu.
+			return r, s.OnRouting(tx, in, &c, false)
+		}
 		return r, nil
 	}
 	res := tx.Raw("WITH "+insert+" SELECT id FROM m", insertArgs...).Scan(&m.ID)
@@ -162,6 +166,13 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 	if r.OpenedCycle && firstCycle && s.OnFirstCycle != nil && !in.History && !in.NoAutoLead {
 		// A brand-new conversation: the channel may create its lead (app/crm), in this transaction.
 		if err := s.OnFirstCycle(tx, in, &c); err != nil {
+			return r, err
+		}
+	}
+	if s.OnRouting != nil && !in.History && (r.OpenedCycle || c.MenuState != "") {
+		// Every cycle a live message opens is routed (rules, menu, team, agent), in this
+		// transaction; an open cycle's message may answer the welcome menu.
+		if err := s.OnRouting(tx, in, &c, r.OpenedCycle); err != nil {
 			return r, err
 		}
 	}

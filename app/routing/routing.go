@@ -1,0 +1,524 @@
+// Package routing decides where a conversation goes when a customer opens a cycle: the
+// workspace's rules in order (keywords, country, lead stage, company owner, channel),
+// else the channel's welcome menu and its answer, else the default rule; then an agent
+// of the chosen team by its strategy (round-robin, least busy, manual), among the
+// eligible ones (online, inside their schedule, under their capacity), sticky to the
+// agent who handled the contact before. It sends the away message outside the team's
+// hours, drains team queues when agents come online or free capacity, and takes chats
+// back from agents who went offline or left them unanswered. Every decision is a
+// conversation event the activity shows (inbox.EvRoute, or an assignment's note).
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/atiende/atiende/app/calendar"
+	"github.com/atiende/atiende/app/clock"
+	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/phone"
+	"github.com/atiende/atiende/models"
+)
+
+// MaxMenuRetries is how many times an unclear answer gets the menu again before the
+// default rule decides.
+const MaxMenuRetries = 2
+
+// DefaultAway is the away message when a team has none; {proxima_apertura} names the
+// next opening ("el lunes 9 de marzo a las 9:00").
+const DefaultAway = "Gracias por escribirnos. Te responderemos {proxima_apertura}."
+
+// Service routes conversations. Build it with New and set it as the inbox's OnRouting
+// and AfterCommit hooks (app/services does).
+type Service struct {
+	DB     *gorm.DB
+	Inbox  *inbox.Service
+	Clock  clock.Clock
+	Logger *slog.Logger
+}
+
+// New returns a routing service.
+func New(db *gorm.DB, ib *inbox.Service, clk clock.Clock, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Service{DB: db, Inbox: ib, Clock: clk, Logger: logger}
+}
+
+// rule is a routing rule as evaluated.
+type rule struct {
+	ID       int64           `json:"id"`
+	Name     string          `json:"name"`
+	Kind     string          `json:"kind"`
+	Cond     json.RawMessage `json:"cond"`
+	TeamID   *int64          `json:"team_id"`
+	LabelID  *int64          `json:"label_id"`
+	Priority string          `json:"priority"`
+}
+
+type cond struct {
+	Country      json.RawMessage `json:"country"`
+	Keywords     []string        `json:"keywords"`
+	MenuOption   string          `json:"menu_option"`
+	StageID      int64           `json:"stage_id"`
+	ChannelID    int64           `json:"channel_id"`
+	CompanyOwner bool            `json:"company_owner"`
+}
+
+type menu struct {
+	ID      int64               `json:"id"`
+	Text    string              `json:"text"`
+	Options []models.MenuOption `json:"options"`
+	Active  bool                `json:"active"`
+}
+
+// setup is a workspace's rules and a channel's menu, read in one round trip.
+type setup struct {
+	Rules []rule
+	Menu  *menu
+}
+
+func loadSetup(tx *gorm.DB, wsID, channelID int64) (setup, error) {
+	var row struct {
+		Rules []byte
+		Menu  []byte
+	}
+	err := tx.Raw(`SELECT
+		(SELECT COALESCE(json_agg(json_build_object('id', r.id, 'name', r.name, 'kind', r.kind, 'cond', r.cond, 'team_id', r.team_id,
+			'label_id', r.label_id, 'priority', r.priority) ORDER BY r.position, r.id), '[]')
+			FROM routing_rules r WHERE r.workspace_id = ? AND r.active) AS rules,
+		(SELECT json_build_object('id', m.id, 'text', m.text, 'options', m.options, 'active', m.active)
+			FROM channel_menus m WHERE m.channel_id = ? AND m.workspace_id = ? AND m.active) AS menu`,
+		wsID, channelID, wsID).Row().Scan(&row.Rules, &row.Menu)
+	if err != nil {
+		return setup{}, err
+	}
+	var s setup
+	if err := json.Unmarshal(row.Rules, &s.Rules); err != nil {
+		return s, err
+	}
+	if len(row.Menu) > 0 {
+		var m menu
+		if err := json.Unmarshal(row.Menu, &m); err != nil {
+			return s, err
+		}
+		if len(m.Options) > 0 {
+			s.Menu = &m
+		}
+	}
+	return s, nil
+}
+
+func (s setup) defaultRule() *rule {
+	for i := range s.Rules {
+		if s.Rules[i].Kind == models.RuleDefault {
+			return &s.Rules[i]
+		}
+	}
+	return nil
+}
+
+// Route is the inbox's OnRouting hook: in the transaction of a live customer message
+// that opened a cycle (opened) or may answer the welcome menu.
+func (s *Service) Route(tx *gorm.DB, in inbox.Inbound, c *models.Conversation, opened bool) error {
+	if c.Status == models.StatusClosed || c.CycleID == nil {
+		return nil
+	}
+	a := inbox.As(inbox.ActorRouting, models.Workspace{ID: c.WorkspaceID})
+	set, err := loadSetup(tx, c.WorkspaceID, c.ChannelID)
+	if err != nil {
+		return err
+	}
+	if !opened {
+		return s.menuAnswer(tx, a, set, in, c)
+	}
+	if c.MenuState != "" || c.MenuAttempts != 0 {
+		if err := s.setMenuState(tx, c, "", 0); err != nil {
+			return err
+		}
+	}
+	if c.AssigneeID != nil || (len(set.Rules) == 0 && set.Menu == nil) {
+		return nil // someone has it already, or routing is not set up
+	}
+	facts := &facts{s: s, tx: tx, in: in, c: c}
+	for i := range set.Rules {
+		r := &set.Rules[i]
+		if r.Kind == models.RuleMenuOption || r.Kind == models.RuleDefault {
+			continue // menu options answer the menu; the default comes last
+		}
+		ok, owner, err := facts.match(r)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		p := placement{why: fmt.Sprintf("Regla «%s»", r.Name), team: r.TeamID, label: r.LabelID, priority: r.Priority}
+		if owner != nil {
+			p.prefer, p.preferWhy = &owner.ID, fmt.Sprintf("Asignada a %s, responsable de %s", owner.Name, owner.Company)
+			if p.team == nil {
+				p.team = owner.TeamID
+			}
+		}
+		return s.place(tx, a, c, p)
+	}
+	def := set.defaultRule()
+	if set.Menu != nil {
+		if def != nil && def.TeamID != nil {
+			// Outside hours, the customer hears when someone will answer before choosing.
+			t, err := loadTeam(tx, c.WorkspaceID, *def.TeamID)
+			if err != nil {
+				return err
+			}
+			if err := s.away(tx, a, c, t); err != nil {
+				return err
+			}
+		}
+		if err := s.sendMenu(tx, a, c, set.Menu, false); err != nil {
+			return err
+		}
+		return s.setMenuState(tx, c, "waiting", 0)
+	}
+	if def != nil {
+		return s.place(tx, a, c, placement{why: fmt.Sprintf("Regla por defecto «%s»", def.Name), team: def.TeamID, label: def.LabelID, priority: def.Priority})
+	}
+	return nil
+}
+
+// menuAnswer reads the customer's message as an answer to the welcome menu.
+func (s *Service) menuAnswer(tx *gorm.DB, a inbox.Actor, set setup, in inbox.Inbound, c *models.Conversation) error {
+	if c.MenuState == "" {
+		return nil
+	}
+	if c.AssigneeID != nil || set.Menu == nil {
+		// An agent took the chat meanwhile (or the menu was switched off): no more menu.
+		return s.setMenuState(tx, c, "", 0)
+	}
+	opt := matchOption(set.Menu.Options, in)
+	if opt == nil {
+		if c.MenuAttempts < MaxMenuRetries {
+			if err := s.sendMenu(tx, a, c, set.Menu, true); err != nil {
+				return err
+			}
+			return s.setMenuState(tx, c, "waiting", c.MenuAttempts+1)
+		}
+		if err := s.setMenuState(tx, c, "", 0); err != nil {
+			return err
+		}
+		def := set.defaultRule()
+		if def == nil {
+			return s.record(tx, a, c, "Sin respuesta clara al menú y sin regla por defecto: espera sin equipo")
+		}
+		return s.place(tx, a, c, placement{why: fmt.Sprintf("Sin respuesta clara al menú: regla por defecto «%s»", def.Name),
+			team: def.TeamID, label: def.LabelID, priority: def.Priority})
+	}
+	if err := s.setMenuState(tx, c, "", 0); err != nil {
+		return err
+	}
+	p := placement{why: fmt.Sprintf("Eligió «%s» en el menú", opt.Title), team: opt.TeamID, label: opt.LabelID}
+	for i := range set.Rules {
+		r := set.Rules[i]
+		if r.Kind != models.RuleMenuOption {
+			continue
+		}
+		var cd cond
+		_ = json.Unmarshal(r.Cond, &cd)
+		if normalize(cd.MenuOption) == normalize(opt.Key) {
+			p.why += fmt.Sprintf(" (regla «%s»)", r.Name)
+			if r.TeamID != nil {
+				p.team = r.TeamID
+			}
+			if r.LabelID != nil {
+				p.extraLabel = r.LabelID
+			}
+			p.priority = r.Priority
+			break
+		}
+	}
+	if p.team == nil {
+		if def := set.defaultRule(); def != nil {
+			p.team = def.TeamID
+		}
+	}
+	return s.place(tx, a, c, p)
+}
+
+func (s *Service) setMenuState(tx *gorm.DB, c *models.Conversation, state string, attempts int) error {
+	c.MenuState, c.MenuAttempts = state, attempts
+	return tx.Exec(`UPDATE conversations SET menu_state = ?, menu_attempts = ? WHERE id = ?`, state, attempts, c.ID).Error
+}
+
+// placement is where a decision puts the conversation.
+type placement struct {
+	why        string
+	team       *int64
+	label      *int64
+	extraLabel *int64
+	priority   string
+	// prefer is an agent to choose first when eligible (the company's owner).
+	prefer    *int64
+	preferWhy string
+	// exclude is an agent not to choose (the one the chat is taken from).
+	exclude *int64
+}
+
+// place applies a decision: label and priority, the away message outside the team's
+// hours, and the team and agent (or its queue), recorded with why.
+func (s *Service) place(tx *gorm.DB, a inbox.Actor, c *models.Conversation, p placement) error {
+	for _, l := range []*int64{p.label, p.extraLabel} {
+		if l != nil {
+			if err := tx.Exec(`INSERT INTO conversation_labels (workspace_id, conversation_id, label_id)
+				SELECT ?, ?, id FROM labels WHERE id = ? AND workspace_id = ? ON CONFLICT DO NOTHING`, c.WorkspaceID, c.ID, *l, c.WorkspaceID).Error; err != nil {
+				return err
+			}
+		}
+	}
+	if p.priority != "" && p.priority != c.Priority {
+		if err := tx.Exec(`UPDATE conversations SET priority = ? WHERE id = ?`, p.priority, c.ID).Error; err != nil {
+			return err
+		}
+		c.Priority = p.priority
+	}
+	if p.team == nil {
+		return s.record(tx, a, c, p.why+": sin equipo")
+	}
+	t, err := loadTeam(tx, c.WorkspaceID, *p.team)
+	if err != nil {
+		return err
+	}
+	if t.ID == 0 {
+		return s.record(tx, a, c, p.why+": su equipo ya no existe")
+	}
+	if err := s.away(tx, a, c, t); err != nil {
+		return err
+	}
+	pick, err := s.pick(tx, t, c, p.prefer, p.exclude)
+	if err != nil {
+		return err
+	}
+	note := p.why + " → " + t.Name + ". " + pick.why
+	if pick.agent != nil && p.prefer != nil && *pick.agent == *p.prefer {
+		note = p.why + " → " + t.Name + ". " + p.preferWhy
+	}
+	_, err = s.Inbox.Apply(tx, c, inbox.Command{Kind: inbox.CmdRoute, At: s.Clock.Now(), Actor: a, Team: &t.ID, Agent: pick.agent, Note: note})
+	return err
+}
+
+// record writes a decision that changes nothing.
+func (s *Service) record(tx *gorm.DB, a inbox.Actor, c *models.Conversation, why string) error {
+	_, err := s.Inbox.Apply(tx, c, inbox.Command{Kind: inbox.CmdRoute, At: s.Clock.Now(), Actor: a, Team: c.TeamID, Agent: c.AssigneeID, Note: why})
+	return err
+}
+
+// team is what routing reads of a team, with its calendar.
+type team struct {
+	ID                     int64
+	Name                   string
+	RoutingMode            string
+	Sticky                 bool
+	AwayMessage            string
+	OfflineGraceSeconds    int
+	UnansweredLimitSeconds *int
+	CalTimezone            *string
+	CalHours               []byte
+	CalHolidays            []byte
+	CalName                *string
+}
+
+func (t team) calendar() (*calendar.Calendar, error) {
+	if t.CalTimezone == nil {
+		return nil, nil
+	}
+	cal, err := calendar.FromModel(models.Calendar{Name: deref(t.CalName), Timezone: *t.CalTimezone, Hours: t.CalHours, Holidays: t.CalHolidays})
+	if err != nil {
+		return nil, err
+	}
+	return &cal, nil
+}
+
+func loadTeam(tx *gorm.DB, wsID, id int64) (team, error) {
+	var t team
+	err := tx.Raw(`SELECT t.id, t.name, t.routing_mode, t.sticky, t.away_message, t.offline_grace_seconds, t.unanswered_limit_seconds,
+			cal.timezone AS cal_timezone, cal.hours AS cal_hours, cal.holidays AS cal_holidays, cal.name AS cal_name
+		FROM teams t LEFT JOIN calendars cal ON cal.id = t.calendar_id WHERE t.id = ? AND t.workspace_id = ?`, id, wsID).Find(&t).Error
+	return t, err
+}
+
+// away sends the team's away message once per cycle when its calendar is closed now.
+func (s *Service) away(tx *gorm.DB, a inbox.Actor, c *models.Conversation, t team) error {
+	if c.AwayCycleID != nil && c.CycleID != nil && *c.AwayCycleID == *c.CycleID {
+		return nil
+	}
+	cal, err := t.calendar()
+	if err != nil || cal == nil {
+		if err != nil {
+			s.Logger.Warn("routing: team calendar unreadable", "team", t.ID, "err", err)
+		}
+		return nil
+	}
+	now := s.Clock.Now()
+	if cal.IsOpen(now) {
+		return nil
+	}
+	text := AwayText(t.AwayMessage, *cal, now)
+	if _, err := s.Inbox.SendAutomaticTx(tx, a, c, text, nil, models.JSON(`{"automatic":"away"}`)); err != nil {
+		return err
+	}
+	c.AwayCycleID = c.CycleID
+	return tx.Exec(`UPDATE conversations SET away_cycle_id = ? WHERE id = ?`, c.CycleID, c.ID).Error
+}
+
+// facts answers the rules' questions about the message and its contact, reading the
+// database only for the rules that need it.
+type facts struct {
+	s  *Service
+	tx *gorm.DB
+	in inbox.Inbound
+	c  *models.Conversation
+
+	country      *string
+	stages       map[int64]bool
+	ownerLoaded  bool
+	owner        *owner
+	words        string
+	wordsDecided bool
+}
+
+type owner struct {
+	ID      int64
+	Name    string
+	Company string
+	TeamID  *int64
+}
+
+func (f *facts) match(r *rule) (bool, *owner, error) {
+	var cd cond
+	if len(r.Cond) > 0 {
+		if err := json.Unmarshal(r.Cond, &cd); err != nil {
+			return false, nil, nil // a malformed condition never matches
+		}
+	}
+	switch r.Kind {
+	case models.RuleKeywords:
+		if !f.wordsDecided {
+			f.words, f.wordsDecided = " "+strings.Join(words(f.in.Body), " ")+" ", true
+		}
+		for _, k := range cd.Keywords {
+			if w := strings.Join(words(k), " "); w != "" && strings.Contains(f.words, " "+w+" ") {
+				return true, nil, nil
+			}
+		}
+	case models.RuleCountry:
+		want := countries(cd.Country)
+		if len(want) == 0 {
+			return false, nil, nil
+		}
+		got, err := f.contactCountry()
+		if err != nil || got == "" {
+			return false, nil, err
+		}
+		for _, w := range want {
+			if strings.EqualFold(w, got) {
+				return true, nil, nil
+			}
+		}
+	case models.RuleChannel:
+		return cd.ChannelID != 0 && cd.ChannelID == f.c.ChannelID, nil, nil
+	case models.RuleStage:
+		if cd.StageID == 0 {
+			return false, nil, nil
+		}
+		if f.stages == nil {
+			var ids []int64
+			if err := f.tx.Raw(`SELECT stage_id FROM leads WHERE workspace_id = ? AND contact_id = ? AND closed_at IS NULL`,
+				f.c.WorkspaceID, f.c.ContactID).Scan(&ids).Error; err != nil {
+				return false, nil, err
+			}
+			f.stages = map[int64]bool{}
+			for _, id := range ids {
+				f.stages[id] = true
+			}
+		}
+		return f.stages[cd.StageID], nil, nil
+	case models.RuleCompanyOwner:
+		if !f.ownerLoaded {
+			f.ownerLoaded = true
+			var o owner
+			if err := f.tx.Raw(`SELECT u.id, u.name, co.name AS company,
+					(SELECT m.team_id FROM team_members m WHERE m.user_id = u.id ORDER BY m.team_id LIMIT 1) AS team_id
+				FROM contacts k JOIN companies co ON co.id = k.company_id JOIN users u ON u.id = co.owner_id
+				WHERE k.id = ? AND k.workspace_id = ? AND u.active`, f.c.ContactID, f.c.WorkspaceID).Find(&o).Error; err != nil {
+				return false, nil, err
+			}
+			if o.ID != 0 {
+				f.owner = &o
+			}
+		}
+		if f.owner != nil {
+			return true, f.owner, nil
+		}
+	}
+	return false, nil, nil
+}
+
+// contactCountry is the ISO country of the customer: from their number, or for a
+// customer known only by a username, the country_code Meta sent in their profile.
+func (f *facts) contactCountry() (string, error) {
+	if f.country != nil {
+		return *f.country, nil
+	}
+	got := ""
+	switch {
+	case f.in.WaID != "":
+		_, got = phone.FromWaID(f.in.WaID)
+		if _, c, ok := phone.Normalize(f.in.WaID, ""); ok {
+			got = c
+		}
+	case f.in.Country != "":
+		got = f.in.Country
+	}
+	if got == "" {
+		if err := f.tx.Raw(`SELECT country FROM contacts WHERE id = ?`, f.c.ContactID).Scan(&got).Error; err != nil {
+			return "", err
+		}
+	}
+	got = strings.ToUpper(strings.TrimSpace(got))
+	f.country = &got
+	return got, nil
+}
+
+// countries reads a country condition: "MX" or ["MX","CO"].
+func countries(raw json.RawMessage) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		if one = strings.TrimSpace(one); one != "" {
+			return []string{one}
+		}
+		return nil
+	}
+	var many []string
+	_ = json.Unmarshal(raw, &many)
+	return many
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+var errNoConversation = errors.New("routing: conversation not found")
+
+// ctxDB is the service's database bound to ctx.
+func (s *Service) ctxDB(ctx context.Context) *gorm.DB { return s.DB.WithContext(ctx) }
