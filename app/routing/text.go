@@ -193,7 +193,11 @@ func cut(s string, n int) string {
 	if len(r) <= n {
 		return s
 	}
-	return string(r[:n-1]) + "…"
+	head := string(r[:n-1])
+	if i := strings.LastIndex(head, " "); i > len(head)/2 {
+		head = head[:i] // at a word's end
+	}
+	return strings.TrimRight(head, " ,.;:-") + "…"
 }
 
 var dias = [7]string{"domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"}
