@@ -181,6 +181,7 @@ func (s *Server) routes(e *echo.Echo) {
 	// JSON API v1 (api.go): Bearer tokens, no session and no CSRF (no ambient credentials).
 	api := e.Group("/api/v1", s.requireToken, s.bumpAfterWrite, middleware.BodyLimit("1M"))
 	api.GET("/me", s.apiMe)
+	api.POST("/me/presence", s.apiPresence) // api_presence.go
 	api.GET("/conversations", s.apiConversations)
 	api.GET("/conversations/:id", s.apiConversation)
 	api.GET("/conversations/:id/messages", s.apiMessages)
