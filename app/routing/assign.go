@@ -120,7 +120,7 @@ func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, excl
 		list := "'{" + strings.Join(ids, ",") + "}'::bigint[]"
 		// The first candidate in order whose row no other assignment holds.
 		var got int64
-		if err := tx.Raw(`SELECT id FROM users WHERE id = ANY(`+list+`) ORDER BY array_position(`+list+`, id) LIMIT 1
+		if err := tx.Raw(`SELECT id FROM users WHERE id = ANY(` + list + `) ORDER BY array_position(` + list + `, id) LIMIT 1
 			FOR NO KEY UPDATE SKIP LOCKED`).Scan(&got).Error; err != nil {
 			return queue, err
 		}
@@ -364,8 +364,8 @@ func (s *Service) Reassign(ctx context.Context, now time.Time) (int, error) {
 	if err := s.ctxDB(ctx).Raw(`SELECT c.id, c.workspace_id, c.assignee_id, u.name, u.active, c.team_id
 		FROM conversations c JOIN users u ON u.id = c.assignee_id JOIN teams t ON t.id = c.team_id
 		WHERE c.status IN ('new', 'active') AND t.routing_mode <> 'manual'
-			AND ((NOT u.active AND u.updated_at <= ? - make_interval(secs => t.offline_grace_seconds))
-				OR (u.active AND u.presence = 'offline' AND COALESCE(u.last_seen_at, u.updated_at) <= ? - make_interval(secs => t.offline_grace_seconds)))
+			AND ((NOT u.active AND u.updated_at <= ?::timestamptz - make_interval(secs => t.offline_grace_seconds))
+				OR (u.active AND u.presence = 'offline' AND COALESCE(u.last_seen_at, u.updated_at) <= ?::timestamptz - make_interval(secs => t.offline_grace_seconds)))
 		ORDER BY c.waiting_since NULLS LAST, c.id`, now, now).Scan(&gone).Error; err != nil {
 		return 0, err
 	}
@@ -386,10 +386,15 @@ func (s *Service) Reassign(ctx context.Context, now time.Time) (int, error) {
 	// Unanswered: the customer waits on the agent past the team's limit. The wall clock
 	// filters (business time never exceeds it); the calendar decides.
 	var silent []struct {
-		row
-		Limit      int
-		WaitFrom   time.Time
-		AssignedAt *time.Time
+		ID          int64
+		WorkspaceID int64
+		AssigneeID  int64
+		Name        string
+		Active      bool
+		TeamID      int64
+		Limit       int
+		WaitFrom    time.Time
+		AssignedAt  *time.Time
 	}
 	if err := s.ctxDB(ctx).Raw(`SELECT c.id, c.workspace_id, c.assignee_id, u.name, u.active, c.team_id, t.unanswered_limit_seconds AS "limit",
 			c.waiting_since AS wait_from,
@@ -397,7 +402,7 @@ func (s *Service) Reassign(ctx context.Context, now time.Time) (int, error) {
 				AND e.to_user_id = c.assignee_id) AS assigned_at
 		FROM conversations c JOIN users u ON u.id = c.assignee_id JOIN teams t ON t.id = c.team_id
 		WHERE c.status IN ('new', 'active') AND t.routing_mode <> 'manual' AND t.unanswered_limit_seconds IS NOT NULL
-			AND c.waiting_since IS NOT NULL AND c.waiting_since <= ? - make_interval(secs => t.unanswered_limit_seconds)`, now).Scan(&silent).Error; err != nil {
+			AND c.waiting_since IS NOT NULL AND c.waiting_since <= ?::timestamptz - make_interval(secs => t.unanswered_limit_seconds)`, now).Scan(&silent).Error; err != nil {
 		return n, err
 	}
 	cals := map[int64]*calendar.Calendar{}
