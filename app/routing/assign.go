@@ -3,6 +3,7 @@ package routing
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,13 +121,21 @@ func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, excl
 		list := "'{" + strings.Join(ids, ",") + "}'::bigint[]"
 		// The first candidate in order whose row no other assignment holds.
 		var got int64
-		if err := tx.Raw(`SELECT id FROM users WHERE id = ANY(` + list + `) ORDER BY array_position(` + list + `, id) LIMIT 1
-			FOR NO KEY UPDATE SKIP LOCKED`).Scan(&got).Error; err != nil {
-			return queue, err
+		for try := 0; ; try++ {
+			if err := tx.Raw(`SELECT id FROM users WHERE id = ANY(` + list + `) ORDER BY array_position(` + list + `, id) LIMIT 1
+				FOR NO KEY UPDATE SKIP LOCKED`).Scan(&got).Error; err != nil {
+				return queue, err
+			}
+			if got != 0 || try == 3 {
+				break
+			}
+			// All of them are being given chats right now (a burst): their transactions
+			// commit within milliseconds.
+			time.Sleep(time.Duration(1+rand.IntN(2*(try+1))) * time.Millisecond)
 		}
 		if got == 0 {
-			// All of them are being given chats right now: wait for the first.
-			got = order[0].ID
+			// Still all held: wait for one of them (at random, so waiters spread out).
+			got = order[rand.IntN(len(order))].ID
 			if err := tx.Exec(`SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE`, got).Error; err != nil {
 				return queue, err
 			}
