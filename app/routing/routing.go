@@ -83,20 +83,28 @@ type menu struct {
 type setup struct {
 	Rules []rule
 	Menu  *menu
+	// Teams are the teams the rules name, with their calendars (read with the rules).
+	Teams map[int64]team
 }
 
 func loadSetup(tx *gorm.DB, wsID, channelID int64) (setup, error) {
 	var row struct {
 		Rules []byte
 		Menu  []byte
+		Teams []byte
 	}
 	err := tx.Raw(`SELECT
 		(SELECT COALESCE(json_agg(json_build_object('id', r.id, 'name', r.name, 'kind', r.kind, 'cond', r.cond, 'team_id', r.team_id,
 			'label_id', r.label_id, 'priority', r.priority) ORDER BY r.position, r.id), '[]')
 			FROM routing_rules r WHERE r.workspace_id = ? AND r.active) AS rules,
 		(SELECT json_build_object('id', m.id, 'text', m.text, 'options', m.options, 'active', m.active)
-			FROM channel_menus m WHERE m.channel_id = ? AND m.workspace_id = ? AND m.active) AS menu`,
-		wsID, channelID, wsID).Row().Scan(&row.Rules, &row.Menu)
+			FROM channel_menus m WHERE m.channel_id = ? AND m.workspace_id = ? AND m.active) AS menu,
+		(SELECT json_agg(json_build_object('id', t.id, 'name', t.name, 'routing_mode', t.routing_mode, 'sticky', t.sticky,
+			'away_message', t.away_message, 'offline_grace_seconds', t.offline_grace_seconds, 'unanswered_limit_seconds', t.unanswered_limit_seconds,
+			'cal_timezone', cal.timezone, 'cal_hours', cal.hours, 'cal_holidays', cal.holidays, 'cal_name', cal.name))
+			FROM teams t LEFT JOIN calendars cal ON cal.id = t.calendar_id
+			WHERE t.workspace_id = ? AND t.id IN (SELECT r.team_id FROM routing_rules r WHERE r.workspace_id = ? AND r.active)) AS teams`,
+		wsID, channelID, wsID, wsID, wsID).Row().Scan(&row.Rules, &row.Menu, &row.Teams)
 	if err != nil {
 		return setup{}, err
 	}
@@ -111,6 +119,18 @@ func loadSetup(tx *gorm.DB, wsID, channelID int64) (setup, error) {
 		}
 		if len(m.Options) > 0 {
 			s.Menu = &m
+		}
+	}
+	if len(row.Teams) > 0 {
+		var ts []teamJSON
+		if err := json.Unmarshal(row.Teams, &ts); err != nil {
+			return s, err
+		}
+		s.Teams = map[int64]team{}
+		for _, t := range ts {
+			s.Teams[t.ID] = team{ID: t.ID, Name: t.Name, RoutingMode: t.RoutingMode, Sticky: t.Sticky, AwayMessage: t.AwayMessage,
+				OfflineGraceSeconds: t.OfflineGraceSeconds, UnansweredLimitSeconds: t.UnansweredLimitSeconds, CalTimezone: t.CalTimezone,
+				CalHours: t.CalHours, CalHolidays: t.CalHolidays, CalName: t.CalName}
 		}
 	}
 	return s, nil
@@ -167,13 +187,14 @@ func (s *Service) Route(tx *gorm.DB, in inbox.Inbound, c *models.Conversation, o
 				p.team = owner.TeamID
 			}
 		}
+		p.set = &set
 		return s.place(tx, a, c, p)
 	}
 	def := set.defaultRule()
 	if set.Menu != nil {
 		if def != nil && def.TeamID != nil {
 			// Outside hours, the customer hears when someone will answer before choosing.
-			t, err := loadTeam(tx, c.WorkspaceID, *def.TeamID)
+			t, err := set.team(tx, c.WorkspaceID, *def.TeamID)
 			if err != nil {
 				return err
 			}
@@ -187,7 +208,8 @@ func (s *Service) Route(tx *gorm.DB, in inbox.Inbound, c *models.Conversation, o
 		return s.setMenuState(tx, c, "waiting", 0)
 	}
 	if def != nil {
-		return s.place(tx, a, c, placement{why: fmt.Sprintf("Regla por defecto «%s»", def.Name), team: def.TeamID, label: def.LabelID, priority: def.Priority})
+		return s.place(tx, a, c, placement{why: fmt.Sprintf("Regla por defecto «%s»", def.Name), team: def.TeamID, label: def.LabelID,
+			priority: def.Priority, set: &set})
 	}
 	return nil
 }
@@ -217,12 +239,12 @@ func (s *Service) menuAnswer(tx *gorm.DB, a inbox.Actor, set setup, in inbox.Inb
 			return s.record(tx, a, c, "Sin respuesta clara al menú y sin regla por defecto: espera sin equipo")
 		}
 		return s.place(tx, a, c, placement{why: fmt.Sprintf("Sin respuesta clara al menú: regla por defecto «%s»", def.Name),
-			team: def.TeamID, label: def.LabelID, priority: def.Priority})
+			team: def.TeamID, label: def.LabelID, priority: def.Priority, set: &set})
 	}
 	if err := s.setMenuState(tx, c, "", 0); err != nil {
 		return err
 	}
-	p := placement{why: fmt.Sprintf("Eligió «%s» en el menú", opt.Title), team: opt.TeamID, label: opt.LabelID}
+	p := placement{why: fmt.Sprintf("Eligió «%s» en el menú", opt.Title), team: opt.TeamID, label: opt.LabelID, set: &set}
 	for i := range set.Rules {
 		r := set.Rules[i]
 		if r.Kind != models.RuleMenuOption {
@@ -267,6 +289,16 @@ type placement struct {
 	preferWhy string
 	// exclude is an agent not to choose (the one the chat is taken from).
 	exclude *int64
+	// set holds the teams already read with the rules (nil: read the team).
+	set *setup
+}
+
+// team returns team id, from the rules' teams when it is one of them.
+func (s setup) team(tx *gorm.DB, wsID, id int64) (team, error) {
+	if t, ok := s.Teams[id]; ok {
+		return t, nil
+	}
+	return loadTeam(tx, wsID, id)
 }
 
 // place applies a decision: label and priority, the away message outside the team's
@@ -289,7 +321,13 @@ func (s *Service) place(tx *gorm.DB, a inbox.Actor, c *models.Conversation, p pl
 	if p.team == nil {
 		return s.record(tx, a, c, p.why+": sin equipo")
 	}
-	t, err := loadTeam(tx, c.WorkspaceID, *p.team)
+	var t team
+	var err error
+	if p.set != nil {
+		t, err = p.set.team(tx, c.WorkspaceID, *p.team)
+	} else {
+		t, err = loadTeam(tx, c.WorkspaceID, *p.team)
+	}
 	if err != nil {
 		return err
 	}
@@ -315,6 +353,20 @@ func (s *Service) place(tx *gorm.DB, a inbox.Actor, c *models.Conversation, p pl
 func (s *Service) record(tx *gorm.DB, a inbox.Actor, c *models.Conversation, why string) error {
 	_, err := s.Inbox.Apply(tx, c, inbox.Command{Kind: inbox.CmdRoute, At: s.Clock.Now(), Actor: a, Team: c.TeamID, Agent: c.AssigneeID, Note: why})
 	return err
+}
+
+type teamJSON struct {
+	ID                     int64           `json:"id"`
+	Name                   string          `json:"name"`
+	RoutingMode            string          `json:"routing_mode"`
+	Sticky                 bool            `json:"sticky"`
+	AwayMessage            string          `json:"away_message"`
+	OfflineGraceSeconds    int             `json:"offline_grace_seconds"`
+	UnansweredLimitSeconds *int            `json:"unanswered_limit_seconds"`
+	CalTimezone            *string         `json:"cal_timezone"`
+	CalHours               json.RawMessage `json:"cal_hours"`
+	CalHolidays            json.RawMessage `json:"cal_holidays"`
+	CalName                *string         `json:"cal_name"`
 }
 
 // team is what routing reads of a team, with its calendar.
@@ -478,9 +530,6 @@ func (f *facts) contactCountry() (string, error) {
 	switch {
 	case f.in.WaID != "":
 		_, got = phone.FromWaID(f.in.WaID)
-		if _, c, ok := phone.Normalize(f.in.WaID, ""); ok {
-			got = c
-		}
 	case f.in.Country != "":
 		got = f.in.Country
 	}
