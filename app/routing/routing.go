@@ -11,12 +11,14 @@ package routing
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -567,7 +569,24 @@ func deref(s *string) string {
 	return *s
 }
 
-var errNoConversation = errors.New("routing: conversation not found")
-
 // ctxDB is the service's database bound to ctx.
 func (s *Service) ctxDB(ctx context.Context) *gorm.DB { return s.DB.WithContext(ctx) }
+
+// Decision is routing's latest word on a conversation, as "¿por qué aquí?" shows it.
+type Decision struct {
+	Note string
+	At   time.Time
+}
+
+// LatestDecision is the most recent routing decision recorded on conversation id of
+// workspace wsID (ok false when routing never decided on it).
+func (s *Service) LatestDecision(ctx context.Context, wsID, id int64) (Decision, bool, error) {
+	var d Decision
+	err := s.ctxDB(ctx).Raw(`SELECT note, at FROM conversation_events
+		WHERE conversation_id = ? AND workspace_id = ? AND actor_kind = 'routing' AND note <> ''
+		ORDER BY at DESC, id DESC LIMIT 1`, id, wsID).Row().Scan(&d.Note, &d.At)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, false, nil
+	}
+	return d, err == nil, err
+}

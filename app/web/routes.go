@@ -73,6 +73,7 @@ func (s *Server) routes(e *echo.Echo) {
 	app.POST("/conversations/:id/labels", s.conversationLabels)
 	app.POST("/conversations/:id/read", s.conversationRead)
 	app.POST("/conversations/:id/viewing", s.conversationViewing) // collision.go
+	app.GET("/conversations/:id/why", s.conversationWhy)          // routing_why.go: "¿por qué aquí?"
 	app.POST("/compose/preview", s.composePreview)                // compose.go
 	app.GET("/media/:id", s.media)
 	// sending.go: scheduled replies.
