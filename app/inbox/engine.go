@@ -234,12 +234,17 @@ func Transition(s State, cmd Command) (Outcome, error) {
 			if cmd.PinTeam != nil {
 				n.Team = cmd.PinTeam
 			}
-			n.Assignee, n.Replied = nil, false
+			// Routing decides before the cycle opens (PinTeam, Agent and why in Note), so
+			// the message, the new cycle and the decision are written together.
+			n.Assignee, n.Replied = cmd.Agent, false
 			o.Events = append(o.Events, Event{Kind: EvCycleOpened, Note: "inbound"})
 			if s.Status != models.StatusClosed {
 				n.Status = "" // a brand-new conversation: nothing to move from
 			}
 			setStatus(models.StatusNew)
+			if cmd.Note != "" {
+				o.Events = append(o.Events, Event{Kind: EvRoute, FromTeam: s.Team, ToTeam: n.Team, ToAgent: n.Assignee, Note: cmd.Note, Activity: true})
+			}
 			return o, nil
 		}
 		if s.Status == models.StatusPending {

@@ -72,6 +72,9 @@ func TestTransitionTable(t *testing.T) {
 			Command{Kind: CmdInbound, Actor: customer, Counts: true},
 			want{status: Active, team: &ventas, assignee: &ana}},
 		// Routing.
+		{"routing's decision rides on the message that opens the cycle: team, agent, why", closed(&ventas, &ana),
+			Command{Kind: CmdInbound, Actor: customer, Counts: true, PinTeam: &soporte, Agent: &luis, Note: "Regla «Soporte»"},
+			want{status: New, team: &soporte, assignee: &luis, openCycle: "inbound", events: "cycle_opened status route"}},
 		{"routing places a new cycle in a team with an agent, leaving Nuevos", open(New, nil, nil, false),
 			Command{Kind: CmdRoute, Actor: routing, Team: &ventas, Agent: &ana, Note: "Asignada a Ana (turno rotativo)"},
 			want{status: New, team: &ventas, assignee: &ana, events: "route"}},

@@ -93,6 +93,15 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 	if err != nil {
 		return r, err
 	}
+	var route RouteDecision
+	routed := false
+	if cmd.Counts && !st.CycleOpen && s.PreRoute != nil && !in.History && in.PinTeamID == nil {
+		// This message opens a cycle: routing decides now, written with the cycle.
+		if route, err = s.PreRoute(tx, in, &c); err != nil {
+			return r, err
+		}
+		cmd.PinTeam, cmd.Agent, cmd.Note, routed = route.Team, route.Agent, route.Note, true
+	}
 	o, err := Transition(st, cmd)
 	if err != nil {
 		return r, err
@@ -169,7 +178,11 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 			return r, err
 		}
 	}
-	if s.OnRouting != nil && !in.History && (r.OpenedCycle || c.MenuState != "") {
+	if routed && r.OpenedCycle && route.After != nil {
+		if err := route.After(tx, &c); err != nil {
+			return r, err
+		}
+	} else if s.OnRouting != nil && !in.History && ((r.OpenedCycle && !routed) || (!r.OpenedCycle && c.MenuState != "")) {
 		// Every cycle a live message opens is routed (rules, menu, team, agent), in this
 		// transaction; an open cycle's message may answer the welcome menu.
 		if err := s.OnRouting(tx, in, &c, r.OpenedCycle); err != nil {

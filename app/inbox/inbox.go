@@ -41,10 +41,23 @@ type Service struct {
 	// OnRouting, when set, runs in the transaction of a live customer message that opens
 	// a cycle (opened) or answers the welcome menu (c.MenuState "waiting"): app/routing.
 	OnRouting func(tx *gorm.DB, in Inbound, c *models.Conversation, opened bool) error
+	// PreRoute, when set, decides a live message's new cycle before it opens (team,
+	// agent, why), so one statement writes them with the cycle; its After runs once the
+	// cycle is open (labels, away message, welcome menu). With PreRoute, OnRouting only
+	// sees menu answers.
+	PreRoute func(tx *gorm.DB, in Inbound, c *models.Conversation) (RouteDecision, error)
 	// AfterCommit, when set, runs after a command committed that freed an agent's
 	// capacity (freed: user ids) or left a conversation in a team's queue with nobody
 	// on it (queued: conversation ids), so routing can assign at once.
 	AfterCommit func(ctx context.Context, wsID int64, freed, queued []int64)
+}
+
+// RouteDecision is routing's choice for a cycle about to open.
+type RouteDecision struct {
+	Team, Agent *int64
+	Note        string
+	// After runs in the same transaction once the cycle is open (nil: nothing).
+	After func(tx *gorm.DB, c *models.Conversation) error
 }
 
 // afterCommit collects what a transaction's commands freed or queued (see AfterCommit).
@@ -243,7 +256,11 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 		activity := ""
 		for i, e := range o.Events {
 			rows[i] = "(?, ?, (SELECT id FROM cyc), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			args = append(args, c.WorkspaceID, c.ID, e.Kind, at, actorKind, cmd.Actor.UserID(), e.FromStatus, e.ToStatus,
+			ak := actorKind
+			if e.Kind == EvRoute {
+				ak = ActorRouting // a routing decision riding on a customer message
+			}
+			args = append(args, c.WorkspaceID, c.ID, e.Kind, at, ak, cmd.Actor.UserID(), e.FromStatus, e.ToStatus,
 				e.FromTeam, e.ToTeam, e.FromAgent, e.ToAgent, e.Note)
 			if e.Activity {
 				activity = e.Kind

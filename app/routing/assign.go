@@ -37,12 +37,12 @@ type choice struct {
 // pick chooses an agent of team t for conversation c and locks that agent's row, so no
 // other transaction can give them a chat until this one commits: the capacity counted
 // after the lock is exact. prefer goes first when eligible; exclude is never chosen.
-func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, exclude *int64) (choice, error) {
+func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, exclude *int64, cycle int64) (choice, error) {
 	queue := choice{why: "Sin agentes disponibles: espera en la cola de " + t.Name}
 	if t.RoutingMode == models.RoutingManual && prefer == nil {
 		return choice{why: t.Name + " asigna a mano: espera en su cola"}, nil
 	}
-	cands, err := s.candidates(tx, t, c)
+	cands, err := s.candidates(tx, t, c, cycle)
 	if err != nil {
 		return queue, err
 	}
@@ -171,12 +171,8 @@ func plural(n int, one, many string) string {
 
 // candidates are the team's eligible agents: active, online, inside their schedule and
 // under their capacity (chats assigned to them in Nuevos and En atención).
-func (s *Service) candidates(tx *gorm.DB, t team, c *models.Conversation) ([]candidate, error) {
+func (s *Service) candidates(tx *gorm.DB, t team, c *models.Conversation, cycle int64) ([]candidate, error) {
 	var rows []candidate
-	var cycle int64
-	if c.CycleID != nil {
-		cycle = *c.CycleID
-	}
 	err := tx.Raw(`SELECT u.id, u.name, u.max_concurrent, u.schedule_calendar_id, u.routed_at,
 			(SELECT count(*) FROM conversations x WHERE x.workspace_id = u.workspace_id AND x.assignee_id = u.id AND x.status IN ('new', 'active')) AS load,
 			COALESCE(u.id = (SELECT y.assignee_id FROM cycles y WHERE y.conversation_id = ? AND y.id <> ? AND y.assignee_id IS NOT NULL
@@ -231,7 +227,11 @@ func (s *Service) assignQueued(tx *gorm.DB, c *models.Conversation, prefix strin
 	if err != nil || t.ID == 0 {
 		return false, err
 	}
-	pick, err := s.pick(tx, t, c, nil, exclude)
+	var cycle int64
+	if c.CycleID != nil {
+		cycle = *c.CycleID
+	}
+	pick, err := s.pick(tx, t, c, nil, exclude, cycle)
 	if err != nil {
 		return false, err
 	}

@@ -148,27 +148,73 @@ func (s setup) defaultRule() *rule {
 }
 
 // Route is the inbox's OnRouting hook: in the transaction of a live customer message
-// that opened a cycle (opened) or may answer the welcome menu.
+// that may answer the welcome menu (or, without the PreRoute hook, that opened a cycle).
 func (s *Service) Route(tx *gorm.DB, in inbox.Inbound, c *models.Conversation, opened bool) error {
 	if c.Status == models.StatusClosed || c.CycleID == nil {
 		return nil
 	}
-	a := inbox.As(inbox.ActorRouting, models.Workspace{ID: c.WorkspaceID})
+	if opened {
+		// Decided after the fact: the decision as its own command.
+		d, err := s.decideOpening(tx, in, c, *c.CycleID)
+		if err != nil {
+			return err
+		}
+		if d.Note != "" {
+			a := inbox.As(inbox.ActorRouting, models.Workspace{ID: c.WorkspaceID})
+			if _, err := s.Inbox.Apply(tx, c, inbox.Command{Kind: inbox.CmdRoute, At: s.Clock.Now(), Actor: a, Team: d.Team, Agent: d.Agent, Note: d.Note}); err != nil {
+				return err
+			}
+		}
+		if d.After != nil {
+			return d.After(tx, c)
+		}
+		return nil
+	}
 	set, err := loadSetup(tx, c.WorkspaceID, c.ChannelID)
 	if err != nil {
 		return err
 	}
-	if !opened {
-		return s.menuAnswer(tx, a, set, in, c)
+	return s.menuAnswer(tx, inbox.As(inbox.ActorRouting, models.Workspace{ID: c.WorkspaceID}), set, in, c)
+}
+
+// Decide is the inbox's PreRoute hook: for a live customer message about to open a
+// cycle, the team and agent it goes to and why, written with the cycle; what needs the
+// open cycle (labels, priority, the away message, the welcome menu) runs After.
+func (s *Service) Decide(tx *gorm.DB, in inbox.Inbound, c *models.Conversation) (inbox.RouteDecision, error) {
+	return s.decideOpening(tx, in, c, 0)
+}
+
+// decideOpening evaluates the rules for a cycle that opens; cycle is the open cycle's
+// id (0: it opens with the decision), never taken for a previous one.
+func (s *Service) decideOpening(tx *gorm.DB, in inbox.Inbound, c *models.Conversation, cycle int64) (inbox.RouteDecision, error) {
+	var d inbox.RouteDecision
+	a := inbox.As(inbox.ActorRouting, models.Workspace{ID: c.WorkspaceID})
+	set, err := loadSetup(tx, c.WorkspaceID, c.ChannelID)
+	if err != nil {
+		return d, err
 	}
+	var then []func(tx *gorm.DB, c *models.Conversation) error
 	if c.MenuState != "" || c.MenuAttempts != 0 {
-		if err := s.setMenuState(tx, c, "", 0); err != nil {
-			return err
+		then = append(then, func(tx *gorm.DB, c *models.Conversation) error { return s.setMenuState(tx, c, "", 0) })
+	}
+	chain := func() {
+		if len(then) > 0 {
+			fns := then
+			d.After = func(tx *gorm.DB, c *models.Conversation) error {
+				for _, fn := range fns {
+					if err := fn(tx, c); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
 		}
 	}
-	if c.AssigneeID != nil || (len(set.Rules) == 0 && set.Menu == nil) {
-		return nil // someone has it already, or routing is not set up
+	if len(set.Rules) == 0 && set.Menu == nil {
+		chain() // routing is not set up
+		return d, nil
 	}
+	var p *placement
 	facts := &facts{s: s, tx: tx, in: in, c: c}
 	for i := range set.Rules {
 		r := &set.Rules[i]
@@ -177,43 +223,59 @@ func (s *Service) Route(tx *gorm.DB, in inbox.Inbound, c *models.Conversation, o
 		}
 		ok, owner, err := facts.match(r)
 		if err != nil {
-			return err
+			return d, err
 		}
 		if !ok {
 			continue
 		}
-		p := placement{why: fmt.Sprintf("Regla «%s»", r.Name), team: r.TeamID, label: r.LabelID, priority: r.Priority}
+		p = &placement{why: fmt.Sprintf("Regla «%s»", r.Name), team: r.TeamID, label: r.LabelID, priority: r.Priority, set: &set}
 		if owner != nil {
 			p.prefer, p.preferWhy = &owner.ID, fmt.Sprintf("Asignada a %s, responsable de %s", owner.Name, owner.Company)
 			if p.team == nil {
 				p.team = owner.TeamID
 			}
 		}
-		p.set = &set
-		return s.place(tx, a, c, p)
+		break
 	}
 	def := set.defaultRule()
-	if set.Menu != nil {
-		if def != nil && def.TeamID != nil {
-			// Outside hours, the customer hears when someone will answer before choosing.
-			t, err := set.team(tx, c.WorkspaceID, *def.TeamID)
-			if err != nil {
+	if p == nil && set.Menu != nil {
+		menu := set.Menu
+		then = append(then, func(tx *gorm.DB, c *models.Conversation) error {
+			if def != nil && def.TeamID != nil {
+				// Outside hours, the customer hears when someone will answer before choosing.
+				t, err := set.team(tx, c.WorkspaceID, *def.TeamID)
+				if err != nil {
+					return err
+				}
+				if err := s.away(tx, a, c, t); err != nil {
+					return err
+				}
+			}
+			if err := s.sendMenu(tx, a, c, menu, false); err != nil {
 				return err
 			}
-			if err := s.away(tx, a, c, t); err != nil {
-				return err
-			}
-		}
-		if err := s.sendMenu(tx, a, c, set.Menu, false); err != nil {
-			return err
-		}
-		return s.setMenuState(tx, c, "waiting", 0)
+			return s.setMenuState(tx, c, "waiting", 0)
+		})
+		chain()
+		return d, nil
 	}
-	if def != nil {
-		return s.place(tx, a, c, placement{why: fmt.Sprintf("Regla por defecto «%s»", def.Name), team: def.TeamID, label: def.LabelID,
-			priority: def.Priority, set: &set})
+	if p == nil && def != nil {
+		p = &placement{why: fmt.Sprintf("Regla por defecto «%s»", def.Name), team: def.TeamID, label: def.LabelID, priority: def.Priority, set: &set}
 	}
-	return nil
+	if p == nil {
+		chain()
+		return d, nil
+	}
+	team, agent, note, after, err := s.decide(tx, c, *p, cycle)
+	if err != nil {
+		return d, err
+	}
+	d.Team, d.Agent, d.Note = team, agent, note
+	if after != nil {
+		then = append(then, after)
+	}
+	chain()
+	return d, nil
 }
 
 // menuAnswer reads the customer's message as an answer to the welcome menu.
@@ -303,52 +365,80 @@ func (s setup) team(tx *gorm.DB, wsID, id int64) (team, error) {
 	return loadTeam(tx, wsID, id)
 }
 
-// place applies a decision: label and priority, the away message outside the team's
-// hours, and the team and agent (or its queue), recorded with why.
+// place applies a decision on an open cycle: the team and agent (or its queue),
+// recorded with why, then the label, priority and away message.
 func (s *Service) place(tx *gorm.DB, a inbox.Actor, c *models.Conversation, p placement) error {
-	for _, l := range []*int64{p.label, p.extraLabel} {
-		if l != nil {
-			if err := tx.Exec(`INSERT INTO conversation_labels (workspace_id, conversation_id, label_id)
-				SELECT ?, ?, id FROM labels WHERE id = ? AND workspace_id = ? ON CONFLICT DO NOTHING`, c.WorkspaceID, c.ID, *l, c.WorkspaceID).Error; err != nil {
-				return err
+	var cycle int64
+	if c.CycleID != nil {
+		cycle = *c.CycleID
+	}
+	team, agent, note, after, err := s.decide(tx, c, p, cycle)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Inbox.Apply(tx, c, inbox.Command{Kind: inbox.CmdRoute, At: s.Clock.Now(), Actor: a, Team: team, Agent: agent, Note: note}); err != nil {
+		return err
+	}
+	if after != nil {
+		return after(tx, c)
+	}
+	return nil
+}
+
+// decide turns a placement into a team, an agent of it (locked: see pick) and why;
+// after applies the label, the priority and the away message once the cycle is open.
+func (s *Service) decide(tx *gorm.DB, c *models.Conversation, p placement, cycle int64) (teamID, agent *int64, note string,
+	after func(tx *gorm.DB, c *models.Conversation) error, err error) {
+	var t team
+	teamID = c.TeamID
+	if p.team != nil {
+		if p.set != nil {
+			t, err = p.set.team(tx, c.WorkspaceID, *p.team)
+		} else {
+			t, err = loadTeam(tx, c.WorkspaceID, *p.team)
+		}
+		if err != nil {
+			return nil, nil, "", nil, err
+		}
+	}
+	label := func(tx *gorm.DB, c *models.Conversation) error {
+		for _, l := range []*int64{p.label, p.extraLabel} {
+			if l != nil {
+				if err := tx.Exec(`INSERT INTO conversation_labels (workspace_id, conversation_id, label_id)
+					SELECT ?, ?, id FROM labels WHERE id = ? AND workspace_id = ? ON CONFLICT DO NOTHING`, c.WorkspaceID, c.ID, *l, c.WorkspaceID).Error; err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if p.priority != "" && p.priority != c.Priority {
-		if err := tx.Exec(`UPDATE conversations SET priority = ? WHERE id = ?`, p.priority, c.ID).Error; err != nil {
-			return err
+		if p.priority != "" && p.priority != c.Priority {
+			if err := tx.Exec(`UPDATE conversations SET priority = ? WHERE id = ?`, p.priority, c.ID).Error; err != nil {
+				return err
+			}
+			c.Priority = p.priority
 		}
-		c.Priority = p.priority
+		if t.ID != 0 {
+			return s.away(tx, inbox.As(inbox.ActorRouting, models.Workspace{ID: c.WorkspaceID}), c, t)
+		}
+		return nil
 	}
-	if p.team == nil {
-		return s.record(tx, a, c, p.why+": sin equipo")
+	if p.label != nil || p.extraLabel != nil || p.priority != "" || t.CalTimezone != nil {
+		after = label
 	}
-	var t team
-	var err error
-	if p.set != nil {
-		t, err = p.set.team(tx, c.WorkspaceID, *p.team)
-	} else {
-		t, err = loadTeam(tx, c.WorkspaceID, *p.team)
+	switch {
+	case p.team == nil:
+		return teamID, nil, p.why + ": sin equipo", after, nil
+	case t.ID == 0:
+		return teamID, nil, p.why + ": su equipo ya no existe", after, nil
 	}
+	pick, err := s.pick(tx, t, c, p.prefer, p.exclude, cycle)
 	if err != nil {
-		return err
+		return nil, nil, "", nil, err
 	}
-	if t.ID == 0 {
-		return s.record(tx, a, c, p.why+": su equipo ya no existe")
-	}
-	if err := s.away(tx, a, c, t); err != nil {
-		return err
-	}
-	pick, err := s.pick(tx, t, c, p.prefer, p.exclude)
-	if err != nil {
-		return err
-	}
-	note := p.why + " → " + t.Name + ". " + pick.why
+	note = p.why + " → " + t.Name + ". " + pick.why
 	if pick.agent != nil && p.prefer != nil && *pick.agent == *p.prefer {
 		note = p.why + " → " + t.Name + ". " + p.preferWhy
 	}
-	_, err = s.Inbox.Apply(tx, c, inbox.Command{Kind: inbox.CmdRoute, At: s.Clock.Now(), Actor: a, Team: &t.ID, Agent: pick.agent, Note: note})
-	return err
+	return &t.ID, pick.agent, note, after, nil
 }
 
 // record writes a decision that changes nothing.

@@ -86,7 +86,7 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.CRM = crm.New(d.Gorm, clk, s.Inbox)
 	s.Inbox.OnFirstCycle = s.CRM.AutoLead
 	s.Routing = routing.New(d.Gorm, s.Inbox, clk, logger)
-	s.Inbox.OnRouting, s.Inbox.AfterCommit = s.Routing.Route, s.Routing.AfterCommit
+	s.Inbox.PreRoute, s.Inbox.OnRouting, s.Inbox.AfterCommit = s.Routing.Decide, s.Routing.Route, s.Routing.AfterCommit
 	s.Ingest = &ingest.Ingester{DB: d.Gorm, Inbox: s.Inbox, Clock: clk, Logger: logger, Metrics: m}
 	s.Importer = &importer.Importer{DB: d.Gorm, Inbox: s.Inbox, Box: box}
 	s.Reports = reports.New(d.Gorm, clk)
