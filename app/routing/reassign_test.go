@@ -126,3 +126,42 @@ func TestTransferToATeamIsAssigned(t *testing.T) {
 		t.Fatalf("decisions %q", d)
 	}
 }
+
+// Presence set through the API lasts like the board's: every API call counts as
+// activity, and without any the idle job shows the agent offline.
+func TestAPICallsKeepPresenceAlive(t *testing.T) {
+	e := newEnv(t, tuesday)
+	ventas := e.team("Ventas", models.RoutingRoundRobin)
+	ana := e.agent("Ana", 10, ventas)
+	api := e.app.API(ana)
+	if r := api.Do("POST", "/api/v1/me/presence", `{"status":"online"}`); r.StatusCode != http.StatusOK {
+		t.Fatalf("presence answered %d", r.StatusCode)
+	}
+	presence := func() string {
+		var p string
+		if err := e.app.DB.Gorm.Raw(`SELECT presence FROM users WHERE id = ?`, ana.ID).Row().Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for i := 0; i < 3; i++ {
+		e.clk.Advance(90 * time.Second)
+		if r := api.Do("GET", "/api/v1/me", ""); r.StatusCode != http.StatusOK {
+			t.Fatalf("me answered %d", r.StatusCode)
+		}
+		e.runJob("presence.away")
+		if p := presence(); p != models.PresenceOnline {
+			t.Fatalf("after %d API calls 90 s apart Ana is %s", i+1, p)
+		}
+	}
+	e.clk.Advance(3 * time.Minute)
+	e.runJob("presence.away")
+	if p := presence(); p != models.PresenceOffline {
+		t.Fatalf("3 minutes without API calls Ana is %s", p)
+	}
+	// The next call brings back what she had chosen.
+	api.Do("GET", "/api/v1/me", "")
+	if p := presence(); p != models.PresenceOnline {
+		t.Fatalf("back from idle through the API Ana is %s", p)
+	}
+}
