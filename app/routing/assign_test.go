@@ -65,7 +65,8 @@ func TestRoundRobinAndLeastBusy(t *testing.T) {
 		t.Fatal("the conversation's activity does not explain the assignment")
 	}
 
-	// Least busy: Caro closes two of hers... no: Ana frees two chats, so she is the least busy.
+	// Least busy: Ana's chats wait on their customers (Pendientes do not count) and one of
+	// Caro's too, so Ana is the least busy.
 	e.exec(`UPDATE teams SET routing_mode = 'least_busy' WHERE id = ?`, ventas.ID)
 	e.exec(`UPDATE conversations SET status = 'pending' WHERE assignee_id = (SELECT id FROM users WHERE name = 'Ana')`)
 	e.exec(`UPDATE conversations SET status = 'pending' WHERE id = (SELECT min(id) FROM conversations WHERE assignee_id = (SELECT id FROM users WHERE name = 'Caro'))`)
@@ -103,8 +104,7 @@ func TestStickyCapacityAndQueue(t *testing.T) {
 	}
 	e.exec(`UPDATE conversations SET status = 'pending' WHERE id = ?`, c2.ID) // waiting on the customer: not counted
 	e.clk.Advance(time.Minute)
-	// The first customer returns: back with Ana, although it is Ana's turn anyway —
-	// make it Beto's turn to be sure stickiness decides.
+	// The first customer returns while it is Beto's turn: back with Ana all the same.
 	e.exec(`UPDATE users SET routed_at = ? WHERE id = ?`, e.clk.Now(), ana.ID)
 	e.exec(`UPDATE users SET routed_at = ? WHERE id = ?`, e.clk.Now().Add(-time.Hour), beto.ID)
 	c1 = e.say("51944000001", "Hola de nuevo")

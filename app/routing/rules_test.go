@@ -75,9 +75,8 @@ func TestEachRuleTypeRoutesTheFirstMessage(t *testing.T) {
 	e.exec(`UPDATE cycles SET closed_at = now() WHERE conversation_id = ?`, c.ID)
 	co := e.scalar(`INSERT INTO companies (workspace_id, name, owner_id) VALUES (?, 'Minera Sur', ?) RETURNING id`, e.ws.ID, ana.ID)
 	e.exec(`UPDATE contacts SET company_id = ? WHERE id = ?`, co, c.ContactID)
-	e.exec(`UPDATE users SET routed_at = now() - interval '1 hour' WHERE id = ?`, ana.ID) // Beto would be next in turn
 	e.exec(`UPDATE users SET routed_at = now() WHERE name = 'Beto'`)
-	e.exec(`UPDATE users SET routed_at = now() + interval '1 hour' WHERE id = ?`, ana.ID)
+	e.exec(`UPDATE users SET routed_at = now() + interval '1 hour' WHERE id = ?`, ana.ID) // Beto would be next in turn
 	if c := e.say("51911000004", "Necesito más equipos"); e.teamName(c.ID) != "Cuentas" || e.assignee(c.ID) != "Ana" {
 		t.Fatalf("the owner's customer went to %q (%s)", e.teamName(c.ID), e.assignee(c.ID))
 	} else if d := e.decisions(c.ID); !contains(d, "Asignada a Ana, responsable de Minera Sur") {
