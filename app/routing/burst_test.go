@@ -74,23 +74,27 @@ func TestBurstOfAThousandNewConversations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the burst takes a few seconds")
 	}
+	chats, capacity := 1000, 100
+	if raceOn {
+		chats, capacity = 300, 30
+	}
 	e := newEnv(t, tuesday)
 	ventas := e.team("Ventas", models.RoutingRoundRobin)
 	e.rule("Todo a Ventas", models.RuleDefault, `{"default":true}`, &ventas, nil, "")
 	for i := 0; i < 10; i++ {
-		e.agent(fmt.Sprintf("Agente%02d", i), 100, ventas)
+		e.agent(fmt.Sprintf("Agente%02d", i), capacity, ventas)
 	}
-	el := e.burst(1000, 32, "51700")
-	t.Logf("1,000 first messages routed in %s", el.Round(time.Millisecond))
-	if n := e.scalar(`SELECT count(*) FROM conversations WHERE assignee_id IS NOT NULL AND team_id = ?`, ventas.ID); n != 1000 {
-		t.Fatalf("%d of 1,000 assigned", n)
+	el := e.burst(chats, 32, "51700")
+	t.Logf("%d first messages routed in %s", chats, el.Round(time.Millisecond))
+	if n := e.scalar(`SELECT count(*) FROM conversations WHERE assignee_id IS NOT NULL AND team_id = ?`, ventas.ID); n != int64(chats) {
+		t.Fatalf("%d of %d assigned", n, chats)
 	}
 	loads := e.loads()
 	lo, hi := int64(1<<62), int64(0)
 	for _, n := range loads {
 		lo, hi = min(lo, n), max(hi, n)
 	}
-	if hi-lo > 1 || hi > 100 {
+	if hi-lo > 1 || hi > int64(capacity) {
 		t.Fatalf("per-agent counts %v", loads)
 	}
 	if n := e.assignedTwice(); n != 0 {
@@ -107,22 +111,26 @@ func TestBurstBeyondCapacityQueuesAndDrainsOldestFirst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the burst takes a few seconds")
 	}
+	chats, capacity, early := 1000, 50, 100
+	if raceOn {
+		chats, capacity, early = 300, 15, 30
+	}
 	e := newEnv(t, tuesday)
 	ventas := e.team("Ventas", models.RoutingRoundRobin)
 	e.rule("Todo a Ventas", models.RuleDefault, `{"default":true}`, &ventas, nil, "")
 	for i := 0; i < 10; i++ {
-		e.agent(fmt.Sprintf("Agente%02d", i), 50, ventas)
+		e.agent(fmt.Sprintf("Agente%02d", i), capacity, ventas)
 	}
-	e.burst(1000, 32, "51701")
-	if n := e.scalar(`SELECT count(*) FROM conversations WHERE assignee_id IS NOT NULL`); n != 500 {
-		t.Fatalf("%d assigned, want 500", n)
+	e.burst(chats, 32, "51701")
+	if n := e.scalar(`SELECT count(*) FROM conversations WHERE assignee_id IS NOT NULL`); n != int64(chats/2) {
+		t.Fatalf("%d assigned, want %d", n, chats/2)
 	}
-	if n := e.scalar(`SELECT count(*) FROM conversations WHERE assignee_id IS NULL AND status = 'new' AND team_id = ?`, ventas.ID); n != 500 {
-		t.Fatalf("%d queued, want 500", n)
+	if n := e.scalar(`SELECT count(*) FROM conversations WHERE assignee_id IS NULL AND status = 'new' AND team_id = ?`, ventas.ID); n != int64(chats/2) {
+		t.Fatalf("%d queued, want %d", n, chats/2)
 	}
 	for name, n := range e.loads() {
-		if n != 50 {
-			t.Fatalf("%s has %d chats, capacity 50", name, n)
+		if n != int64(capacity) {
+			t.Fatalf("%s has %d chats, capacity %d", name, n, capacity)
 		}
 	}
 	// Mark the queue's order: the oldest waiting first.
@@ -132,15 +140,15 @@ func TestBurstBeyondCapacityQueuesAndDrainsOldestFirst(t *testing.T) {
 		testutil.Must(t, e.app.DB.Gorm.Raw(`SELECT id FROM conversations WHERE assignee_id IS NULL ORDER BY waiting_since, id LIMIT ?`, k).Scan(&ids).Error)
 		return ids
 	}
-	first100 := oldest(100)
-	// A new agent comes online through the API with capacity 100.
-	nuevo := e.agent("Nuevo", 100, ventas)
+	first := oldest(early)
+	// A new agent comes online through the API, with room for the oldest ones.
+	nuevo := e.agent("Nuevo", early, ventas)
 	e.exec(`UPDATE users SET presence = 'offline' WHERE id = ?`, nuevo.ID)
 	if r := e.app.API(nuevo).Do("POST", "/api/v1/me/presence", `{"status":"online"}`); r.StatusCode != http.StatusOK {
 		t.Fatalf("presence answered %d", r.StatusCode)
 	}
-	if n := e.scalar(`SELECT count(*) FROM conversations WHERE assignee_id = ? AND id IN ?`, nuevo.ID, first100); n != 100 {
-		t.Fatalf("the new agent got %d of the 100 oldest", n)
+	if n := e.scalar(`SELECT count(*) FROM conversations WHERE assignee_id = ? AND id IN ?`, nuevo.ID, first); n != int64(early) {
+		t.Fatalf("the new agent got %d of the %d oldest", n, early)
 	}
 	// Raising everyone's capacity drains the rest (the job, as a safety net).
 	e.exec(`UPDATE users SET max_concurrent = 200`)
