@@ -172,6 +172,12 @@ type Conversation struct {
 	Priority  string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Routing's state in the open cycle (app/routing): MenuState "waiting" while the
+	// welcome menu waits for an answer (MenuAttempts unclear answers so far); AwayCycleID
+	// is the cycle whose away message was sent.
+	MenuState    string
+	MenuAttempts int
+	AwayCycleID  *int64
 	// CycleReplied is read with the locked row by the engine (not a column): whether
 	// the open cycle already has an agent reply. Nil when it was not read.
 	CycleReplied *bool `gorm:"->;column:cycle_replied"`

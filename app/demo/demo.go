@@ -106,5 +106,8 @@ func Load(ctx context.Context, d *db.DB, cfg config.Config) (Result, error) {
 	if err := loadHistory(ctx, d, ws, ch, box); err != nil {
 		return res, fmt.Errorf("demo history: %w", err)
 	}
+	if err := loadRouting(ctx, d, ws, ch, teamIDs); err != nil { // routing.go
+		return res, fmt.Errorf("demo routing: %w", err)
+	}
 	return res, nil
 }

@@ -276,6 +276,7 @@ type run struct {
 	teams    map[string]int64       // lower(name) -> id
 	channels map[string]int64       // phone_number_id or lower(name) -> id
 	onlyCh   int64
+	rulePos  int // routing_rule lines take positions in file order
 
 	batchWorkspaces map[int64]bool
 	lastApplied     int
@@ -627,11 +628,17 @@ type line struct {
 	Stage    string            `json:"stage"`
 	Pipeline string            `json:"pipeline"`
 	Stages   *[]crm.StageInput `json:"stages"`
+	// menu and routing_rule lines (importer_routing.go)
+	When     json.RawMessage `json:"when"`
+	Options  json.RawMessage `json:"options"`
+	Label    string          `json:"label"`
+	Priority string          `json:"priority"`
+	Active   *bool           `json:"active"`
 }
 
 // notYet are line types the file format has that this version cannot apply yet.
 var notYet = map[string]string{
-	"sla_policy": "SLA policies", "menu": "welcome menus", "routing_rule": "routing rules",
+	"sla_policy": "SLA policies",
 }
 
 // What one line did.
@@ -681,6 +688,10 @@ func (st *run) apply(ctx context.Context, tx *gorm.DB, p *part, raw []byte) (lin
 		return lineSetup, st.channel(tx, l)
 	case "pipeline":
 		return lineSetup, st.pipeline(ctx, tx, l)
+	case "menu":
+		return lineSetup, st.menu(tx, l)
+	case "routing_rule":
+		return lineSetup, st.routingRule(tx, l)
 	case "lead", "stage":
 		applied, err := st.crmEvent(ctx, tx, p, l)
 		if applied {
@@ -778,7 +789,11 @@ func (st *run) team(tx *gorm.DB, l line) error {
 	if name == "" {
 		return errors.New(`a team line needs a "name"`)
 	}
-	if err := unsupportedFields(l, map[string]json.RawMessage{"sla_policy": l.SLA, "sticky": l.Sticky, "offline_grace": l.Grace}); err != nil {
+	if err := unsupportedFields(l, map[string]json.RawMessage{"sla_policy": l.SLA}); err != nil {
+		return err
+	}
+	routingUpd := map[string]any{}
+	if err := teamRouting(l, routingUpd); err != nil {
 		return err
 	}
 	var calendarID *int64
@@ -832,6 +847,11 @@ func (st *run) team(tx *gorm.DB, l line) error {
 			if err := tx.Model(&t).Updates(upd).Error; err != nil {
 				return err
 			}
+		}
+	}
+	if len(routingUpd) > 0 { // sticky, offline_grace (importer_routing.go)
+		if err := tx.Model(&models.Team{}).Where("id = ?", t.ID).Updates(routingUpd).Error; err != nil {
+			return err
 		}
 	}
 	if st.teams != nil {
@@ -915,7 +935,8 @@ func (st *run) agent(tx *gorm.DB, l line) error {
 	if email == "" || !strings.Contains(email, "@") {
 		return errors.New(`an agent line needs an "email"`)
 	}
-	if err := unsupportedFields(l, map[string]json.RawMessage{"schedule": l.Schedule}); err != nil {
+	setSchedule, schedule, err := st.agentSchedule(tx, l) // importer_routing.go
+	if err != nil {
 		return err
 	}
 	role := l.Role
@@ -973,6 +994,11 @@ func (st *run) agent(tx *gorm.DB, l line) error {
 			if err := tx.Model(&u).Updates(upd).Error; err != nil {
 				return err
 			}
+		}
+	}
+	if setSchedule {
+		if err := tx.Model(&models.User{}).Where("id = ?", u.ID).Update("schedule_calendar_id", schedule).Error; err != nil {
+			return err
 		}
 	}
 	if l.Teams != nil {

@@ -155,7 +155,11 @@ func TestImportRefusesWhatItCannotApply(t *testing.T) {
 	}{
 		{"bad JSON", `{"type":"inbound",`, "not valid JSON"},
 		{"no type", `{"at":"2026-10-01T14:00:00Z"}`, `no "type"`},
-		{"a type not supported yet", `{"type":"menu","channel":"Principal","text":"Hola"}`, `type "menu"`},
+		{"a menu without options", `{"type":"menu","channel":"Principal","text":"Hola"}`, `"options" must look like`},
+		{"a routing rule with an unknown condition", `{"type":"routing_rule","name":"X","when":{"weather":"rain"},"team":"Ventas"}`, `unknown condition "weather"`},
+		{"a routing rule on an unknown stage", `{"type":"routing_rule","name":"X","when":{"stage":"Cierre"},"team":"Ventas"}`, `unknown stage "Cierre"`},
+		{"a bad offline grace", `{"type":"team","name":"Ventas","offline_grace":"diez"}`, `"offline_grace" is a duration`},
+		{"an agent on an unknown schedule", `{"type":"agent","email":"ana@example.com","schedule":"Marte"}`, `unknown calendar "Marte"`},
 		{"a pipeline without stages", `{"type":"pipeline","name":"B2B","stages":[]}`, `"stages" cannot be empty`},
 		{"a lead in an unknown stage", `{"type":"lead","at":"2026-10-01T14:20:00Z","contact":"51987654321","title":"X","stage":"Cerrado"}`, `«Cerrado»`},
 		{"a lost stage without a reason", `{"type":"lead","at":"2026-10-01T14:20:00Z","contact":"51987654321","title":"X","stage":"Perdido"}`, "por qué"},

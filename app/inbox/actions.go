@@ -89,6 +89,28 @@ func (s *Service) SendAutomatic(ctx context.Context, a Actor, convID int64, body
 	return m, err
 }
 
+// SendAutomaticTx sends an automatic message on conversation c, locked by the caller
+// in tx (routing's welcome menu and away message): graphBody is the Graph request (nil:
+// plain text), data what the history keeps of it (interactive options).
+func (s *Service) SendAutomaticTx(tx *gorm.DB, a Actor, c *models.Conversation, body string, graphBody []byte, data models.JSON) (models.Message, error) {
+	body, err := cleanBody(body)
+	if err != nil {
+		return models.Message{}, err
+	}
+	waID, err := s.contactWaID(tx, c.ContactID)
+	if err != nil {
+		return models.Message{}, err
+	}
+	if graphBody == nil {
+		graphBody = whatsapp.TextBody(waID, body, "")
+	}
+	m, err := s.sendOut(tx, a, c, s.Clock.Now(), CmdAuto, models.KindText, body, waID, graphBody)
+	if err == nil && len(data) > 0 {
+		err = tx.Model(&m).Update("data", data).Error
+	}
+	return m, err
+}
+
 // sendOut records an outbound message (an agent reply, or an automatic message),
 // queues it (unless it is history), and applies what it does to the conversation.
 func (s *Service) sendOut(tx *gorm.DB, a Actor, c *models.Conversation, now time.Time, cmdKind, kind, body, waID string, graphBody []byte) (models.Message, error) {

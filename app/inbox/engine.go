@@ -102,6 +102,9 @@ const (
 	CmdAssign   = "assign"   // assign to an agent (a person, routing, the importer)
 	CmdTransfer = "transfer" // hand over to a team and/or agent with a note
 	CmdMove     = "move"     // drag to a status: closing, reopening and the moves between
+	// CmdRoute is routing placing the conversation: its team (nil keeps it) and agent
+	// (nil: the team's queue, taking it from whoever had it). Note says why.
+	CmdRoute = "route"
 )
 
 // Command is one thing that happens to a conversation.
@@ -142,6 +145,7 @@ const (
 	EvTransfer    = "transfer"
 	EvClose       = "close"
 	EvReopen      = "reopen"
+	EvRoute       = "route" // a routing decision: team, agent or queue, and why (Note)
 )
 
 // Event is one entry of conversation_events, as Transition decides it.
@@ -230,12 +234,17 @@ func Transition(s State, cmd Command) (Outcome, error) {
 			if cmd.PinTeam != nil {
 				n.Team = cmd.PinTeam
 			}
-			n.Assignee, n.Replied = nil, false
+			// Routing decides before the cycle opens (PinTeam, Agent and why in Note), so
+			// the message, the new cycle and the decision are written together.
+			n.Assignee, n.Replied = cmd.Agent, false
 			o.Events = append(o.Events, Event{Kind: EvCycleOpened, Note: "inbound"})
 			if s.Status != models.StatusClosed {
 				n.Status = "" // a brand-new conversation: nothing to move from
 			}
 			setStatus(models.StatusNew)
+			if cmd.Note != "" {
+				o.Events = append(o.Events, Event{Kind: EvRoute, FromTeam: s.Team, ToTeam: n.Team, ToAgent: n.Assignee, Note: cmd.Note, Activity: true})
+			}
 			return o, nil
 		}
 		if s.Status == models.StatusPending {
@@ -288,7 +297,7 @@ func Transition(s State, cmd Command) (Outcome, error) {
 			return o, nil
 		}
 		n.Assignee = cmd.Agent
-		o.Events = append(o.Events, Event{Kind: EvAssign, FromAgent: s.Assignee, ToAgent: cmd.Agent, Activity: true})
+		o.Events = append(o.Events, Event{Kind: EvAssign, FromAgent: s.Assignee, ToAgent: cmd.Agent, Note: cmd.Note, Activity: true})
 		// Assigning never moves the card (automatic assignment leaves Nuevos as is).
 		o.Handover = s.CycleOpen && s.Assignee != nil
 		o.Transferred = o.Handover && s.Replied
@@ -313,6 +322,28 @@ func Transition(s State, cmd Command) (Outcome, error) {
 		if agent == nil && s.Status == models.StatusActive {
 			// Nobody named: the card waits in the team's queue, not in En atención with nobody on it.
 			setStatus(models.StatusNew)
+		}
+		return o, nil
+
+	case CmdRoute:
+		if !s.CycleOpen {
+			return o, apperr.Validation{"status": "La conversación está cerrada: no hay nada que enrutar."}
+		}
+		team := s.Team
+		if cmd.Team != nil {
+			team = cmd.Team
+		}
+		n.Team, n.Assignee = team, cmd.Agent
+		// Always recorded: a decision that changes nothing (still waiting in the queue)
+		// is still what the activity explains.
+		o.Events = append(o.Events, Event{Kind: EvRoute, FromTeam: s.Team, ToTeam: team, FromAgent: s.Assignee, ToAgent: cmd.Agent,
+			Note: cmd.Note, Activity: true})
+		// Routing's first choice of a team is no handover; taking the chat from an agent,
+		// or moving it to another team, is one.
+		o.Handover = (s.Team != nil && !sameID(team, s.Team)) || (s.Assignee != nil && !sameID(s.Assignee, cmd.Agent))
+		o.Transferred = o.Handover && s.Replied
+		if n.Assignee == nil && s.Status == models.StatusActive {
+			setStatus(models.StatusNew) // nobody on it: back to the team's queue
 		}
 		return o, nil
 

@@ -93,6 +93,15 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 	if err != nil {
 		return r, err
 	}
+	var route RouteDecision
+	routed := false
+	if cmd.Counts && !st.CycleOpen && s.PreRoute != nil && !in.History && in.PinTeamID == nil {
+		// This message opens a cycle: routing decides now, written with the cycle.
+		if route, err = s.PreRoute(tx, in, &c); err != nil {
+			return r, err
+		}
+		cmd.PinTeam, cmd.Agent, cmd.Note, routed = route.Team, route.Agent, route.Note, true
+	}
 	o, err := Transition(st, cmd)
 	if err != nil {
 		return r, err
@@ -126,6 +135,10 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 			return r, nil
 		}
 		r.MessageID = *row.ID
+		if c.MenuState != "" && s.OnRouting != nil && !in.History {
+			// An answer to the welcome menu.
+			return r, s.OnRouting(tx, in, &c, false)
+		}
 		return r, nil
 	}
 	res := tx.Raw("WITH "+insert+" SELECT id FROM m", insertArgs...).Scan(&m.ID)
@@ -162,6 +175,17 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 	if r.OpenedCycle && firstCycle && s.OnFirstCycle != nil && !in.History && !in.NoAutoLead {
 		// A brand-new conversation: the channel may create its lead (app/crm), in this transaction.
 		if err := s.OnFirstCycle(tx, in, &c); err != nil {
+			return r, err
+		}
+	}
+	if routed && r.OpenedCycle && route.After != nil {
+		if err := route.After(tx, &c); err != nil {
+			return r, err
+		}
+	} else if s.OnRouting != nil && !in.History && ((r.OpenedCycle && !routed) || (!r.OpenedCycle && c.MenuState != "")) {
+		// Every cycle a live message opens is routed (rules, menu, team, agent), in this
+		// transaction; an open cycle's message may answer the welcome menu.
+		if err := s.OnRouting(tx, in, &c, r.OpenedCycle); err != nil {
 			return r, err
 		}
 	}

@@ -42,6 +42,49 @@ type Service struct {
 	// OnFirstCycle, when set, runs in the transaction of a live customer message that
 	// opens a conversation's first cycle (automatic leads, app/crm).
 	OnFirstCycle func(tx *gorm.DB, in Inbound, c *models.Conversation) error
+	// OnRouting, when set, runs in the transaction of a live customer message that opens
+	// a cycle (opened) or answers the welcome menu (c.MenuState "waiting"): app/routing.
+	OnRouting func(tx *gorm.DB, in Inbound, c *models.Conversation, opened bool) error
+	// PreRoute, when set, decides a live message's new cycle before it opens (team,
+	// agent, why), so one statement writes them with the cycle; its After runs once the
+	// cycle is open (labels, away message, welcome menu). With PreRoute, OnRouting only
+	// sees menu answers.
+	PreRoute func(tx *gorm.DB, in Inbound, c *models.Conversation) (RouteDecision, error)
+	// AfterCommit, when set, runs after a command committed that freed an agent's
+	// capacity (freed: user ids) or left a conversation in a team's queue with nobody
+	// on it (queued: conversation ids), so routing can assign at once.
+	AfterCommit func(ctx context.Context, wsID int64, freed, queued []int64)
+}
+
+// RouteDecision is routing's choice for a cycle about to open.
+type RouteDecision struct {
+	Team, Agent *int64
+	Note        string
+	// After runs in the same transaction once the cycle is open (nil: nothing).
+	After func(tx *gorm.DB, c *models.Conversation) error
+}
+
+// afterCommit collects what a transaction's commands freed or queued (see AfterCommit).
+type afterCommit struct{ freed, queued []int64 }
+
+type afterCommitKey struct{}
+
+// Apply runs cmd on conversation c, locked by the caller in tx (routing's commands).
+func (s *Service) Apply(tx *gorm.DB, c *models.Conversation, cmd Command) (Outcome, error) {
+	return s.run(tx, c, cmd, write{live: "assignment"})
+}
+
+// LockForRouting loads conversation id of workspace wsID locked for update in tx, with
+// what the engine needs of its cycle; ok is false when it does not exist.
+func LockForRouting(tx *gorm.DB, wsID, id int64, skipLocked bool) (models.Conversation, bool, error) {
+	var c models.Conversation
+	q := `SELECT c.*, (SELECT y.first_reply_at IS NOT NULL FROM cycles y WHERE y.id = c.cycle_id) AS cycle_replied
+		FROM conversations c WHERE c.id = ? AND c.workspace_id + 0 = ? FOR UPDATE OF c`
+	if skipLocked {
+		q += " SKIP LOCKED"
+	}
+	err := tx.Raw(q, id, wsID).Find(&c).Error
+	return c, c.ID != 0, err
 }
 
 // New returns a Service.
@@ -71,7 +114,16 @@ func (s *Service) locked(ctx context.Context, a Actor, id int64, fn func(tx *gor
 func (s *Service) lockedOr(ctx context.Context, a Actor, id int64, hidden func(tx *gorm.DB, c *models.Conversation) error, fn func(tx *gorm.DB, c *models.Conversation) error) error {
 	v := a.Viewer()
 	defer s.Changed(v.Workspace.ID) // committed or not: a refused change costs one refill
-	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	if s.AfterCommit != nil {
+		ac := &afterCommit{}
+		ctx = context.WithValue(ctx, afterCommitKey{}, ac)
+		defer func() {
+			if len(ac.freed)+len(ac.queued) > 0 && ctx.Err() == nil {
+				s.AfterCommit(context.WithoutCancel(ctx), v.Workspace.ID, ac.freed, ac.queued)
+			}
+		}()
+	}
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The row and what the status machine needs of its cycle, in one round trip.
 		// By primary key, so no plan can prefer another index (a fresh workspace has no
 		// statistics), and only in the actor's workspace.
@@ -95,6 +147,12 @@ func (s *Service) lockedOr(ctx context.Context, a Actor, id int64, hidden func(t
 		}
 		return fn(tx, &c)
 	})
+	if err != nil {
+		if ac, ok := ctx.Value(afterCommitKey{}).(*afterCommit); ok {
+			ac.freed, ac.queued = nil, nil // rolled back: nothing was freed
+		}
+	}
+	return err
 }
 
 // state reads what the status machine needs of the locked conversation c.
@@ -138,7 +196,7 @@ type write struct {
 // and their activity line, the message the command adds, the conversation row — and
 // announces it on the live channel. c ends as it is now stored.
 func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write) (Outcome, error) {
-	needReplied := cmd.Kind == CmdReply || cmd.Kind == CmdAssign || cmd.Kind == CmdTransfer
+	needReplied := cmd.Kind == CmdReply || cmd.Kind == CmdAssign || cmd.Kind == CmdTransfer || cmd.Kind == CmdRoute
 	st, err := state(tx, c, needReplied)
 	if err != nil {
 		return Outcome{}, err
@@ -210,7 +268,11 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 		activity := ""
 		for i, e := range o.Events {
 			rows[i] = "(?, ?, (SELECT id FROM cyc), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			args = append(args, c.WorkspaceID, c.ID, e.Kind, at, actorKind, cmd.Actor.UserID(), e.FromStatus, e.ToStatus,
+			ak := actorKind
+			if e.Kind == EvRoute {
+				ak = ActorRouting // a routing decision riding on a customer message
+			}
+			args = append(args, c.WorkspaceID, c.ID, e.Kind, at, ak, cmd.Actor.UserID(), e.FromStatus, e.ToStatus,
 				e.FromTeam, e.ToTeam, e.FromAgent, e.ToAgent, e.Note)
 			if e.Activity {
 				activity = e.Kind
@@ -285,6 +347,15 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 	}
 	replied := o.State.Replied
 	c.CycleReplied = &replied
+	if ac, ok := tx.Statement.Context.Value(afterCommitKey{}).(*afterCommit); ok && !cmd.Actor.history() {
+		busy := func(st string) bool { return st == models.StatusNew || st == models.StatusActive }
+		if prevAssignee != nil && busy(st.Status) && (!sameID(prevAssignee, c.AssigneeID) || !busy(c.Status)) {
+			ac.freed = append(ac.freed, *prevAssignee) // one chat less on their plate
+		}
+		if c.AssigneeID == nil && c.TeamID != nil && c.Status == models.StatusNew && cmd.Kind == CmdTransfer {
+			ac.queued = append(ac.queued, c.ID) // sent to a team with nobody named
+		}
+	}
 	return o, nil
 }
 

@@ -27,7 +27,7 @@ func (s *Service) SetPresence(ctx context.Context, v accounts.Viewer, presence s
 	if !ValidPresence(presence) {
 		return apperr.Validation{"presence": "Elige En línea, Ocupado o Desconectado"}
 	}
-	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now := s.Clock.Now()
 		if err := tx.Model(&models.User{}).Where("id = ? AND workspace_id = ?", v.User.ID, v.Workspace.ID).
 			Updates(map[string]any{"presence": presence, "away_presence": "", "last_seen_at": now}).Error; err != nil {
@@ -35,6 +35,11 @@ func (s *Service) SetPresence(ctx context.Context, v accounts.Viewer, presence s
 		}
 		return publishPresence(tx, v.Workspace.ID, v.User.ID, presence)
 	})
+	if err == nil && presence == models.PresenceOnline && s.AfterCommit != nil {
+		// Back online: the oldest chats waiting in their teams' queues come to them.
+		s.AfterCommit(context.WithoutCancel(ctx), v.Workspace.ID, []int64{v.User.ID}, nil)
+	}
+	return err
 }
 
 // Heartbeat records that v has Atiende open. Someone shown offline only because
@@ -57,6 +62,9 @@ func (s *Service) Heartbeat(ctx context.Context, v accounts.Viewer) (string, err
 		}
 		return nil
 	})
+	if err == nil && presence == models.PresenceOnline && v.User.Presence != presence && s.AfterCommit != nil {
+		s.AfterCommit(context.WithoutCancel(ctx), v.Workspace.ID, []int64{v.User.ID}, nil) // back from away
+	}
 	return presence, err
 }
 

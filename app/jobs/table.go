@@ -10,6 +10,7 @@ import (
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/ingest"
 	"github.com/atiende/atiende/app/media"
+	"github.com/atiende/atiende/app/routing"
 	"github.com/atiende/atiende/app/whatsapp/outbox"
 )
 
@@ -22,6 +23,8 @@ type Deps struct {
 	Templates *catalog.TemplateSyncer
 	// Scheduled sends scheduled replies when they are due (nil: no job).
 	Scheduled *inbox.Scheduler
+	// Routing drains team queues and takes chats back from absent agents (nil: no jobs).
+	Routing *routing.Service
 }
 
 // RetryDeadLetters replays the webhook items due at now; the cron table runs it every
@@ -105,6 +108,20 @@ func Table(deps Deps) []Job {
 	if deps.Scheduled != nil {
 		js = append(js, Job{Name: "scheduled.send", Spec: "@every 15s", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
 			_, err := deps.Scheduled.SendDue(ctx, now)
+			return err
+		}})
+	}
+	if deps.Routing != nil {
+		js = append(js, Job{Name: "routing.drain", Spec: "@every 1m", Quiet: true, Fn: func(ctx context.Context, _ time.Time) error {
+			// A safety net: queues drain at once when an agent comes online or frees a chat.
+			_, err := deps.Routing.DrainAll(ctx)
+			return err
+		}}, Job{Name: "routing.reassign", Spec: "@every 1m", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
+			// Chats of agents offline past their team's grace, or silent past its limit, go back to the queue.
+			n, err := deps.Routing.Reassign(ctx, now)
+			if err == nil && n > 0 {
+				_, err = deps.Routing.DrainAll(ctx)
+			}
 			return err
 		}})
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/atiende/atiende/app/media"
 	"github.com/atiende/atiende/app/metrics"
 	"github.com/atiende/atiende/app/reports"
+	"github.com/atiende/atiende/app/routing"
 	"github.com/atiende/atiende/app/secrets"
 	"github.com/atiende/atiende/app/whatsapp"
 	"github.com/atiende/atiende/app/whatsapp/outbox"
@@ -56,6 +57,7 @@ type Services struct {
 	Contacts       *contacts.Service  // contacts, companies, merge
 	ContactImports *contacts.Importer // CSV imports of contacts
 	CRM            *crm.Service
+	Routing        *routing.Service // rules, welcome menu, assignment, queues, away messages
 }
 
 // New builds the services. A nil clock is the wall clock; a nil logger discards; a nil
@@ -83,6 +85,8 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Inbox = inbox.New(d.Gorm, clk)
 	s.CRM = crm.New(d.Gorm, clk, s.Inbox)
 	s.Inbox.OnFirstCycle = s.CRM.AutoLead
+	s.Routing = routing.New(d.Gorm, s.Inbox, clk, logger)
+	s.Inbox.PreRoute, s.Inbox.OnRouting, s.Inbox.AfterCommit = s.Routing.Decide, s.Routing.Route, s.Routing.AfterCommit
 	s.Ingest = &ingest.Ingester{DB: d.Gorm, Inbox: s.Inbox, Clock: clk, Logger: logger, Metrics: m}
 	s.Importer = &importer.Importer{DB: d.Gorm, Inbox: s.Inbox, Box: box}
 	s.Reports = reports.New(d.Gorm, clk)
@@ -98,7 +102,7 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 
 // Jobs is the cron table of these services.
 func (s *Services) Jobs() []jobs.Job {
-	return jobs.Table(jobs.Deps{DB: s.DB, Media: s.Media, Ingest: s.Ingest, Templates: s.Templates, Scheduled: s.Scheduler})
+	return jobs.Table(jobs.Deps{DB: s.DB, Media: s.Media, Ingest: s.Ingest, Templates: s.Templates, Scheduled: s.Scheduler, Routing: s.Routing})
 }
 
 // Runner is the job runner of these services: one leader in the cluster runs the jobs

@@ -138,6 +138,7 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxViewer, v)
 		c.SetRequest(c.Request().WithContext(audit.WithActor(ctx, audit.Actor{UserID: v.User.ID, IP: c.RealIP(), Source: audit.SourceAPI})))
+		s.apiActivity(c, v) // every API call counts as activity (api_presence.go)
 		return next(c)
 	}
 }

@@ -480,7 +480,7 @@ func TestBoardMoveWithoutJavaScript(t *testing.T) {
 	if action != fmt.Sprintf("/conversations/%d/move?view=unassigned", conv.ID) {
 		t.Fatalf("menu posts to %q", action)
 	}
-	if got := form.Find("button").Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("value", "") }); !slices.Equal(got, []string{"active", "pending", "closed"}) {
+	if got := form.Find(`button[name="status"]`).Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("value", "") }); !slices.Equal(got, []string{"active", "pending", "closed"}) {
 		t.Errorf("menu offers %v", got)
 	}
 	res := c.PostForm(action, url.Values{"status": {"pending"}})

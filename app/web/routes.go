@@ -73,6 +73,7 @@ func (s *Server) routes(e *echo.Echo) {
 	app.POST("/conversations/:id/labels", s.conversationLabels)
 	app.POST("/conversations/:id/read", s.conversationRead)
 	app.POST("/conversations/:id/viewing", s.conversationViewing) // collision.go
+	app.GET("/conversations/:id/why", s.conversationWhy)          // routing_why.go: "¿por qué aquí?"
 	app.POST("/compose/preview", s.composePreview)                // compose.go
 	app.GET("/media/:id", s.media)
 	// sending.go: scheduled replies.
@@ -187,6 +188,7 @@ func (s *Server) routes(e *echo.Echo) {
 	// JSON API v1 (api.go): Bearer tokens, no session and no CSRF (no ambient credentials).
 	api := e.Group("/api/v1", s.requireToken, s.bumpAfterWrite, middleware.BodyLimit("1M"))
 	api.GET("/me", s.apiMe)
+	api.POST("/me/presence", s.apiPresence) // api_presence.go
 	api.GET("/conversations", s.apiConversations)
 	api.GET("/conversations/:id", s.apiConversation)
 	api.GET("/conversations/:id/messages", s.apiMessages)

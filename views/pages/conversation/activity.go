@@ -38,6 +38,8 @@ func ActivityText(m inbox.MessageView) string {
 			return actor + " devolvió la conversación a la cola"
 		case a.ActorID != nil && a.ToAgentID != nil && *a.ActorID == *a.ToAgentID:
 			return actor + " tomó la conversación"
+		case a.ActorKind == inbox.ActorRouting && strings.TrimSpace(a.Note) != "":
+			return a.Note // routing says why: "Asignada a Luis (turno rotativo)"
 		case a.ActorKind == inbox.ActorRouting:
 			return "Asignada automáticamente a " + a.ToAgent
 		case a.ActorID == nil:
@@ -58,6 +60,19 @@ func ActivityText(m inbox.MessageView) string {
 			return "Transferida a " + target + quoted(a.Note)
 		}
 		return "Transferida a " + target + " por " + actor + quoted(a.Note)
+	case inbox.EvRoute:
+		// A routing decision, in its own words ("Regla «México» → Ventas. Asignada a
+		// Luis (turno rotativo)", "Ana se desconectó: vuelve a la cola").
+		if n := strings.TrimSpace(a.Note); n != "" {
+			return n
+		}
+		switch {
+		case a.ToAgent != "":
+			return "Enrutada a " + first(a.ToAgent)
+		case a.ToTeam != "":
+			return "En la cola de " + a.ToTeam
+		}
+		return "Enrutada"
 	case inbox.EvClose:
 		if a.ActorID == nil && a.ActorKind != inbox.ActorRouting {
 			return "Conversación cerrada" + quoted(a.Note)
