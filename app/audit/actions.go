@@ -31,6 +31,19 @@ const (
 	Import         = "data.import"
 	Merge          = "contact.merge"
 	WebhookReplay  = "webhook.replay" // a dead letter retried by hand
+
+	// Routing and automations (issue 9).
+	RoutingRuleCreate  = "routing.rule_create"
+	RoutingRuleUpdate  = "routing.rule_update" // edited, paused or resumed
+	RoutingRuleDelete  = "routing.rule_delete"
+	RoutingRuleReorder = "routing.rule_reorder"
+	MenuUpdate         = "routing.menu_update"
+	CalendarCreate     = "calendar.create"
+	CalendarUpdate     = "calendar.update"
+	CalendarDelete     = "calendar.delete"
+	AutomationCreate   = "automation.create"
+	AutomationUpdate   = "automation.update" // edited, paused or resumed
+	AutomationDelete   = "automation.delete"
 )
 
 // Label is one action with its Spanish name.
@@ -62,6 +75,17 @@ var Labels = []Label{
 	{Import, "Importación"},
 	{Merge, "Contactos fusionados"},
 	{WebhookReplay, "Webhook reintentado"},
+	{RoutingRuleCreate, "Regla de enrutamiento creada"},
+	{RoutingRuleUpdate, "Regla de enrutamiento modificada"},
+	{RoutingRuleDelete, "Regla de enrutamiento eliminada"},
+	{RoutingRuleReorder, "Reglas de enrutamiento reordenadas"},
+	{MenuUpdate, "Menú de bienvenida modificado"},
+	{CalendarCreate, "Horario creado"},
+	{CalendarUpdate, "Horario modificado"},
+	{CalendarDelete, "Horario eliminado"},
+	{AutomationCreate, "Automatización creada"},
+	{AutomationUpdate, "Automatización modificada"},
+	{AutomationDelete, "Automatización eliminada"},
 }
 
 // Name is the Spanish name of action (the action itself when unknown).

@@ -38,6 +38,11 @@ type Service struct {
 	// OnFirstCycle, when set, runs in the transaction of a live customer message that
 	// opens a conversation's first cycle (automatic leads, app/crm).
 	OnFirstCycle func(tx *gorm.DB, in Inbound, c *models.Conversation) error
+	// OnClosed and OnLabelsAdded, when set, run in the transaction of a change that
+	// closes a conversation or adds labels to it (automations, app/automations); c is
+	// re-read after OnClosed, which may change the conversation.
+	OnClosed      func(tx *gorm.DB, a Actor, c *models.Conversation) error
+	OnLabelsAdded func(tx *gorm.DB, a Actor, c *models.Conversation, labelIDs []int64) error
 }
 
 // New returns a Service.
@@ -272,6 +277,15 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 	}
 	replied := o.State.Replied
 	c.CycleReplied = &replied
+	if s.OnClosed != nil && o.has(EvClose) && !cmd.Actor.history() {
+		if err := s.OnClosed(tx, cmd.Actor, c); err != nil {
+			return o, err
+		}
+		if err := tx.Raw(`SELECT c.*, (SELECT y.first_reply_at IS NOT NULL FROM cycles y WHERE y.id = c.cycle_id) AS cycle_replied
+			FROM conversations c WHERE c.id = ?`, c.ID).Find(c).Error; err != nil {
+			return o, err
+		}
+	}
 	return o, nil
 }
 

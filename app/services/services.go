@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/app/accounts"
+	"github.com/atiende/atiende/app/automations"
 	"github.com/atiende/atiende/app/catalog"
 	"github.com/atiende/atiende/app/channels"
 	"github.com/atiende/atiende/app/clock"
@@ -56,6 +57,8 @@ type Services struct {
 	Contacts       *contacts.Service  // contacts, companies, merge
 	ContactImports *contacts.Importer // CSV imports of contacts
 	CRM            *crm.Service
+	// Automations runs the admins' "when … then …" rules through inbox and CRM hooks.
+	Automations *automations.Service
 }
 
 // New builds the services. A nil clock is the wall clock; a nil logger discards; a nil
@@ -83,6 +86,8 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Inbox = inbox.New(d.Gorm, clk)
 	s.CRM = crm.New(d.Gorm, clk, s.Inbox)
 	s.Inbox.OnFirstCycle = s.CRM.AutoLead
+	s.Automations = automations.New(d.Gorm, clk, s.Inbox, s.CRM)
+	s.Automations.Hook()
 	s.Ingest = &ingest.Ingester{DB: d.Gorm, Inbox: s.Inbox, Clock: clk, Logger: logger, Metrics: m}
 	s.Importer = &importer.Importer{DB: d.Gorm, Inbox: s.Inbox, Box: box}
 	s.Reports = reports.New(d.Gorm, clk)

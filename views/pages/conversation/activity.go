@@ -20,6 +20,8 @@ func ActivityText(m inbox.MessageView) string {
 		actor = "El enrutamiento"
 	case inbox.ActorSLA, inbox.ActorSystem:
 		actor = "Atiende"
+	case inbox.ActorAutomation:
+		actor = "Una automatización"
 	}
 	if actor == "" {
 		actor = "Alguien"
@@ -37,7 +39,7 @@ func ActivityText(m inbox.MessageView) string {
 			return actor + " devolvió la conversación a la cola"
 		case a.ActorID != nil && a.ToAgentID != nil && *a.ActorID == *a.ToAgentID:
 			return actor + " tomó la conversación"
-		case a.ActorKind == inbox.ActorRouting:
+		case a.ActorKind == inbox.ActorRouting || a.ActorKind == inbox.ActorAutomation:
 			return "Asignada automáticamente a " + a.ToAgent
 		case a.ActorID == nil:
 			return "Asignada a " + a.ToAgent
@@ -62,6 +64,9 @@ func ActivityText(m inbox.MessageView) string {
 			return "Conversación cerrada" + quoted(a.Note)
 		}
 		return actor + " cerró la conversación" + quoted(a.Note)
+	case "automation":
+		// An automation's run: its sentence is stored whole ("Automatización «X»: asignada a Ventas").
+		return a.Note
 	case inbox.EvReopen:
 		if a.ActorID == nil {
 			return "Conversación reabierta"
