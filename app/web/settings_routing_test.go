@@ -69,13 +69,13 @@ func TestRoutingSetupIsForAdminsOnly(t *testing.T) {
 	pages := []string{"/settings/routing", "/settings/routing/" + id, "/settings/channels/" + itoa(ch.ID) + "/menu",
 		"/settings/calendars", "/settings/automations"}
 	posts := map[string]url.Values{
-		"/settings/routing":                  ruleForm("Otra", models.RuleCountry, ventas, "country", "MX"),
-		"/settings/routing/" + id:            ruleForm("Cambiada", models.RuleDefault, ventas),
-		"/settings/routing/" + id + "/delete": {},
-		"/settings/routing/order":            {"ids": {id}},
+		"/settings/routing":                           ruleForm("Otra", models.RuleCountry, ventas, "country", "MX"),
+		"/settings/routing/" + id:                     ruleForm("Cambiada", models.RuleDefault, ventas),
+		"/settings/routing/" + id + "/delete":         {},
+		"/settings/routing/order":                     {"ids": {id}},
 		"/settings/channels/" + itoa(ch.ID) + "/menu": {"text": {"Hola"}, "key_0": {"1"}, "title_0": {"Ventas"}, "team_0": {itoa(ventas.ID)}},
-		"/settings/calendars":                        {"name": {"Lima"}, "timezone": {"America/Lima"}, "day_mon": {"09:00-18:00"}},
-		"/settings/automations":                      {"name": {"X"}, "trigger_kind": {models.TriggerConversationClosed}, "action_kind": {models.ActionAssign}, "action_team_id": {itoa(ventas.ID)}},
+		"/settings/calendars":                         {"name": {"Lima"}, "timezone": {"America/Lima"}, "day_mon": {"09:00-18:00"}},
+		"/settings/automations":                       {"name": {"X"}, "trigger_kind": {models.TriggerConversationClosed}, "action_kind": {models.ActionAssign}, "action_team_id": {itoa(ventas.ID)}},
 	}
 	for _, role := range []string{models.RoleSupervisor, models.RoleAgent} {
 		u := newUser(t, app, ws, role+"@acme.pe", role, ventas)

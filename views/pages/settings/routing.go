@@ -1,7 +1,5 @@
 package settings
 
-import "strconv"
-
 // Choice is one choice of a select, optionally in a group.
 type Choice struct {
 	Value, Label string
@@ -71,10 +69,10 @@ type RoutingPage struct {
 
 // MenuOptionRow is one option line of the menu form.
 type MenuOptionRow struct {
-	Key, Title       string
-	TeamID, LabelID  int64
-	Error            string
-	TitleOverLimit   bool
+	Key, Title      string
+	TeamID, LabelID int64
+	Error           string
+	TitleOverLimit  bool
 }
 
 // MenuForm is a channel's welcome menu form with its preview.
@@ -108,5 +106,3 @@ func (f MenuForm) Filled() []MenuOptionRow {
 	}
 	return out
 }
-
-func selected(v string, id int64) bool { return v == strconv.FormatInt(id, 10) && id != 0 }
