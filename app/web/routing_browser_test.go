@@ -1,0 +1,102 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/atiende/atiende/app/testutil"
+	"github.com/atiende/atiende/models"
+)
+
+// routingOrderFixture is a workspace with two routing rules that both match a new chat
+// from Peru on the Principal channel: "Principal a Ventas" (channel) first, then
+// "Perú a Soporte" (country). Which team the chat gets depends only on their order.
+type routingOrderFixture struct {
+	app             *testutil.App
+	ws              models.Workspace
+	ch              models.Channel
+	ventas, soporte models.Team
+	admin           models.User
+	chats           int
+}
+
+func newRoutingOrderFixture(t *testing.T) *routingOrderFixture {
+	t.Helper()
+	app := testutil.NewApp(t)
+	f := &routingOrderFixture{app: app, ws: app.Workspace("Acme")}
+	f.ventas, f.soporte = app.Team(f.ws, "Ventas"), app.Team(f.ws, "Soporte")
+	f.ch = app.Channel(f.ws, "Principal")
+	f.admin = newUser(t, app, f.ws, "admin@acme.pe", models.RoleAdmin)
+	c := app.LoginAs(f.admin)
+	wantStatus(t, c.PostForm("/settings/routing", ruleForm("Principal a Ventas", models.RuleChannel, f.ventas, "channel_id", itoa(f.ch.ID))), 303)
+	wantStatus(t, c.PostForm("/settings/routing", ruleForm("Perú a Soporte", models.RuleCountry, f.soporte, "country", "PE")), 303)
+	return f
+}
+
+// nextChatTeam sends a first message from a new Peruvian customer on Principal and
+// returns the name of the team the conversation ended in ("" when none): with routing
+// merged, it is the team of the first rule in the order.
+func (f *routingOrderFixture) nextChatTeam(t *testing.T) string {
+	t.Helper()
+	f.chats++
+	conv := f.app.Inbound(f.ch, "5199900000"+itoa(int64(f.chats)), "Cliente "+itoa(int64(f.chats)), "Hola, quiero información")
+	if conv.TeamID == nil {
+		return ""
+	}
+	var name string
+	testutil.Must(t, f.app.DB.Gorm.Model(&models.Team{}).Where("id = ?", *conv.TeamID).Pluck("name", &name).Error)
+	return name
+}
+
+// ruleNamesOnScreen are the rule names as the open page lists them, top to bottom.
+func ruleNamesOnScreen(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	names, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll('[data-testid="rule-name"]')).map(e => e.textContent.trim()).join(" | ")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// TestBrowserAdminReordersRulesByDrag: an admin drags the second rule above the first
+// on /settings/routing; the order is saved at once (no button) and is still there
+// after a reload, in the order routing reads the rules (position, id).
+func TestBrowserAdminReordersRulesByDrag(t *testing.T) {
+	t.Parallel()
+	f := newRoutingOrderFixture(t)
+	ctx := testutil.NewBrowser(t)
+	do(t, ctx,
+		chromedp.EmulateViewport(1366, 900),
+		chromedp.Navigate(f.app.URL+"/login?next=/settings/routing"),
+		signIn(f.admin.Email, testutil.Password),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rules-list"]`)),
+	)
+	if got := ruleNamesOnScreen(t, ctx); got != "Principal a Ventas | Perú a Soporte" {
+		t.Fatalf("before: %s", got)
+	}
+
+	do(t, ctx, chromedp.DragAndDrop(
+		chromedp.CSS(`[data-testid="rule-row"]:nth-child(2) [data-testid="rule-name"]`),
+		chromedp.CSS(`[data-testid="rule-row"]:nth-child(1) [data-testid="rule-name"]`)))
+	// Saved by the drop itself: the server's list comes back in the new order.
+	boardPoll(t, ctx, `(function(){var n=document.querySelectorAll('[data-testid="rule-name"]');var l=document.querySelector('[data-testid="rules-list"]');return n.length===2&&n[0].textContent.trim()==="Perú a Soporte"&&!l.classList.contains("is-saving")})()`, boardWait)
+	if got := strings.Join(rulesInOrder(t, f.app, f.ws), " | "); got != "Perú a Soporte | Principal a Ventas" {
+		t.Fatalf("stored order after the drag: %s", got)
+	}
+
+	do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="rules-list"]`)))
+	if got := ruleNamesOnScreen(t, ctx); got != "Perú a Soporte | Principal a Ventas" {
+		t.Fatalf("after reload: %s", got)
+	}
+	if got := textOf(t, ctx, `[data-testid="rule-row"]:nth-child(1) [data-testid="rule-position"]`); got != "1" {
+		t.Fatalf("first position shows %q", got)
+	}
+	if n := auditCount(t, f.app, f.ws, "routing.rule_reorder"); n != 1 {
+		t.Fatalf("%d reorder audit events, want 1", n)
+	}
+	// With routing merged, the integrator adds: f.nextChatTeam(t) == "Soporte".
+	_ = f.nextChatTeam
+}
