@@ -201,6 +201,7 @@ func (s *Service) GetCalendar(ctx context.Context, wsID, id int64) (models.Calen
 // PreviewCalendar validates in and returns the next n openings after now (for the
 // form's live preview).
 func PreviewCalendar(in CalendarInput, now time.Time, n int) ([]time.Time, bool, apperr.Validation) {
+	in.Name = "preview" // the name does not change the openings
 	_, _, cal, v := parseCalendar(&in)
 	if len(v) > 0 {
 		return nil, false, v

@@ -100,3 +100,59 @@ func TestBrowserAdminReordersRulesByDrag(t *testing.T) {
 	// With routing merged, the integrator adds: f.nextChatTeam(t) == "Soporte".
 	_ = f.nextChatTeam
 }
+
+// seedRoutingScreens gives the routing and automation screens something to show:
+// rules, a welcome menu, a calendar used by a team, an automation. It returns the
+// pages to visit (screen name, path, testid to wait for).
+func seedRoutingScreens(t *testing.T, app *testutil.App, ws models.Workspace, ventas, soporte models.Team) [][3]string {
+	t.Helper()
+	admin := newUser(t, app, ws, "seed-routing@acme.pe", models.RoleAdmin)
+	c := app.LoginAs(admin)
+	ch := app.Channel(ws, "Principal")
+	vip := models.Label{WorkspaceID: ws.ID, Name: "VIP", Color: "#7c3aed"}
+	testutil.Must(t, app.DB.Gorm.Create(&vip).Error)
+	testutil.Must(t, app.Server.Services.CRM.EnsureDefault(context.Background(), ws.ID))
+	var propuesta int64
+	testutil.Must(t, app.DB.Gorm.Model(&models.Stage{}).Where("workspace_id = ? AND name = ?", ws.ID, "Propuesta").Pluck("id", &propuesta).Error)
+	posts := []struct {
+		path string
+		form map[string]string
+	}{
+		{"/settings/routing", map[string]string{"name": "México a Ventas", "kind": models.RuleCountry, "country": "MX", "team_id": itoa(ventas.ID), "label_id": itoa(vip.ID), "priority": "high"}},
+		{"/settings/routing", map[string]string{"name": "Precios y cotizaciones", "kind": models.RuleKeywords, "keywords": "precio, cotización, comprar", "team_id": itoa(ventas.ID)}},
+		{"/settings/routing", map[string]string{"name": "Menú: soporte", "kind": models.RuleMenuOption, "menu_option": "2", "team_id": itoa(soporte.ID)}},
+		{"/settings/routing", map[string]string{"name": "Cuentas con dueño", "kind": models.RuleCompanyOwner}},
+		{"/settings/routing", map[string]string{"name": "Todo lo demás a Soporte", "kind": models.RuleDefault, "team_id": itoa(soporte.ID)}},
+		{"/settings/channels/" + itoa(ch.ID) + "/menu", map[string]string{"text": "Hola 👋 Gracias por escribir a Acme. ¿Con quién quieres hablar?", "active": "1",
+			"key_0": "1", "title_0": "Ventas y cotizaciones", "team_0": itoa(ventas.ID), "label_0": itoa(vip.ID),
+			"key_1": "2", "title_1": "Soporte técnico", "team_1": itoa(soporte.ID),
+			"key_2": "3", "title_2": "Facturas y pagos", "team_2": itoa(soporte.ID),
+			"key_3": "4", "title_3": "Otra consulta", "team_3": itoa(soporte.ID)}},
+		{"/settings/calendars", map[string]string{"name": "Oficina Lima", "timezone": "America/Lima", "day_mon": "09:00-13:00, 14:00-18:00",
+			"day_tue": "09:00-13:00, 14:00-18:00", "day_wed": "09:00-13:00, 14:00-18:00", "day_thu": "09:00-13:00, 14:00-18:00",
+			"day_fri": "09:00-13:00, 14:00-17:00", "day_sat": "09:00-12:00", "holidays": "2026-12-25\n2027-01-01"}},
+		{"/settings/automations", map[string]string{"name": "Propuesta: seguimiento", "trigger_kind": models.TriggerLeadStage, "trigger_stage_id": itoa(propuesta),
+			"action_kind": models.ActionCreateTask, "action_task_kind": "call", "action_task_title": "Llamar para cerrar la propuesta", "action_due_amount": "2", "action_due_unit": "days"}},
+		{"/settings/automations", map[string]string{"name": "Cierre: a la cola de Soporte", "trigger_kind": models.TriggerConversationClosed,
+			"action_kind": models.ActionAssign, "action_team_id": itoa(soporte.ID)}},
+	}
+	for _, p := range posts {
+		f := map[string][]string{}
+		for k, v := range p.form {
+			f[k] = []string{v}
+		}
+		wantStatus(t, c.PostForm(p.path, f), 303)
+	}
+	var cal int64
+	testutil.Must(t, app.DB.Gorm.Model(&models.Calendar{}).Where("workspace_id = ?", ws.ID).Pluck("id", &cal).Error)
+	testutil.Must(t, app.DB.Gorm.Model(&models.Team{}).Where("id = ?", ventas.ID).Updates(map[string]any{"calendar_id": cal, "routing_mode": models.RoutingRoundRobin}).Error)
+	return [][3]string{
+		{"routing", "/settings/routing", "rules-list"},
+		{"routing-menu", "/settings/channels/" + itoa(ch.ID) + "/menu", "menu-preview"},
+		{"calendars", "/settings/calendars", "calendars-table"},
+		{"calendar-edit", "/settings/calendars/" + itoa(cal), "calendar-preview"},
+		{"team-edit", "/settings/teams/" + itoa(ventas.ID), "team-form"},
+		{"user-edit", "/settings/users/" + itoa(admin.ID), "user-form"},
+		{"automations", "/settings/automations", "automations-list"},
+	}
+}

@@ -451,7 +451,7 @@ func UserEdit(f UserForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "</label> <label class=\"field\"><span>Horario de trabajo</span> <select name=\"schedule_calendar_id\" data-testid=\"user-schedule\"><option value=\"\">Sin horario propio (recibe siempre que esté en línea)</option>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "</label> <label class=\"field\"><span>Horario de trabajo</span> <select name=\"schedule_calendar_id\" data-testid=\"user-schedule\"><option value=\"\">Sin horario propio</option>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -459,7 +459,7 @@ func UserEdit(f UserForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</select> <small class=\"hint\">Fuera de su horario no recibe asignaciones automáticas. Crea horarios en <a href=\"/settings/calendars\">Horarios</a>.</small>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</select> <small class=\"hint\">Fuera de su horario no recibe asignaciones automáticas; sin horario propio, recibe siempre que esté en línea. Crea horarios en <a href=\"/settings/calendars\">Horarios</a>.</small>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
