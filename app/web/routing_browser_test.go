@@ -156,3 +156,49 @@ func seedRoutingScreens(t *testing.T, app *testutil.App, ws models.Workspace, ve
 		{"automations", "/settings/automations", "automations-list"},
 	}
 }
+
+// TestBrowserMenuPreviewFollowsTyping: the WhatsApp preview of a welcome menu follows
+// what the admin types — buttons up to three options, the «Ver opciones» list from four,
+// and the 24-character counter of a title.
+func TestBrowserMenuPreviewFollowsTyping(t *testing.T) {
+	t.Parallel()
+	app := testutil.NewApp(t)
+	ws := app.Workspace("Acme")
+	app.Team(ws, "Ventas")
+	ch := app.Channel(ws, "Principal")
+	admin := newUser(t, app, ws, "admin@acme.pe", models.RoleAdmin)
+	ctx := testutil.NewBrowser(t)
+	do(t, ctx,
+		chromedp.EmulateViewport(1366, 900),
+		chromedp.Navigate(app.URL+"/login?next=/settings/channels/"+itoa(ch.ID)+"/menu"),
+		signIn(admin.Email, testutil.Password),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="menu-form"]`)),
+		chromedp.SendKeys(chromedp.CSS(`textarea[name="text"]`), "Hola, ¿con quién quieres hablar?"),
+	)
+	for i, title := range []string{"Ventas", "Soporte", "Cobranzas"} {
+		do(t, ctx, chromedp.SendKeys(chromedp.CSS(`input[name="title_`+itoa(int64(i))+`"]`), title))
+	}
+	visible := func(sel string) bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.querySelector('[data-testid="menu-preview"] `+sel+`').hidden`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := textOf(t, ctx, `[data-preview-text]`); got != "Hola, ¿con quién quieres hablar?" {
+		t.Fatalf("preview text: %q", got)
+	}
+	if !visible("[data-preview-buttons]") || visible("[data-preview-list]") || squash(textOf(t, ctx, `[data-preview-buttons]`)) != "Ventas Soporte Cobranzas" {
+		t.Fatalf("three options: buttons %v list %v %q", visible("[data-preview-buttons]"), visible("[data-preview-list]"), textOf(t, ctx, `[data-preview-buttons]`))
+	}
+	do(t, ctx, chromedp.SendKeys(chromedp.CSS(`input[name="title_3"]`), "Facturas"))
+	if visible("[data-preview-buttons]") || !visible("[data-preview-list]") {
+		t.Fatal("four options do not show the «Ver opciones» list")
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="preview-row"]').length`)); n != 4 {
+		t.Fatalf("%d list rows, want 4", n)
+	}
+	if got := textOf(t, ctx, `[data-testid="menu-option"]:has(input[name="title_0"]) [data-menu-count]`); got != "6/24" {
+		t.Fatalf("counter: %q", got)
+	}
+}
