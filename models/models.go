@@ -218,3 +218,43 @@ type JobRun struct {
 	DurationMs int
 	Error      string
 }
+
+// Automation triggers (automations.trigger_kind) and actions (automations.action_kind).
+const (
+	TriggerLeadStage          = "lead_stage"          // {"stage_id":N}
+	TriggerConversationClosed = "conversation_closed" // {}
+	TriggerLabelAdded         = "label_added"         // {"label_id":N}
+
+	ActionAssign       = "assign"        // {"team_id":N} and/or {"user_id":N}
+	ActionAddLabel     = "add_label"     // {"label_id":N}
+	ActionCreateTask   = "create_task"   // {"kind":"call","title":"…","due_minutes":N,"user_id":N}
+	ActionSendTemplate = "send_template" // {"template_id":N,"params":{"1":"{{nombre}}"}}
+	ActionMoveLead     = "move_lead"     // {"stage_id":N}
+)
+
+// Automation is an admin's "when … then …" rule, fired in Position order.
+type Automation struct {
+	ID            int64
+	WorkspaceID   int64
+	Name          string
+	TriggerKind   string
+	TriggerParams JSON
+	ActionKind    string
+	ActionParams  JSON
+	Position      int
+	Active        bool `gorm:"default:true"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// AutomationRun is one run of an automation: what it did, or why it did nothing.
+type AutomationRun struct {
+	ID             int64
+	WorkspaceID    int64
+	AutomationID   int64
+	ConversationID *int64
+	LeadID         *int64
+	Outcome        string
+	OK             bool `gorm:"column:ok"`
+	At             time.Time
+}

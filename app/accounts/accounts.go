@@ -152,6 +152,8 @@ type UserInput struct {
 	MaxConcurrent int
 	TeamIDs       []int64
 	Active        bool
+	// ScheduleCalendarID is the agent's working schedule (nil: always inside it).
+	ScheduleCalendarID *int64
 }
 
 func (in *UserInput) normalize() {
@@ -195,8 +197,12 @@ func (s *Service) CreateUser(ctx context.Context, wsID int64, in UserInput) (mod
 		return models.User{}, err
 	}
 	u := models.User{WorkspaceID: wsID, Email: in.Email, Name: in.Name, Role: in.Role,
-		PasswordHash: string(hash), Active: true, MaxConcurrent: in.MaxConcurrent, Presence: models.PresenceOffline}
+		PasswordHash: string(hash), Active: true, MaxConcurrent: in.MaxConcurrent, Presence: models.PresenceOffline,
+		ScheduleCalendarID: in.ScheduleCalendarID}
 	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := checkCalendar(tx, wsID, in.ScheduleCalendarID); err != nil {
+			return err
+		}
 		if err := tx.Create(&u).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return apperr.Validation{"email": "Ya existe un usuario con ese correo"}
@@ -218,7 +224,23 @@ func (s *Service) CreateUser(ctx context.Context, wsID int64, in UserInput) (mod
 
 // userFacts is what the audit log keeps of a user before and after a change.
 func userFacts(u models.User, teams []string) map[string]any {
-	return map[string]any{"name": u.Name, "email": u.Email, "role": u.Role, "max_concurrent": u.MaxConcurrent, "teams": teams}
+	return map[string]any{"name": u.Name, "email": u.Email, "role": u.Role, "max_concurrent": u.MaxConcurrent, "teams": teams,
+		"schedule_calendar_id": u.ScheduleCalendarID}
+}
+
+// checkCalendar refuses a calendar that is not the workspace's.
+func checkCalendar(tx *gorm.DB, wsID int64, id *int64) error {
+	if id == nil {
+		return nil
+	}
+	var n int64
+	if err := tx.Model(&models.Calendar{}).Where("workspace_id = ? AND id = ?", wsID, *id).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return apperr.Validation{"schedule_calendar_id": "Ese horario no existe: elige uno de la lista"}
+	}
+	return nil
 }
 
 func teamNames(tx *gorm.DB, wsID, userID int64) ([]string, error) {
@@ -255,7 +277,11 @@ func (s *Service) UpdateUser(ctx context.Context, wsID, userID int64, in UserInp
 			return err
 		}
 		before, wasActive := userFacts(u, teamsBefore), u.Active
+		if err := checkCalendar(tx, wsID, in.ScheduleCalendarID); err != nil {
+			return err
+		}
 		u.Email, u.Name, u.Role, u.MaxConcurrent, u.Active = in.Email, in.Name, in.Role, in.MaxConcurrent, in.Active
+		u.ScheduleCalendarID = in.ScheduleCalendarID
 		if in.Password != "" {
 			hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), s.cost())
 			if err != nil {

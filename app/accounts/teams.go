@@ -18,6 +18,65 @@ type TeamInput struct {
 	Name        string
 	Color       string
 	RoutingMode string
+	// Routing, when set, is the team's routing settings (the settings screen); nil
+	// keeps them as they are (a new team gets the defaults).
+	Routing *TeamRouting
+}
+
+// TeamRouting are a team's routing settings besides its strategy.
+type TeamRouting struct {
+	Sticky                 bool
+	OfflineGraceMinutes    int
+	UnansweredLimitMinutes int // 0: no limit
+	CalendarID             *int64
+	SLAPolicyID            *int64
+	AwayMessage            string
+}
+
+// MaxAwayMessage is the longest away message (a WhatsApp text).
+const MaxAwayMessage = 1000
+
+func (r *TeamRouting) validate(tx *gorm.DB, wsID int64, v apperr.Validation) {
+	if r.OfflineGraceMinutes < 0 || r.OfflineGraceMinutes > 24*60 {
+		v.Add("offline_grace", "La espera va de 0 a 1440 minutos (24 h)")
+	}
+	if r.UnansweredLimitMinutes < 0 || r.UnansweredLimitMinutes > 7*24*60 {
+		v.Add("unanswered_limit", "El límite va de 1 minuto a 7 días; déjalo vacío para no usarlo")
+	}
+	r.AwayMessage = strings.TrimSpace(r.AwayMessage)
+	if len([]rune(r.AwayMessage)) > MaxAwayMessage {
+		v.Add("away_message", "El mensaje puede tener hasta 1000 caracteres")
+	}
+	check := func(table, field, msg string, id *int64) {
+		if id == nil {
+			return
+		}
+		var n int64
+		tx.Table(table).Where("workspace_id = ? AND id = ?", wsID, *id).Count(&n)
+		if n == 0 {
+			v.Add(field, msg)
+		}
+	}
+	check("calendars", "calendar_id", "Ese horario no existe: elige uno de la lista", r.CalendarID)
+	check("sla_policies", "sla_policy_id", "Esa política de SLA no existe: elige una de la lista", r.SLAPolicyID)
+}
+
+func (r *TeamRouting) apply(t *models.Team) {
+	t.Sticky = r.Sticky
+	t.OfflineGraceSeconds = r.OfflineGraceMinutes * 60
+	t.UnansweredLimitSeconds = nil
+	if r.UnansweredLimitMinutes > 0 {
+		n := r.UnansweredLimitMinutes * 60
+		t.UnansweredLimitSeconds = &n
+	}
+	t.CalendarID, t.SLAPolicyID, t.AwayMessage = r.CalendarID, r.SLAPolicyID, r.AwayMessage
+}
+
+// teamFacts is what the audit log keeps of a team.
+func teamFacts(t models.Team) map[string]any {
+	return map[string]any{"name": t.Name, "color": t.Color, "routing_mode": t.RoutingMode, "sticky": t.Sticky,
+		"offline_grace_seconds": t.OfflineGraceSeconds, "unanswered_limit_seconds": t.UnansweredLimitSeconds,
+		"calendar_id": t.CalendarID, "sla_policy_id": t.SLAPolicyID, "away_message": t.AwayMessage}
 }
 
 var colorRe = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -87,13 +146,21 @@ func (s *Service) CreateTeam(ctx context.Context, wsID int64, in TeamInput) (mod
 	if v := in.validate(); len(v) > 0 {
 		return models.Team{}, v
 	}
-	t := models.Team{WorkspaceID: wsID, Name: in.Name, Color: in.Color, RoutingMode: in.RoutingMode}
+	t := models.Team{WorkspaceID: wsID, Name: in.Name, Color: in.Color, RoutingMode: in.RoutingMode, Sticky: true, OfflineGraceSeconds: 600}
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&t).Error; err != nil {
+		if in.Routing != nil {
+			v := apperr.Validation{}
+			if in.Routing.validate(tx, wsID, v); len(v) > 0 {
+				return v
+			}
+			in.Routing.apply(&t)
+		}
+		// Sticky and the grace period are written even when false or 0 (not left to the column defaults).
+		if err := tx.Select("*").Omit("id").Create(&t).Error; err != nil {
 			return err
 		}
 		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.TeamCreate, TargetType: "team", TargetID: t.ID,
-			After: map[string]any{"name": t.Name, "color": t.Color, "routing_mode": t.RoutingMode}})
+			After: teamFacts(t)})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return t, apperr.Validation{"name": "Ya existe un equipo con ese nombre"}
@@ -110,14 +177,21 @@ func (s *Service) UpdateTeam(ctx context.Context, wsID, id int64, in TeamInput) 
 	if err != nil {
 		return t, err
 	}
-	before := map[string]any{"name": t.Name, "color": t.Color, "routing_mode": t.RoutingMode}
+	before := teamFacts(t)
 	t.Name, t.Color, t.RoutingMode = in.Name, in.Color, in.RoutingMode
 	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if in.Routing != nil {
+			v := apperr.Validation{}
+			if in.Routing.validate(tx, wsID, v); len(v) > 0 {
+				return v
+			}
+			in.Routing.apply(&t)
+		}
 		if err := tx.Save(&t).Error; err != nil {
 			return err
 		}
 		return audit.Record(tx, audit.Entry{WorkspaceID: wsID, Action: audit.TeamUpdate, TargetType: "team", TargetID: t.ID,
-			Before: before, After: map[string]any{"name": t.Name, "color": t.Color, "routing_mode": t.RoutingMode}})
+			Before: before, After: teamFacts(t)})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return t, apperr.Validation{"name": "Ya existe un equipo con ese nombre"}

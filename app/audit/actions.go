@@ -35,6 +35,18 @@ const (
 	SLAPolicyCreate = "sla_policy.create"
 	SLAPolicyUpdate = "sla_policy.update"
 	SLAPolicyDelete = "sla_policy.delete"
+	// Routing and automations (issue 9).
+	RoutingRuleCreate  = "routing.rule_create"
+	RoutingRuleUpdate  = "routing.rule_update" // edited, paused or resumed
+	RoutingRuleDelete  = "routing.rule_delete"
+	RoutingRuleReorder = "routing.rule_reorder"
+	MenuUpdate         = "routing.menu_update"
+	CalendarCreate     = "calendar.create"
+	CalendarUpdate     = "calendar.update"
+	CalendarDelete     = "calendar.delete"
+	AutomationCreate   = "automation.create"
+	AutomationUpdate   = "automation.update" // edited, paused or resumed
+	AutomationDelete   = "automation.delete"
 )
 
 // Label is one action with its Spanish name.
@@ -69,6 +81,17 @@ var Labels = []Label{
 	{SLAPolicyCreate, "Política de SLA creada"},
 	{SLAPolicyUpdate, "Política de SLA modificada"},
 	{SLAPolicyDelete, "Política de SLA eliminada"},
+	{RoutingRuleCreate, "Regla de enrutamiento creada"},
+	{RoutingRuleUpdate, "Regla de enrutamiento modificada"},
+	{RoutingRuleDelete, "Regla de enrutamiento eliminada"},
+	{RoutingRuleReorder, "Reglas de enrutamiento reordenadas"},
+	{MenuUpdate, "Menú de bienvenida modificado"},
+	{CalendarCreate, "Horario creado"},
+	{CalendarUpdate, "Horario modificado"},
+	{CalendarDelete, "Horario eliminado"},
+	{AutomationCreate, "Automatización creada"},
+	{AutomationUpdate, "Automatización modificada"},
+	{AutomationDelete, "Automatización eliminada"},
 }
 
 // Name is the Spanish name of action (the action itself when unknown).

@@ -26,6 +26,9 @@ type Service struct {
 	// Inbox, when set, learns of changes that show on the conversations board (the
 	// lead's stage chip), so its cached reads are refreshed.
 	Inbox *inbox.Service
+	// OnLeadStage, when set, runs in the transaction of a lead's move to another stage
+	// (automations, app/automations); from is the stage it left.
+	OnLeadStage func(tx *gorm.DB, a inbox.Actor, l models.Lead, from int64) error
 
 	cache *live.Cache // nil: lead board reads go to the database every time
 }

@@ -276,6 +276,7 @@ func (s *Service) UpdateLead(ctx context.Context, a inbox.Actor, id int64, p Lea
 	var out models.Lead
 	err := s.lockedLead(ctx, a, id, func(tx *gorm.DB, l *models.Lead) error {
 		now := s.Clock.Now()
+		var movedFrom int64 // the stage the lead left (0: it did not move)
 		errs := apperr.Validation{}
 		if p.Title != nil {
 			t := clean(*p.Title)
@@ -343,6 +344,7 @@ func (s *Service) UpdateLead(ctx context.Context, a inbox.Actor, id int64, p Lea
 					return apperr.Validation{"reason": "Escribe por qué se perdió la oportunidad"}
 				}
 				from := l.StageID
+				movedFrom = from
 				l.StageID, l.StageChangedAt = to.ID, now
 				l.LostReason = ""
 				l.ClosedAt = nil
@@ -366,6 +368,11 @@ func (s *Service) UpdateLead(ctx context.Context, a inbox.Actor, id int64, p Lea
 		out = *l
 		if a.Kind == inbox.ActorImporter {
 			return nil
+		}
+		if movedFrom != 0 && s.OnLeadStage != nil {
+			if err := s.OnLeadStage(tx, a, *l, movedFrom); err != nil {
+				return err
+			}
 		}
 		return publishLead(tx, l.WorkspaceID, l.ConversationID, a.UserID())
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -391,15 +392,31 @@ func (s *Service) SetLabels(ctx context.Context, a Actor, convID int64, labelIDs
 				return apperr.Validation{"labels": "Alguna etiqueta no existe"}
 			}
 		}
+		var had []int64
+		if s.OnLabelsAdded != nil {
+			if err := tx.Model(&models.ConversationLabel{}).Where("conversation_id = ?", c.ID).Pluck("label_id", &had).Error; err != nil {
+				return err
+			}
+		}
 		if err := tx.Where("conversation_id = ?", c.ID).Delete(&models.ConversationLabel{}).Error; err != nil {
 			return err
 		}
+		var added []int64
 		for _, id := range uniq(labelIDs) {
 			if err := tx.Create(&models.ConversationLabel{WorkspaceID: c.WorkspaceID, ConversationID: c.ID, LabelID: id}).Error; err != nil {
 				return err
 			}
+			if !slices.Contains(had, id) {
+				added = append(added, id)
+			}
 		}
-		return s.save(tx, c, "labels", c.TeamID, c.AssigneeID, a, false)
+		if err := s.save(tx, c, "labels", c.TeamID, c.AssigneeID, a, false); err != nil {
+			return err
+		}
+		if s.OnLabelsAdded != nil && len(added) > 0 && !a.history() {
+			return s.OnLabelsAdded(tx, a, c, added)
+		}
+		return nil
 	})
 }
 

@@ -24,6 +24,9 @@ const (
 	ActorImporter = "importer" // the history importer (and the demo)
 	ActorSystem   = "system"   // Atiende itself (automatic messages, jobs)
 	ActorContact  = "contact"  // the customer, writing on WhatsApp
+	// ActorAutomation is an admin's automation (app/automations) acting on its own:
+	// what it changes never triggers automations again.
+	ActorAutomation = "automation"
 )
 
 // Actor says who runs a command. People (web or API) carry their user, role and teams:
@@ -82,7 +85,7 @@ func (a Actor) Viewer() accounts.Viewer {
 			return accounts.Viewer{} // malformed: workspace 0, nothing is visible
 		}
 		return accounts.Viewer{User: *a.User, Workspace: a.Workspace, TeamIDs: a.TeamIDs}
-	case ActorRouting, ActorSLA, ActorImporter, ActorSystem:
+	case ActorRouting, ActorSLA, ActorImporter, ActorSystem, ActorAutomation:
 		return accounts.Viewer{User: models.User{Role: models.RoleAdmin}, Workspace: a.Workspace}
 	}
 	return accounts.Viewer{}

@@ -54,6 +54,11 @@ type Service struct {
 	// capacity (freed: user ids) or left a conversation in a team's queue with nobody
 	// on it (queued: conversation ids), so routing can assign at once.
 	AfterCommit func(ctx context.Context, wsID int64, freed, queued []int64)
+	// OnClosed and OnLabelsAdded, when set, run in the transaction of a change that
+	// closes a conversation or adds labels to it (automations, app/automations); c is
+	// re-read after OnClosed, which may change the conversation.
+	OnClosed      func(tx *gorm.DB, a Actor, c *models.Conversation) error
+	OnLabelsAdded func(tx *gorm.DB, a Actor, c *models.Conversation, labelIDs []int64) error
 }
 
 // RouteDecision is routing's choice for a cycle about to open.
@@ -347,6 +352,15 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 	}
 	replied := o.State.Replied
 	c.CycleReplied = &replied
+	if s.OnClosed != nil && o.has(EvClose) && !cmd.Actor.history() {
+		if err := s.OnClosed(tx, cmd.Actor, c); err != nil {
+			return o, err
+		}
+		if err := tx.Raw(`SELECT c.*, (SELECT y.first_reply_at IS NOT NULL FROM cycles y WHERE y.id = c.cycle_id) AS cycle_replied
+			FROM conversations c WHERE c.id = ?`, c.ID).Find(c).Error; err != nil {
+			return o, err
+		}
+	}
 	if ac, ok := tx.Statement.Context.Value(afterCommitKey{}).(*afterCommit); ok && !cmd.Actor.history() {
 		busy := func(st string) bool { return st == models.StatusNew || st == models.StatusActive }
 		if prevAssignee != nil && busy(st.Status) && (!sameID(prevAssignee, c.AssigneeID) || !busy(c.Status)) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atiende/atiende/app/accounts"
+	"github.com/atiende/atiende/app/automations"
 	"github.com/atiende/atiende/app/catalog"
 	"github.com/atiende/atiende/app/channels"
 	"github.com/atiende/atiende/app/clock"
@@ -58,6 +59,8 @@ type Services struct {
 	ContactImports *contacts.Importer // CSV imports of contacts
 	CRM            *crm.Service
 	Routing        *routing.Service // rules, welcome menu, assignment, queues, away messages
+	// Automations runs the admins' "when … then …" rules through inbox and CRM hooks.
+	Automations *automations.Service
 }
 
 // New builds the services. A nil clock is the wall clock; a nil logger discards; a nil
@@ -87,6 +90,8 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Inbox.OnFirstCycle = s.CRM.AutoLead
 	s.Routing = routing.New(d.Gorm, s.Inbox, clk, logger)
 	s.Inbox.PreRoute, s.Inbox.OnRouting, s.Inbox.AfterCommit = s.Routing.Decide, s.Routing.Route, s.Routing.AfterCommit
+	s.Automations = automations.New(d.Gorm, clk, s.Inbox, s.CRM)
+	s.Automations.Hook()
 	s.Ingest = &ingest.Ingester{DB: d.Gorm, Inbox: s.Inbox, Clock: clk, Logger: logger, Metrics: m}
 	s.Importer = &importer.Importer{DB: d.Gorm, Inbox: s.Inbox, Box: box}
 	s.Reports = reports.New(d.Gorm, clk)

@@ -69,6 +69,11 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("screenshot folder: %v", err)
 	}
+	// No transitions while capturing: the full-page capture resizes the viewport, and a
+	// layout caught mid-transition (the rail's width) shows half-drawn.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`(function(){if(document.getElementById("no-motion"))return;var s=document.createElement("style");s.id="no-motion";s.textContent="*,*::before,*::after{transition:none!important;animation:none!important}";document.head.appendChild(s)})()`)); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)

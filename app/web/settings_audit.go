@@ -199,7 +199,7 @@ var auditValueNames = map[string]string{
 	"pipeline.create": "Embudo creado", "pipeline.update": "Embudo modificado", "channel.auto_lead": "Oportunidades automáticas del canal",
 	"templates.sync": "Plantillas sincronizadas con Meta",
 	"access_token":   "token de acceso", "app_secret": "app secret", "verify_token": "token de verificación",
-	"manual": "Manual", "round_robin": "Por turnos", "least_busy": "Al menos ocupado",
+	"manual": "Solo manual", "round_robin": "Turno rotativo", "least_busy": "Menos ocupado",
 }
 
 // auditRow turns a stored event into what the screen shows: Spanish names, and the

@@ -357,7 +357,7 @@ func TestTeams(t *testing.T) {
 	wantRedirect(t, c.PostForm("/settings/teams", url.Values{"name": {" Ventas "}, "color": {"#16a34a"}, "routing_mode": {"round_robin"}}), "/settings/teams")
 	page = c.Get("/settings/teams")
 	r := row(t, page, "team-row", "Ventas")
-	if r == nil || !strings.Contains(r.Text(), "Por turnos") {
+	if r == nil || !strings.Contains(r.Text(), "Turno rotativo") {
 		t.Fatalf("teams table: %q", squash(byTestID(t, page, "teams-table").Text()))
 	}
 	if flash := byTestID(t, page, "flash").Text(); !strings.Contains(flash, "Ventas") {

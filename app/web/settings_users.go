@@ -40,6 +40,9 @@ func (s *Server) userFormPage(c echo.Context, status int, f settings.UserForm, s
 	for _, t := range teams {
 		f.Teams = append(f.Teams, settings.TeamOption{ID: t.ID, Name: t.Name, Selected: sel[t.ID]})
 	}
+	if f.Calendars, err = s.calendarChoices(c.Request().Context(), viewer(c).Workspace.ID); err != nil {
+		return err
+	}
 	f.CSRFToken = s.csrfToken(c)
 	title := "Nuevo usuario"
 	if f.ID != 0 {
@@ -55,7 +58,8 @@ func (s *Server) userNew(c echo.Context) error {
 // userInput parses the user form.
 func userInput(c echo.Context) (accounts.UserInput, error) {
 	in := accounts.UserInput{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: c.FormValue("role"),
-		Password: c.FormValue("password"), Active: c.FormValue("active") == "1", TeamIDs: []int64{}}
+		Password: c.FormValue("password"), Active: c.FormValue("active") == "1", TeamIDs: []int64{},
+		ScheduleCalendarID: formID(c, "schedule_calendar_id")}
 	// Unparseable numbers become out-of-range values, so the domain validation reports
 	// them together with every other field's error.
 	if mc := c.FormValue("max_concurrent"); mc != "" {
@@ -91,7 +95,8 @@ func (s *Server) userCreate(c echo.Context) error {
 	if !errors.As(err, &verr) {
 		return err
 	}
-	f := settings.UserForm{Name: in.Name, Email: in.Email, Role: in.Role, MaxConcurrent: in.MaxConcurrent, Active: true, Errors: verr}
+	f := settings.UserForm{Name: in.Name, Email: in.Email, Role: in.Role, MaxConcurrent: in.MaxConcurrent, Active: true, Errors: verr,
+		ScheduleID: idOr0(in.ScheduleCalendarID)}
 	return s.userFormPage(c, http.StatusUnprocessableEntity, f, in.TeamIDs)
 }
 
@@ -104,7 +109,8 @@ func (s *Server) userEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := settings.UserForm{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, MaxConcurrent: u.MaxConcurrent, Active: u.Active, TwoFactor: u.TwoFactorEnabled}
+	f := settings.UserForm{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, MaxConcurrent: u.MaxConcurrent, Active: u.Active,
+		TwoFactor: u.TwoFactorEnabled, ScheduleID: idOr0(u.ScheduleCalendarID)}
 	return s.userFormPage(c, http.StatusOK, f, u.TeamIDs)
 }
 
@@ -160,7 +166,8 @@ func (s *Server) userUpdate(c echo.Context) error {
 	if !errors.As(err, &verr) {
 		return err
 	}
-	f := settings.UserForm{ID: id, Name: in.Name, Email: in.Email, Role: in.Role, MaxConcurrent: in.MaxConcurrent, Active: in.Active, Errors: verr}
+	f := settings.UserForm{ID: id, Name: in.Name, Email: in.Email, Role: in.Role, MaxConcurrent: in.MaxConcurrent, Active: in.Active, Errors: verr,
+		ScheduleID: idOr0(in.ScheduleCalendarID)}
 	return s.userFormPage(c, http.StatusUnprocessableEntity, f, in.TeamIDs)
 }
 

@@ -21,6 +21,8 @@ func ActivityText(m inbox.MessageView) string {
 		actor = "El enrutamiento"
 	case inbox.ActorSLA, inbox.ActorSystem:
 		actor = "Atiende"
+	case inbox.ActorAutomation:
+		actor = "Una automatización"
 	}
 	if actor == "" {
 		actor = "Alguien"
@@ -40,7 +42,7 @@ func ActivityText(m inbox.MessageView) string {
 			return actor + " tomó la conversación"
 		case a.ActorKind == inbox.ActorRouting && strings.TrimSpace(a.Note) != "":
 			return a.Note // routing says why: "Asignada a Luis (turno rotativo)"
-		case a.ActorKind == inbox.ActorRouting:
+		case a.ActorKind == inbox.ActorRouting || a.ActorKind == inbox.ActorAutomation:
 			return "Asignada automáticamente a " + a.ToAgent
 		case a.ActorID == nil:
 			return "Asignada a " + a.ToAgent
@@ -80,6 +82,9 @@ func ActivityText(m inbox.MessageView) string {
 		return actor + " cerró la conversación" + quoted(a.Note)
 	case inbox.EvSLAWarning, inbox.EvSLABreach:
 		return sla.AlertText(a.Kind == inbox.EvSLABreach, a.Note)
+	case "automation":
+		// An automation's run: its sentence is stored whole ("Automatización «X»: asignada a Ventas").
+		return a.Note
 	case inbox.EvReopen:
 		if a.ActorID == nil {
 			return "Conversación reabierta"
