@@ -45,3 +45,43 @@ func TestBrowserWhyHereShowsTheRoutingDecision(t *testing.T) {
 	boardPoll(t, ctx, fmt.Sprintf(`!!document.querySelector('%s [data-testid="card-why-text"]')`, card), boardWait)
 	testutil.Screenshot(t, ctx, "board-why-390")
 }
+
+// TestBrowserRoutingScreens opens every routing and automation screen at 1366 px and
+// 390 px (a phone): each shows without sideways scrolling, and with ATIENDE_SCREENSHOTS
+// set it saves a screenshot of each (as TestBrowserScreens does for the others; own
+// test, so each viewport has the whole browser budget).
+func TestBrowserRoutingScreens(t *testing.T) {
+	t.Parallel()
+	app := testutil.NewApp(t)
+	ws := app.Workspace("Acme")
+	ventas, soporte := app.Team(ws, "Ventas"), app.Team(ws, "Soporte Técnico")
+	admin := newUser(t, app, ws, "ana@acme.pe", models.RoleAdmin)
+	pages := seedRoutingScreens(t, app, ws, ventas, soporte)
+	viewports := []struct {
+		name          string
+		width, height int64
+		opts          []chromedp.EmulateViewportOption
+	}{
+		{"desktop", 1366, 800, nil},
+		{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait}},
+	}
+	for _, vp := range viewports {
+		t.Run(vp.name, func(t *testing.T) {
+			ctx := testutil.NewBrowser(t)
+			do(t, ctx, chromedp.EmulateViewport(vp.width, vp.height, vp.opts...),
+				chromedp.Navigate(app.URL+"/login?next=/settings/routing"), signIn(admin.Email, testutil.Password),
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="rules-list"]`)))
+			for _, p := range pages {
+				do(t, ctx, chromedp.Navigate(app.URL+p[1]), chromedp.WaitVisible(chromedp.CSS(`[data-testid="`+p[2]+`"]`)))
+				over, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if over > 0 {
+					t.Errorf("%s on %s: the page is %dpx wider than the screen (sideways scrolling)", p[0], vp.name, over)
+				}
+				testutil.Screenshot(t, ctx, p[0]+"-"+vp.name)
+			}
+		})
+	}
+}
