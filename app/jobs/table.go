@@ -10,6 +10,7 @@ import (
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/ingest"
 	"github.com/atiende/atiende/app/media"
+	"github.com/atiende/atiende/app/reports"
 	"github.com/atiende/atiende/app/whatsapp/outbox"
 )
 
@@ -22,6 +23,8 @@ type Deps struct {
 	Templates *catalog.TemplateSyncer
 	// Scheduled sends scheduled replies when they are due (nil: no job).
 	Scheduled *inbox.Scheduler
+	// Reports keeps the per-cycle figures and daily rollups current (nil: no job).
+	Reports *reports.Service
 }
 
 // RetryDeadLetters replays the webhook items due at now; the cron table runs it every
@@ -47,6 +50,15 @@ func Table(deps Deps) []Job {
 		{Name: "tasks.notify_due", Spec: "@every 30s", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
 			// Each assignee hears once, live, when one of their tasks comes due.
 			_, err := crm.NotifyDue(ctx, d.Gorm, now)
+			return err
+		}},
+		{Name: "reports.rollup", Spec: "@every 1m", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
+			// Recomputes the figures of the cycles that changed since the last run, and
+			// settles the cycles closed more than 24 h ago (their FCR is final).
+			if deps.Reports == nil {
+				return nil
+			}
+			_, err := deps.Reports.Rollup(ctx, now)
 			return err
 		}},
 		{Name: "outbox.recover_stuck", Spec: "@every 1m", Fn: func(ctx context.Context, now time.Time) error {
