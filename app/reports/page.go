@@ -151,7 +151,7 @@ func (s *Service) opportunities(ctx context.Context, sc Scope, limit int) ([]Opp
 	}
 	args = append(args, limit)
 	rows, err := s.Pool.Query(ctx, `SELECT f.conversation_id, f.cycle_id, f.opened_at,
-			COALESCE(NULLIF(k.name, ''), NULLIF(k.phone, ''), k.wa_id), COALESCE(t.name, ''), l.id, l.title, st.name, st.kind,
+			COALESCE(NULLIF(k.name, ''), NULLIF(k.profile_name, ''), NULLIF(k.phone, ''), k.wa_id), COALESCE(t.name, ''), l.id, l.title, st.name, st.kind,
 			l.value::float8, l.currency
 		FROM cycle_figures f JOIN leads l ON l.id = f.lead_id JOIN stages st ON st.id = l.stage_id JOIN contacts k ON k.id = f.contact_id
 			LEFT JOIN teams t ON t.id = f.team_id
