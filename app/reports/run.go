@@ -109,15 +109,44 @@ func (s *Service) Run(ctx context.Context, q Query) (Report, error) {
 	if err := s.refreshRange(ctx, sc.Workspace.ID, sc.From, sc.End, sc.Now); err != nil {
 		return Report{}, err
 	}
-	return s.aggregate(ctx, q, sc)
+	return s.aggregate(ctx, q, sc, false)
 }
 
-// aggregate reads the figures of the scope (already refreshed).
-func (s *Service) aggregate(ctx context.Context, q Query, sc Scope) (Report, error) {
+// aggregate reads the figures of the scope (already refreshed). overallOnly skips the
+// teams, the agents and the next responses (the page's comparison period needs only
+// the overall tiles); every figure it does compute comes from the same expressions.
+func (s *Service) aggregate(ctx context.Context, q Query, sc Scope, overallOnly bool) (Report, error) {
 	r := Report{From: q.From, To: q.To, Timezone: sc.Workspace.Timezone}
 	where, args := sc.where()
 	var main, next, firsts, replies, closed []byte
-	err := s.Pool.QueryRow(ctx, `WITH f AS MATERIALIZED (
+	sets, gk := "GROUPING SETS ((), (team_id))", "GROUPING(team_id) AS g, team_id AS k"
+	if overallOnly {
+		sets, gk = "()", "1 AS g, NULL::bigint AS k"
+	}
+	// Sorting for the percentiles in memory, not on disk.
+	tx, err := s.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return r, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+		return r, err
+	}
+	extra := `,
+			(SELECT json_agg(x) FROM (SELECT GROUPING(team_id) AS g, team_id AS k, count(n.w) AS fr_n, avg(n.w) AS fr_avg,
+				percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY n.w) AS fr_p,
+				avg(n.b) AS fr_bavg, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY n.b) AS fr_bp
+				FROM f, unnest(f.next_s, f.next_bs) AS n(w, b) GROUP BY GROUPING SETS ((), (team_id))) x),
+			(SELECT json_agg(x) FROM (SELECT first_replier_id AS k, count(first_response_s) AS fr_n, avg(first_response_s) AS fr_avg,
+				percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY first_response_s) AS fr_p,
+				avg(first_response_bs) AS fr_bavg, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY first_response_bs) AS fr_bp
+				FROM f WHERE first_replier_id IS NOT NULL AND first_response_s IS NOT NULL GROUP BY 1) x),
+			(SELECT json_agg(x) FROM (SELECT r.u AS k, sum(r.c) AS n FROM f, unnest(f.reply_users, f.reply_counts) AS r(u, c) GROUP BY 1) x),
+			(SELECT json_agg(x) FROM (SELECT assignee_id AS k, count(*) AS n FROM f WHERE closed_at IS NOT NULL AND assignee_id IS NOT NULL GROUP BY 1) x)`
+	if overallOnly {
+		extra = `, NULL::json, NULL::json, NULL::json, NULL::json`
+	}
+	err = tx.QueryRow(ctx, `WITH f AS MATERIALIZED (
 			SELECT f.team_id, f.closed_at, f.replies, f.first_response_s, f.first_response_bs, f.resolution_s, f.resolution_bs,
 				f.next_s, f.next_bs, f.fcr, f.converted, f.window_lost, f.first_replier_id, f.assignee_id, f.reply_users, f.reply_counts,
 				p.id IS NOT NULL AS has_policy,
@@ -127,7 +156,7 @@ func (s *Service) aggregate(ctx context.Context, q Query, sc Scope) (Report, err
 			FROM cycle_figures f LEFT JOIN teams t ON t.id = f.team_id LEFT JOIN sla_policies p ON p.id = t.sla_policy_id
 			WHERE `+where+`)
 		SELECT
-			(SELECT json_agg(x) FROM (SELECT GROUPING(team_id) AS g, team_id AS k, count(*) AS n, count(closed_at) AS closed,
+			(SELECT json_agg(x) FROM (SELECT `+gk+`, count(*) AS n, count(closed_at) AS closed,
 				count(*) FILTER (WHERE replies = 0) AS unanswered,
 				count(first_response_s) AS fr_n, avg(first_response_s) AS fr_avg,
 				percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY first_response_s) AS fr_p,
@@ -139,17 +168,7 @@ func (s *Service) aggregate(ctx context.Context, q Query, sc Scope) (Report, err
 				count(*) FILTER (WHERE closed_at IS NOT NULL AND has_policy) AS evaluated,
 				count(*) FILTER (WHERE closed_at IS NOT NULL AND has_policy AND NOT breached) AS hit,
 				count(*) FILTER (WHERE closed_at IS NOT NULL AND window_lost) AS window_lost
-				FROM f GROUP BY GROUPING SETS ((), (team_id))) x),
-			(SELECT json_agg(x) FROM (SELECT GROUPING(team_id) AS g, team_id AS k, count(n.w) AS fr_n, avg(n.w) AS fr_avg,
-				percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY n.w) AS fr_p,
-				avg(n.b) AS fr_bavg, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY n.b) AS fr_bp
-				FROM f, unnest(f.next_s, f.next_bs) AS n(w, b) GROUP BY GROUPING SETS ((), (team_id))) x),
-			(SELECT json_agg(x) FROM (SELECT first_replier_id AS k, count(first_response_s) AS fr_n, avg(first_response_s) AS fr_avg,
-				percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY first_response_s) AS fr_p,
-				avg(first_response_bs) AS fr_bavg, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY first_response_bs) AS fr_bp
-				FROM f WHERE first_replier_id IS NOT NULL AND first_response_s IS NOT NULL GROUP BY 1) x),
-			(SELECT json_agg(x) FROM (SELECT r.u AS k, sum(r.c) AS n FROM f, unnest(f.reply_users, f.reply_counts) AS r(u, c) GROUP BY 1) x),
-			(SELECT json_agg(x) FROM (SELECT assignee_id AS k, count(*) AS n FROM f WHERE closed_at IS NOT NULL AND assignee_id IS NOT NULL GROUP BY 1) x)`,
+				FROM f GROUP BY `+sets+`) x)`+extra,
 		args...).Scan(&main, &next, &firsts, &replies, &closed)
 	if err != nil {
 		return r, err

@@ -2,7 +2,11 @@ package reports
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -125,6 +129,8 @@ func (s *Service) refreshRange(ctx context.Context, wsID int64, from, end, now t
 // events, writes them (a row never goes back to an older change), drops the queue
 // entries that are still the ones computed, and rebuilds the daily rollups of their days.
 func (s *Service) refresh(ctx context.Context, es []entry, now time.Time) error {
+	tr := newTrace()
+	defer tr.done()
 	ids := make([]int64, len(es))
 	seqs := make([]int64, len(es))
 	seqOf := map[int64]int64{}
@@ -144,7 +150,18 @@ func (s *Service) refresh(ctx context.Context, es []entry, now time.Time) error 
 		NextAt                                     *time.Time
 		LeadID                                     *int64
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT y.id, y.workspace_id, y.conversation_id, c.contact_id, c.channel_id, y.opened_at, y.closed_at,
+	// One round trip: the cycles, their messages and status events, and the calendars of
+	// their workspaces' teams.
+	b := &pgx.Batch{}
+	var bases []base
+	var msgs []cycleMsg
+	var mvs []statusMove
+	type teamCal struct {
+		TeamID int64
+		models.Calendar
+	}
+	var tcs []teamCal
+	b.Queue(`SELECT y.id, y.workspace_id, y.conversation_id, c.contact_id, c.channel_id, y.opened_at, y.closed_at,
 			CASE WHEN y.closed_at IS NULL THEN c.team_id ELSE y.team_id END,
 			CASE WHEN y.closed_at IS NULL THEN c.assignee_id ELSE y.assignee_id END,
 			y.first_reply_at, y.first_reply_user_id, y.transferred, w.timezone,
@@ -152,67 +169,51 @@ func (s *Service) refresh(ctx context.Context, es []entry, now time.Time) error 
 			(SELECT l.id FROM leads l WHERE l.workspace_id = y.workspace_id AND l.contact_id = c.contact_id
 				AND l.created_at >= y.opened_at AND l.created_at <= COALESCE(y.closed_at, 'infinity') ORDER BY l.created_at, l.id LIMIT 1)
 		FROM cycles y JOIN conversations c ON c.id = y.conversation_id JOIN workspaces w ON w.id = y.workspace_id
-		WHERE y.id = ANY($1)`, ids)
-	if err != nil {
-		return err
-	}
-	bases, err := pgx.CollectRows(rows, pgx.RowToStructByPos[base])
-	if err != nil {
-		return err
-	}
-	found := make([]int64, len(bases))
-	for i, b := range bases {
-		found[i] = b.ID
-	}
-
+		WHERE y.id = ANY($1)`, ids).Query(func(rows pgx.Rows) (err error) {
+		bases, err = pgx.CollectRows(rows, pgx.RowToStructByPos[base])
+		return
+	})
 	// Agent replies (metrics.md: public outbound messages written by a user) and customer messages.
-	rows, err = s.Pool.Query(ctx, `SELECT cycle_id, direction = 'in', sender_user_id, created_at FROM messages
+	b.Queue(`SELECT cycle_id, direction = 'in', sender_user_id, created_at FROM messages
 		WHERE cycle_id = ANY($1) AND (direction = 'in' OR (direction = 'out' AND sender_type = 'agent' AND NOT private AND NOT automatic
 			AND kind NOT IN ('note', 'activity') AND sender_user_id IS NOT NULL))
-		ORDER BY created_at, id`, found)
-	if err != nil {
+		ORDER BY created_at, id`, ids).Query(func(rows pgx.Rows) (err error) {
+		msgs, err = pgx.CollectRows(rows, pgx.RowToStructByPos[cycleMsg])
+		return
+	})
+	b.Queue(`SELECT cycle_id, at, from_status, to_status, (actor_kind = 'contact' OR (actor_kind = '' AND actor_id IS NULL))
+		FROM conversation_events WHERE cycle_id = ANY($1) AND kind = 'status' ORDER BY at, id`, ids).Query(func(rows pgx.Rows) (err error) {
+		mvs, err = pgx.CollectRows(rows, pgx.RowToStructByPos[statusMove])
+		return
+	})
+	b.Queue(`SELECT t.id, k.id, k.workspace_id, k.name, k.timezone, k.hours, k.holidays, k.created_at, k.updated_at
+		FROM teams t JOIN calendars k ON k.id = t.calendar_id AND k.workspace_id = t.workspace_id
+		WHERE t.workspace_id IN (SELECT DISTINCT workspace_id FROM cycles WHERE id = ANY($1))`, ids).Query(func(rows pgx.Rows) (err error) {
+		tcs, err = pgx.CollectRows(rows, pgx.RowToStructByPos[teamCal])
+		return
+	})
+	if err := s.Pool.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	msgs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[cycleMsg])
-	if err != nil {
-		return err
-	}
+	tr.mark("read")
 	byCycle := map[int64][]cycleMsg{}
 	for _, m := range msgs {
 		byCycle[m.CycleID] = append(byCycle[m.CycleID], m)
-	}
-	rows, err = s.Pool.Query(ctx, `SELECT cycle_id, at, from_status, to_status, (actor_kind = 'contact' OR (actor_kind = '' AND actor_id IS NULL))
-		FROM conversation_events WHERE cycle_id = ANY($1) AND kind = 'status' ORDER BY at, id`, found)
-	if err != nil {
-		return err
-	}
-	mvs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[statusMove])
-	if err != nil {
-		return err
 	}
 	movesOf := map[int64][]statusMove{}
 	for _, m := range mvs {
 		movesOf[m.CycleID] = append(movesOf[m.CycleID], m)
 	}
-
 	cals := map[int64]*calendar.Calendar{}
+	for _, tc := range tcs {
+		c, err := calendar.FromModel(tc.Calendar)
+		if err != nil {
+			return err
+		}
+		cals[tc.TeamID] = &c
+	}
 	locs := map[string]*time.Location{}
-	var teamIDs []int64
-	for _, b := range bases {
-		if b.TeamID != nil {
-			teamIDs = append(teamIDs, *b.TeamID)
-		}
-	}
-	if len(teamIDs) > 0 {
-		var teams []models.Team
-		if err := s.DB.WithContext(ctx).Where("id IN ?", teamIDs).Find(&teams).Error; err != nil {
-			return err
-		}
-		if cals, err = s.calendars(ctx, teams); err != nil {
-			return err
-		}
-	}
-
+	tr.mark("calendars")
 	out := make([]figureRow, 0, len(bases))
 	for _, b := range bases {
 		loc := locs[b.Timezone]
@@ -235,7 +236,40 @@ func (s *Service) refresh(ctx context.Context, es []entry, now time.Time) error 
 		r.Seq = seqOf[b.ID]
 		out = append(out, r)
 	}
-	return s.write(ctx, out, ids, seqs)
+	tr.mark("compute")
+	err := s.write(ctx, out, ids, seqs)
+	tr.mark("write")
+	return err
+}
+
+type trace struct {
+	mu    sync.Mutex
+	on    bool
+	last  time.Time
+	steps []string
+}
+
+func newTrace() *trace { return &trace{on: os.Getenv("REPORTS_TRACE") != "", last: time.Now()} }
+
+func (t *trace) mark(name string) {
+	if t.on {
+		t.steps = append(t.steps, fmt.Sprintf("%s %.1fms", name, float64(time.Since(t.last).Microseconds())/1000))
+		t.last = time.Now()
+	}
+}
+
+func (t *trace) took(name string, d time.Duration) {
+	if t.on {
+		t.mu.Lock()
+		t.steps = append(t.steps, fmt.Sprintf("%s %.1fms", name, float64(d.Microseconds())/1000))
+		t.mu.Unlock()
+	}
+}
+
+func (t *trace) done() {
+	if t.on {
+		fmt.Fprintln(os.Stderr, "refresh:", strings.Join(t.steps, ", "))
+	}
 }
 
 // cycleInput is what compute needs from the cycles row.
@@ -374,6 +408,13 @@ func compute(c cycleInput, msgs []cycleMsg, moves []statusMove, cal *calendar.Ca
 	return r
 }
 
+// figureColumns are the columns of cycle_figures refresh writes, cycle_id first.
+var figureColumns = []string{"cycle_id", "workspace_id", "conversation_id", "contact_id", "channel_id", "day", "opened_at", "closed_at",
+	"team_id", "assignee_id", "first_reply_at", "first_replier_id", "first_response_s", "first_response_bs", "resolution_s", "resolution_bs",
+	"next_s", "next_bs", "reply_users", "reply_counts", "replies", "transferred", "fcr", "converted", "lead_id",
+	"sla_first_s", "sla_first_bs", "sla_next_s", "sla_next_bs", "sla_resolution_s", "sla_resolution_bs",
+	"open_wait_since", "pending_s", "pending_bs", "pending_since", "waiting_since", "window_lost", "settled", "seq"}
+
 // write upserts the rows, drops the queue entries they answer and rebuilds the daily
 // rollups of the days they belong to.
 func (s *Service) write(ctx context.Context, rs []figureRow, ids, seqs []int64) error {
@@ -382,45 +423,44 @@ func (s *Service) write(ctx context.Context, rs []figureRow, ids, seqs []int64) 
 		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
-	b := &pgx.Batch{}
 	type wsDay struct {
 		ws  int64
 		day time.Time
 	}
 	days := map[wsDay]bool{}
-	for _, r := range rs {
+	rowsIn := make([][]any, len(rs))
+	for i, r := range rs {
 		days[wsDay{r.WorkspaceID, r.Day}] = true
-		b.Queue(`INSERT INTO cycle_figures (cycle_id, workspace_id, conversation_id, contact_id, channel_id, day, opened_at, closed_at,
-				team_id, assignee_id, first_reply_at, first_replier_id, first_response_s, first_response_bs, resolution_s, resolution_bs,
-				next_s, next_bs, reply_users, reply_counts, replies, transferred, fcr, converted, lead_id,
-				sla_first_s, sla_first_bs, sla_next_s, sla_next_bs, sla_resolution_s, sla_resolution_bs,
-				open_wait_since, pending_s, pending_bs, pending_since, waiting_since, window_lost, settled, seq, computed_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,
-				$32,$33,$34,$35,$36,$37,$38,$39, now())
-			ON CONFLICT (cycle_id) DO UPDATE SET workspace_id = EXCLUDED.workspace_id, conversation_id = EXCLUDED.conversation_id,
-				contact_id = EXCLUDED.contact_id, channel_id = EXCLUDED.channel_id, day = EXCLUDED.day, opened_at = EXCLUDED.opened_at,
-				closed_at = EXCLUDED.closed_at, team_id = EXCLUDED.team_id, assignee_id = EXCLUDED.assignee_id,
-				first_reply_at = EXCLUDED.first_reply_at, first_replier_id = EXCLUDED.first_replier_id,
-				first_response_s = EXCLUDED.first_response_s, first_response_bs = EXCLUDED.first_response_bs,
-				resolution_s = EXCLUDED.resolution_s, resolution_bs = EXCLUDED.resolution_bs, next_s = EXCLUDED.next_s,
-				next_bs = EXCLUDED.next_bs, reply_users = EXCLUDED.reply_users, reply_counts = EXCLUDED.reply_counts,
-				replies = EXCLUDED.replies, transferred = EXCLUDED.transferred, fcr = EXCLUDED.fcr, converted = EXCLUDED.converted,
-				lead_id = EXCLUDED.lead_id, sla_first_s = EXCLUDED.sla_first_s, sla_first_bs = EXCLUDED.sla_first_bs,
-				sla_next_s = EXCLUDED.sla_next_s, sla_next_bs = EXCLUDED.sla_next_bs, sla_resolution_s = EXCLUDED.sla_resolution_s,
-				sla_resolution_bs = EXCLUDED.sla_resolution_bs, open_wait_since = EXCLUDED.open_wait_since,
-				pending_s = EXCLUDED.pending_s, pending_bs = EXCLUDED.pending_bs, pending_since = EXCLUDED.pending_since,
-				waiting_since = EXCLUDED.waiting_since, window_lost = EXCLUDED.window_lost, settled = EXCLUDED.settled,
-				seq = EXCLUDED.seq, computed_at = now()
-			WHERE cycle_figures.seq <= EXCLUDED.seq`,
-			r.CycleID, r.WorkspaceID, r.ConversationID, r.ContactID, r.ChannelID, r.Day, r.OpenedAt, r.ClosedAt,
+		rowsIn[i] = []any{r.CycleID, r.WorkspaceID, r.ConversationID, r.ContactID, r.ChannelID, r.Day, r.OpenedAt, r.ClosedAt,
 			r.TeamID, r.AssigneeID, r.FirstReplyAt, r.FirstReplierID, r.FirstResponseS, r.FirstResponseBS, r.ResolutionS, r.ResolutionBS,
 			r.NextS, r.NextBS, r.ReplyUsers, r.ReplyCounts, r.Replies, r.Transferred, r.FCR, r.Converted, r.LeadID,
 			r.SLAFirstS, r.SLAFirstBS, r.SLANextS, r.SLANextBS, r.SLAResolutionS, r.SLAResolutionBS,
-			r.OpenWaitSince, r.PendingS, r.PendingBS, r.PendingSince, r.WaitingSince, r.WindowLost, r.Settled, r.Seq)
+			r.OpenWaitSince, r.PendingS, r.PendingBS, r.PendingSince, r.WaitingSince, r.WindowLost, r.Settled, r.Seq}
 	}
-	b.Queue(`DELETE FROM report_dirty d USING unnest($1::bigint[], $2::bigint[]) AS x(id, seq) WHERE d.cycle_id = x.id AND d.seq = x.seq`, ids, seqs)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if len(rs) > 0 {
+		// COPY into a scratch table, then one upsert: a row never goes back to an older change.
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS cycle_figures_in (LIKE cycle_figures INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cycle_figures_in"}, figureColumns, pgx.CopyFromRows(rowsIn)); err != nil {
+			return err
+		}
+		set := make([]string, 0, len(figureColumns))
+		for _, c := range figureColumns[1:] {
+			set = append(set, c+" = EXCLUDED."+c)
+		}
+		cols := strings.Join(figureColumns, ", ")
+		if _, err := tx.Exec(ctx, `INSERT INTO cycle_figures (`+cols+`, computed_at) SELECT `+cols+`, now() FROM cycle_figures_in
+			ON CONFLICT (cycle_id) DO UPDATE SET `+strings.Join(set, ", ")+`, computed_at = now()
+			WHERE cycle_figures.seq <= EXCLUDED.seq`); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM report_dirty d USING unnest($1::bigint[], $2::bigint[]) AS x(id, seq) WHERE d.cycle_id = x.id AND d.seq = x.seq`, ids, seqs); err != nil {
 		return err
+	}
+	if os.Getenv("REPORTS_TRACE") != "" {
+		fmt.Fprintln(os.Stderr, "write: upserted", time.Now().Format("15:04:05.000"))
 	}
 	if len(days) > 0 {
 		var wss []int64
