@@ -70,26 +70,13 @@ func (s *Service) Page(ctx context.Context, q Query) (Page, error) {
 	if err := s.refreshRange(ctx, sc.Workspace.ID, prevFrom, sc.End, sc.Now); err != nil {
 		return p, err
 	}
-	tr := newTrace()
-	defer tr.done()
-	tr.mark("refresh")
 	g, gctx := errgroup.WithContext(ctx)
-	timed := func(name string, fn func() error) {
-		g.Go(func() error {
-			start := time.Now()
-			err := fn()
-			tr.took(name, time.Since(start))
-			return err
-		})
-	}
-	timed("current", func() (err error) { p.Report, err = s.aggregate(gctx, q, sc, false); return })
-	timed("previous", func() (err error) { p.Previous, err = s.aggregate(gctx, pq, psc, true); return })
-	timed("days", func() (err error) { p.Days, err = s.days(gctx, sc); return })
-	timed("stages", func() (err error) { p.Stages, err = s.stageTimes(gctx, sc); return })
-	timed("opportunities", func() (err error) { p.Opportunities, p.OpportunityCount, err = s.opportunities(gctx, sc, 50); return })
-	err = g.Wait()
-	tr.mark("all")
-	return p, err
+	g.Go(func() (err error) { p.Report, err = s.aggregate(gctx, q, sc, false); return })
+	g.Go(func() (err error) { p.Previous, err = s.aggregate(gctx, pq, psc, true); return })
+	g.Go(func() (err error) { p.Days, err = s.days(gctx, sc); return })
+	g.Go(func() (err error) { p.Stages, err = s.stageTimes(gctx, sc); return })
+	g.Go(func() (err error) { p.Opportunities, p.OpportunityCount, err = s.opportunities(gctx, sc, 50); return })
+	return p, g.Wait()
 }
 
 // days reads the daily rollups of the scope, one entry per day of the range.

@@ -42,7 +42,16 @@ type Query struct {
 	ChannelID int64
 	// WithCycles fills Report.Cycles (the CSV).
 	WithCycles bool
+	// Clock, when set, computes the median and p90 of that clock only (the page shows
+	// wall or business time, not both); the other clock's are null.
+	Clock string
 }
+
+// Clocks of Query.Clock.
+const (
+	ClockWall     = "wall"
+	ClockBusiness = "business"
+)
 
 // Cycle is one cycle's figures.
 type Cycle struct {

@@ -2,11 +2,8 @@ package reports
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -129,8 +126,6 @@ func (s *Service) refreshRange(ctx context.Context, wsID int64, from, end, now t
 // events, writes them (a row never goes back to an older change), drops the queue
 // entries that are still the ones computed, and rebuilds the daily rollups of their days.
 func (s *Service) refresh(ctx context.Context, es []entry, now time.Time) error {
-	tr := newTrace()
-	defer tr.done()
 	ids := make([]int64, len(es))
 	seqs := make([]int64, len(es))
 	seqOf := map[int64]int64{}
@@ -195,7 +190,6 @@ func (s *Service) refresh(ctx context.Context, es []entry, now time.Time) error 
 	if err := s.Pool.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	tr.mark("read")
 	byCycle := map[int64][]cycleMsg{}
 	for _, m := range msgs {
 		byCycle[m.CycleID] = append(byCycle[m.CycleID], m)
@@ -213,7 +207,6 @@ func (s *Service) refresh(ctx context.Context, es []entry, now time.Time) error 
 		cals[tc.TeamID] = &c
 	}
 	locs := map[string]*time.Location{}
-	tr.mark("calendars")
 	out := make([]figureRow, 0, len(bases))
 	for _, b := range bases {
 		loc := locs[b.Timezone]
@@ -236,40 +229,7 @@ func (s *Service) refresh(ctx context.Context, es []entry, now time.Time) error 
 		r.Seq = seqOf[b.ID]
 		out = append(out, r)
 	}
-	tr.mark("compute")
-	err := s.write(ctx, out, ids, seqs)
-	tr.mark("write")
-	return err
-}
-
-type trace struct {
-	mu    sync.Mutex
-	on    bool
-	last  time.Time
-	steps []string
-}
-
-func newTrace() *trace { return &trace{on: os.Getenv("REPORTS_TRACE") != "", last: time.Now()} }
-
-func (t *trace) mark(name string) {
-	if t.on {
-		t.steps = append(t.steps, fmt.Sprintf("%s %.1fms", name, float64(time.Since(t.last).Microseconds())/1000))
-		t.last = time.Now()
-	}
-}
-
-func (t *trace) took(name string, d time.Duration) {
-	if t.on {
-		t.mu.Lock()
-		t.steps = append(t.steps, fmt.Sprintf("%s %.1fms", name, float64(d.Microseconds())/1000))
-		t.mu.Unlock()
-	}
-}
-
-func (t *trace) done() {
-	if t.on {
-		fmt.Fprintln(os.Stderr, "refresh:", strings.Join(t.steps, ", "))
-	}
+	return s.write(ctx, out, ids, seqs)
 }
 
 // cycleInput is what compute needs from the cycles row.
@@ -458,9 +418,6 @@ func (s *Service) write(ctx context.Context, rs []figureRow, ids, seqs []int64) 
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM report_dirty d USING unnest($1::bigint[], $2::bigint[]) AS x(id, seq) WHERE d.cycle_id = x.id AND d.seq = x.seq`, ids, seqs); err != nil {
 		return err
-	}
-	if os.Getenv("REPORTS_TRACE") != "" {
-		fmt.Fprintln(os.Stderr, "write: upserted", time.Now().Format("15:04:05.000"))
 	}
 	if len(days) > 0 {
 		var wss []int64

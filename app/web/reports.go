@@ -92,6 +92,10 @@ func (s *Server) reportsPage(c echo.Context) error {
 	q, f, err := s.reportQuery(c)
 	props := reportsview.Props{Filters: f, Presets: reportPresets, Loc: v.Workspace.Location(), Now: s.Clock.Now()}
 	if err == nil {
+		q.Clock = reports.ClockWall
+		if f.Business {
+			q.Clock = reports.ClockBusiness
+		}
 		props.Page, err = s.Services.Reports.Page(ctx, q)
 	}
 	if err != nil {
