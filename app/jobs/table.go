@@ -11,6 +11,7 @@ import (
 	"github.com/atiende/atiende/app/ingest"
 	"github.com/atiende/atiende/app/media"
 	"github.com/atiende/atiende/app/routing"
+	"github.com/atiende/atiende/app/reports"
 	"github.com/atiende/atiende/app/whatsapp/outbox"
 )
 
@@ -25,6 +26,8 @@ type Deps struct {
 	Scheduled *inbox.Scheduler
 	// Routing drains team queues and takes chats back from absent agents (nil: no jobs).
 	Routing *routing.Service
+	// Reports keeps the per-cycle figures and daily rollups current (nil: no job).
+	Reports *reports.Service
 }
 
 // RetryDeadLetters replays the webhook items due at now; the cron table runs it every
@@ -58,6 +61,15 @@ func Table(deps Deps) []Job {
 			// Twice a minute, so a breach reaches open boards well within a minute (one
 			// indexed query when nothing is due).
 			_, err := inbox.CheckSLA(ctx, d.Pool, now)
+			return err
+		}},
+		{Name: "reports.rollup", Spec: "@every 1m", Quiet: true, Fn: func(ctx context.Context, now time.Time) error {
+			// Recomputes the figures of the cycles that changed since the last run, and
+			// settles the cycles closed more than 24 h ago (their FCR is final).
+			if deps.Reports == nil {
+				return nil
+			}
+			_, err := deps.Reports.Rollup(ctx, now)
 			return err
 		}},
 		{Name: "outbox.recover_stuck", Spec: "@every 1m", Fn: func(ctx context.Context, now time.Time) error {

@@ -12,7 +12,7 @@ import (
 var CSVHeader = []string{"conversation_id", "cycle_id", "contact", "team", "assignee_at_close", "opened_at", "first_response_at", "closed_at",
 	"first_response_seconds", "first_response_business_seconds", "next_responses", "next_response_avg_seconds",
 	"next_response_business_avg_seconds", "resolution_seconds", "resolution_business_seconds", "transferred", "fcr",
-	"breaches", "converted"}
+	"breaches", "converted", "window_lost"}
 
 // WriteCSV writes one row per cycle of the report (metrics.md: "--format csv").
 func WriteCSV(w io.Writer, r Report) error {
@@ -38,7 +38,7 @@ func WriteCSV(w io.Writer, r Report) error {
 			ts(&opened), ts(c.FirstReplyAt), ts(c.ClosedAt), num(c.FirstResponse), num(c.FirstResponseBusiness),
 			strconv.Itoa(len(c.NextResponses)), num(avg(c.NextResponses)), num(avg(c.NextResponsesBusiness)),
 			num(c.Resolution), num(c.ResolutionBusiness), strconv.FormatBool(c.Transferred), strconv.FormatBool(c.FCR),
-			strings.Join(c.Breaches, ";"), strconv.FormatBool(c.Converted)}
+			strings.Join(c.Breaches, ";"), strconv.FormatBool(c.Converted), strconv.FormatBool(c.WindowLost)}
 		if err := cw.Write(row); err != nil {
 			return err
 		}

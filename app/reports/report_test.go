@@ -97,7 +97,7 @@ func TestReportByHand(t *testing.T) {
 	}
 	// The CSV has one row per cycle.
 	var csv strings.Builder
-	r, _ = app.Server.Services.Reports.Run(context.Background(), reports.Query{WorkspaceID: ws, From: "2026-10-01", To: "2026-10-05"})
+	r, _ = app.Server.Services.Reports.Run(context.Background(), reports.Query{WorkspaceID: ws, From: "2026-10-01", To: "2026-10-05", WithCycles: true})
 	testutil.Must(t, reports.WriteCSV(&csv, r))
 	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
 	if len(lines) != 6 || !strings.Contains(lines[1], ",+51933333333,Soporte,luis@example.com,") {

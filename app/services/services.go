@@ -94,7 +94,7 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Automations.Hook()
 	s.Ingest = &ingest.Ingester{DB: d.Gorm, Inbox: s.Inbox, Clock: clk, Logger: logger, Metrics: m}
 	s.Importer = &importer.Importer{DB: d.Gorm, Inbox: s.Inbox, Box: box}
-	s.Reports = reports.New(d.Gorm, clk)
+	s.Reports = reports.New(d.Gorm, d.Pool, clk)
 	s.Graph = &whatsapp.Client{BaseURL: cfg.GraphURL}
 	s.Media = &media.Fetcher{DB: d.Gorm, Graph: s.Graph, Channels: s.Channels, Logger: logger, Clock: clk}
 	s.Templates = &catalog.TemplateSyncer{Catalog: s.Catalog, Channels: s.Channels, Graph: s.Graph}
@@ -107,7 +107,7 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 
 // Jobs is the cron table of these services.
 func (s *Services) Jobs() []jobs.Job {
-	return jobs.Table(jobs.Deps{DB: s.DB, Media: s.Media, Ingest: s.Ingest, Templates: s.Templates, Scheduled: s.Scheduler, Routing: s.Routing})
+	return jobs.Table(jobs.Deps{DB: s.DB, Media: s.Media, Ingest: s.Ingest, Templates: s.Templates, Scheduled: s.Scheduler, Routing: s.Routing, Reports: s.Reports})
 }
 
 // Runner is the job runner of these services: one leader in the cluster runs the jobs

@@ -57,7 +57,12 @@ func NewApp(t testing.TB, opts ...Option) *App {
 // NewAppWithClock is NewApp with every service on clk (a clock.Manual drives time).
 func NewAppWithClock(t testing.TB, clk clock.Clock, opts ...Option) *App {
 	t.Helper()
-	d := NewDB(t)
+	return NewAppOn(t, NewDB(t), clk, opts...)
+}
+
+// NewAppOn is NewAppWithClock on an existing database (a benchmark's seeded copy).
+func NewAppOn(t testing.TB, d *db.DB, clk clock.Clock, opts ...Option) *App {
+	t.Helper()
 	cfg, err := config.Load(func(k string) string {
 		if k == "DATABASE_URL" {
 			return d.URL

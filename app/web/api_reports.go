@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,7 +32,14 @@ func (s *Server) apiReportSummary(c echo.Context) error {
 		}
 		from = t.AddDate(0, 0, -6).Format("2006-01-02")
 	}
-	q := reports.Query{WorkspaceID: v.Workspace.ID, From: from, To: to, Team: c.QueryParam("team")}
+	q := reports.Query{WorkspaceID: v.Workspace.ID, From: from, To: to, Team: c.QueryParam("team"), Agent: c.QueryParam("agent")}
+	if ch := strings.TrimSpace(c.QueryParam("channel")); ch != "" {
+		id, err := strconv.ParseInt(ch, 10, 64)
+		if err != nil || id <= 0 {
+			return apperr.Validation{"channel": "El canal se indica con su número de identificación"}
+		}
+		q.ChannelID = id
+	}
 	if !v.IsAdmin() {
 		q.TeamIDs = append([]int64{}, v.TeamIDs...) // a supervisor's teams only
 	}

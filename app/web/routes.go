@@ -117,7 +117,8 @@ func (s *Server) routes(e *echo.Echo) {
 	app.GET("/tasks", s.tasksPage)
 	app.POST("/tasks", s.taskCreate)
 	app.POST("/tasks/:id/done", s.taskDone)
-	app.GET("/reports", s.placeholder("Reportes", "reports", "Aquí verás los tiempos de respuesta, el cumplimiento de SLA y las conversiones."))
+	app.GET("/reports", s.reportsPage) // reports.go
+	app.GET("/reports/export.csv", s.reportsExport)
 
 	// Configuración: admins land on users; everyone else manages their own API tokens.
 	app.GET("/settings", func(c echo.Context) error {

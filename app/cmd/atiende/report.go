@@ -18,6 +18,8 @@ func cmdReport(ctx context.Context, env *Env, args []string) error {
 	from := fs.String("from", "", "first day, YYYY-MM-DD (workspace time zone)")
 	to := fs.String("to", "", "last day, YYYY-MM-DD (inclusive)")
 	team := fs.String("team", "", "only this team's cycles")
+	agent := fs.String("agent", "", "only the cycles assigned to this agent (email) at the close, or now")
+	channel := fs.Int64("channel", 0, "only this channel's cycles (channel id)")
 	format := fs.String("format", "json", "json or csv (one row per cycle)")
 	workspace := fs.String("workspace", "", "workspace name (default: the only one)")
 	if err := fs.Parse(args); err != nil {
@@ -42,7 +44,8 @@ func cmdReport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := svc.Reports.Run(ctx, reports.Query{WorkspaceID: ws.ID, From: *from, To: *to, Team: *team})
+	r, err := svc.Reports.Run(ctx, reports.Query{WorkspaceID: ws.ID, From: *from, To: *to, Team: *team,
+		Agent: *agent, ChannelID: *channel, WithCycles: *format == "csv"})
 	if err != nil {
 		return err
 	}
