@@ -10,8 +10,8 @@ import (
 	"github.com/atiende/atiende/app/inbox"
 	"github.com/atiende/atiende/app/ingest"
 	"github.com/atiende/atiende/app/media"
-	"github.com/atiende/atiende/app/routing"
 	"github.com/atiende/atiende/app/reports"
+	"github.com/atiende/atiende/app/routing"
 	"github.com/atiende/atiende/app/whatsapp/outbox"
 )
 
