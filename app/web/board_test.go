@@ -235,7 +235,7 @@ func TestBoardShowsColumnsCountsAndCards(t *testing.T) {
 	pedro := f.customer(t, "Pedro Quispe", "Hola, ¿tienen taladros?", 12*time.Minute)
 	f.exec(t, `UPDATE contacts SET company = 'Ferretería El Sol' WHERE id = ?`, pedro.ContactID)
 	f.label(t, pedro, "Ventas", "VIP")
-	f.exec(t, `UPDATE conversations SET sla_state = 'warning', first_response_due_at = now() + interval '5 minutes' WHERE id = ?`, pedro.ID)
+	f.exec(t, `UPDATE conversations SET sla_state = 'warning', first_response_due_at = now() + interval '5 minutes 30 seconds' WHERE id = ?`, pedro.ID)
 	anon := f.customer(t, "", "Buenas", time.Minute)
 	taken := f.customer(t, "Jorge Ramírez", "¿Y la entrega?", 3*time.Minute)
 	testutil.Must(t, f.app.Server.Inbox.Take(ctx, inbox.By(f.viewer(t, f.ana)), taken.ID))
@@ -257,7 +257,7 @@ func TestBoardShowsColumnsCountsAndCards(t *testing.T) {
 	card := boardCardOf(doc, pedro.ID)
 	for testid, want := range map[string]string{
 		"card-name": "Pedro Quispe", "card-company": "Ferretería El Sol", "card-preview": "Hola, ¿tienen taladros?",
-		"card-wait": "espera 12 min", "card-sla": "En riesgo", "card-unassigned": "Sin asignar", "card-window": "Ventana de 24 h: 23 h",
+		"card-wait": "espera 12 min", "card-sla": "Vence en 5 min", "card-unassigned": "Sin asignar", "card-window": "Ventana de 24 h: 23 h",
 	} {
 		if got := boardSquash(card.Find(`[data-testid="` + testid + `"]`).Text()); got != want {
 			t.Errorf("card %s = %q, want %q", testid, got, want)

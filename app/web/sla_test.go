@@ -122,6 +122,7 @@ func (w *slaWorld) move(t *testing.T, as *testutil.Client, id int64, status stri
 func (w *slaWorld) job(t *testing.T, d time.Duration) {
 	t.Helper()
 	testutil.Must(t, w.app.Server.Services.RunJob(context.Background(), "sla", w.at(d)))
+	w.app.SyncLive() // open boards (and the board's cache) hear of it through the live channel
 }
 
 // alerts lists the conversation's SLA events as "kind note".
