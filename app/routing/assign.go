@@ -224,8 +224,8 @@ func (s *Service) assignQueued(tx *gorm.DB, c *models.Conversation, prefix strin
 		return false, nil
 	}
 	t, err := loadTeam(tx, c.WorkspaceID, *c.TeamID)
-	if err != nil || t.ID == 0 {
-		return false, err
+	if err != nil || t.ID == 0 || t.RoutingMode == models.RoutingManual {
+		return false, err // a manual team's queue is worked by hand: nothing to decide
 	}
 	var cycle int64
 	if c.CycleID != nil {
