@@ -627,11 +627,13 @@ type line struct {
 	Stage    string            `json:"stage"`
 	Pipeline string            `json:"pipeline"`
 	Stages   *[]crm.StageInput `json:"stages"`
+	// sla_policy lines (importer_sla.go)
+	slaFields
 }
 
 // notYet are line types the file format has that this version cannot apply yet.
 var notYet = map[string]string{
-	"sla_policy": "SLA policies", "menu": "welcome menus", "routing_rule": "routing rules",
+	"menu": "welcome menus", "routing_rule": "routing rules",
 }
 
 // What one line did.
@@ -673,6 +675,8 @@ func (st *run) apply(ctx context.Context, tx *gorm.DB, p *part, raw []byte) (lin
 	switch l.Type {
 	case "calendar":
 		return lineSetup, st.calendar(tx, l)
+	case "sla_policy":
+		return lineSetup, st.slaPolicy(tx, l)
 	case "team":
 		return lineSetup, st.team(tx, l)
 	case "agent":
@@ -778,7 +782,7 @@ func (st *run) team(tx *gorm.DB, l line) error {
 	if name == "" {
 		return errors.New(`a team line needs a "name"`)
 	}
-	if err := unsupportedFields(l, map[string]json.RawMessage{"sla_policy": l.SLA, "sticky": l.Sticky, "offline_grace": l.Grace}); err != nil {
+	if err := unsupportedFields(l, map[string]json.RawMessage{"sticky": l.Sticky, "offline_grace": l.Grace}); err != nil {
 		return err
 	}
 	var calendarID *int64
@@ -791,6 +795,10 @@ func (st *run) team(tx *gorm.DB, l line) error {
 			return fmt.Errorf("unknown calendar %q (add a calendar line before it)", *l.Calendar)
 		}
 		calendarID = &cal.ID
+	}
+	slaID, slaSet, err := st.teamSLAPolicy(tx, l.SLA)
+	if err != nil {
+		return err
 	}
 	mode := ""
 	if l.Assign != nil {
@@ -814,6 +822,7 @@ func (st *run) team(tx *gorm.DB, l line) error {
 			t.RoutingMode = mode
 		}
 		t.CalendarID = calendarID
+		t.SLAPolicyID = slaID
 		if err := tx.Create(&t).Error; err != nil {
 			return err
 		}
@@ -827,6 +836,9 @@ func (st *run) team(tx *gorm.DB, l line) error {
 		}
 		if l.Calendar != nil {
 			upd["calendar_id"] = calendarID // "" unsets it
+		}
+		if slaSet {
+			upd["sla_policy_id"] = slaID // null or "" unsets it
 		}
 		if len(upd) > 0 {
 			if err := tx.Model(&t).Updates(upd).Error; err != nil {
