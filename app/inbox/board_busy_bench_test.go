@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,17 +67,21 @@ func BenchmarkBoardBusy(b *testing.B) {
 		<-done
 
 		fmt.Printf("\nboard, quiet vs busy (16 readers; busy: signed webhooks at 100 msg/s, same workspace):\n")
-		fmt.Printf("%-38s %-34s %-34s %s\n", "", "quiet", "busy", "target")
+		fmt.Printf("%-38s %-34s %-34s %-12s %s\n", "", "quiet", "busy", "busy/quiet", "target")
 		row := func(name string, q, bz []time.Duration, p int, target time.Duration) {
 			cell := func(d []time.Duration) string {
 				return fmt.Sprintf("p50 %5.1f  p%d %5.1f ms (n=%d)", ms(pct(d, 50)), p, ms(pct(d, p)), len(d))
 			}
-			fmt.Printf("%-38s %-34s %-34s p%d < %s: %s\n", name, cell(q), cell(bz), p, target,
+			// The ratio says what the webhooks cost the readers whatever else the machine
+			// is doing (both columns are measured in the same run).
+			ratio := fmt.Sprintf("%.2f×", ms(pct(bz, p))/max(ms(pct(q, p)), 0.001))
+			fmt.Printf("%-38s %-34s %-34s %-12s p%d < %s: %s\n", name, cell(q), cell(bz), ratio, p, target,
 				map[bool]string{true: "ok", false: "MISSED"}[pct(bz, p) < target])
 		}
 		row("GET /board (full page)", quietPage, busyPage, 95, 50*time.Millisecond)
 		row("GET /board/columns/:status (partial)", quietColumn, busyColumn, 95, 20*time.Millisecond)
 		row("POST /webhooks (signed, 1 message)", quietHook, hooks, 99, 100*time.Millisecond)
+		fmt.Printf("(load average at the end: %s)\n", loadAverage())
 		b.ReportMetric(ms(pct(busyPage, 95)), "busy-page-p95-ms")
 		b.ReportMetric(ms(pct(busyColumn, 95)), "busy-column-p95-ms")
 		b.ReportMetric(ms(pct(hooks, 99)), "busy-webhook-p99-ms")
@@ -84,7 +91,7 @@ func BenchmarkBoardBusy(b *testing.B) {
 var busySeq int64
 
 // webhooks sends rate signed webhooks a second for d and returns their latencies.
-func webhooks(b *testing.B, s boardSeed, ch models.Channel, rate int, d time.Duration, offset int) []time.Duration {
+func webhooks(b testing.TB, s boardSeed, ch models.Channel, rate int, d time.Duration, offset int) []time.Duration {
 	stop := make(chan struct{})
 	time.AfterFunc(d, func() { close(stop) })
 	return webhooksUntil(b, s, ch, rate, stop, offset)
@@ -93,7 +100,7 @@ func webhooks(b *testing.B, s boardSeed, ch models.Channel, rate int, d time.Dur
 // webhooksUntil sends rate signed webhooks a second, each from a customer of the
 // seeded conversations, on its own goroutine (a slow answer does not slow the rate),
 // until stop closes.
-func webhooksUntil(b *testing.B, s boardSeed, ch models.Channel, rate int, stop chan struct{}, offset int) []time.Duration {
+func webhooksUntil(b testing.TB, s boardSeed, ch models.Channel, rate int, stop chan struct{}, offset int) []time.Duration {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 	target := s.app.URL + ch.WebhookPath()
 	tick := time.NewTicker(time.Second / time.Duration(rate))
@@ -139,4 +146,18 @@ func webhooksUntil(b *testing.B, s boardSeed, ch models.Channel, rate int, stop 
 			mu.Unlock()
 		}()
 	}
+}
+
+// loadAverage is the machine's 1, 5 and 15-minute load averages ("" where unknown):
+// figures taken on a machine busy with other work say so.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%s %s %s on %d CPUs", f[0], f[1], f[2], runtime.NumCPU())
 }
