@@ -358,6 +358,9 @@ func (h *history) arrival(day time.Time) time.Time {
 	case r < 0.22:
 		hour = 7 + h.rng.IntN(2)
 	}
+	if day.Weekday() == time.Saturday && hour < 19 {
+		hour = 9 + h.rng.IntN(4) // the office opens Saturday mornings
+	}
 	return time.Date(day.Year(), day.Month(), day.Day(), hour, h.rng.IntN(60), h.rng.IntN(60), 0, h.loc)
 }
 
