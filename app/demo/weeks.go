@@ -383,8 +383,14 @@ func (h *history) closeAt(c customer, a agent, reason string, at time.Time) bool
 	return h.add(at, map[string]any{"type": "status", "contact": c.waID, "agent": a.email, "status": models.StatusClosed, "reason": reason})
 }
 
+// label sets the labels of the customer's conversation to its latest cycle's (a VIP
+// stays VIP).
 func (h *history) label(c customer, names ...string) {
-	h.labels[c.waID] = append(h.labels[c.waID], names...)
+	keep := []string{}
+	if slices.Contains(h.labels[c.waID], labelVIP) {
+		keep = append(keep, labelVIP)
+	}
+	h.labels[c.waID] = append(keep, names...)
 }
 
 // cycle writes one conversation cycle starting on day.
@@ -398,10 +404,11 @@ func (h *history) cycle(day time.Time) {
 	agents := teamAgents[f.team]
 	a := agents[h.rng.IntN(len(agents))]
 	h.free[c.waID] = h.until.Add(24 * time.Hour) // busy until this cycle ends (forever, if it is still open)
-	h.label(c, f.labels...)
+	labels := slices.Clone(f.labels)
 	if c.company != "" && len(c.company)%5 == 0 {
-		h.label(c, labelVIP)
+		labels = append(labels, labelVIP)
 	}
+	h.label(c, labels...)
 
 	// A customer who only says hello at night and never says what for: closed unanswered.
 	if h.rng.Float64() < 0.04 {
@@ -587,6 +594,7 @@ func (h *history) today(now time.Time) {
 			return
 		}
 		h.free[c.waID] = now.Add(24 * time.Hour)
+		h.label(c, map[string][]string{teamSales: {labelQuote}, teamSupport: {labelFollowUp}, teamBilling: {labelUnpaid}}[o.team]...)
 		h.inbound(c, o.text, o.team, at)
 		switch o.state {
 		case 1:
