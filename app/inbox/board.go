@@ -693,9 +693,19 @@ func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 	open := `SELECT c.status, count(*) AS n FROM conversations c
 		WHERE ` + where + ` AND c.status IN ('new', 'active', 'pending') GROUP BY c.status`
 	all := append([]any{}, args...)
+	keyed := false
 	if kw, kargs, ok := keyedWhere(v, f); ok {
-		open = `SELECT c.status, sum(c.n)::bigint AS n FROM board_counts c WHERE ` + kw + ` GROUP BY c.status`
-		all = append([]any{}, kargs...)
+		// The folded counts and the changes since, read in one snapshot; the last row
+		// says how many changes are waiting to be folded.
+		keyed = true
+		open = `SELECT c.status, sum(c.n)::bigint AS n FROM (
+				SELECT workspace_id, status, channel_id, team_id, assignee_id, n FROM board_counts WHERE workspace_id = ?
+				UNION ALL
+				SELECT workspace_id, status, channel_id, team_id, assignee_id, n FROM board_count_deltas WHERE workspace_id = ?
+			) c WHERE ` + kw + ` GROUP BY c.status
+			UNION ALL
+			SELECT '-deltas', count(*) FROM board_count_deltas WHERE workspace_id = ?`
+		all = append(append([]any{v.Workspace.ID, v.Workspace.ID}, kargs...), v.Workspace.ID)
 	}
 	all = append(append(all, args...), closedArgs...)
 	var rows []struct {
@@ -712,10 +722,40 @@ func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 	for _, st := range BoardStatuses {
 		out[st] = 0
 	}
+	pending := 0
 	for _, r := range rows {
+		if r.Status == "-deltas" {
+			pending = r.N
+			continue
+		}
 		out[r.Status] += r.N
 	}
+	if keyed && pending >= compactAfter {
+		if err := s.compactCounts(ctx, v.Workspace.ID); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// compactAfter is how many changes may wait in board_count_deltas before a board read
+// folds them into board_counts.
+const compactAfter = 500
+
+// compactCounts folds the workspace's waiting changes into board_counts, in one
+// statement. One process at a time does it (the others carry on reading the changes);
+// webhooks go on inserting changes meanwhile and never wait for it.
+func (s *Service) compactCounts(ctx context.Context, workspaceID int64) error {
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var mine bool
+		if err := tx.Raw(`SELECT pg_try_advisory_xact_lock(hashtextextended('board_counts', ?))`, workspaceID).Scan(&mine).Error; err != nil || !mine {
+			return err
+		}
+		return tx.Exec(`WITH d AS (DELETE FROM board_count_deltas WHERE workspace_id = ? RETURNING status, channel_id, team_id, assignee_id, n)
+			INSERT INTO board_counts AS b (workspace_id, status, channel_id, team_id, assignee_id, n)
+			SELECT ?, status, channel_id, team_id, assignee_id, sum(n) FROM d GROUP BY status, channel_id, team_id, assignee_id
+			ON CONFLICT ON CONSTRAINT board_counts_key DO UPDATE SET n = b.n + EXCLUDED.n`, workspaceID, workspaceID).Error
+	})
 }
 
 // keyedWhere is boardWhere for board_counts (aliased c): visibility, view, team, channel

@@ -24,8 +24,10 @@ func TestBoardCountsFollowEveryChange(t *testing.T) {
 	check := func(step string) {
 		t.Helper()
 		var kept, actual []string
-		testutil.Must(t, db.Raw(`SELECT concat_ws('/', status, channel_id, team_id, assignee_id, n) FROM board_counts
-			WHERE workspace_id = ? AND n <> 0 ORDER BY 1`, w.ws.ID).Scan(&kept).Error)
+		testutil.Must(t, db.Raw(`SELECT concat_ws('/', status, channel_id, team_id, assignee_id, sum(n)) FROM (
+				SELECT status, channel_id, team_id, assignee_id, n FROM board_counts WHERE workspace_id = ?
+				UNION ALL SELECT status, channel_id, team_id, assignee_id, n FROM board_count_deltas WHERE workspace_id = ?) x
+			GROUP BY status, channel_id, team_id, assignee_id HAVING sum(n) <> 0 ORDER BY 1`, w.ws.ID, w.ws.ID).Scan(&kept).Error)
 		testutil.Must(t, db.Raw(`SELECT concat_ws('/', status, channel_id, team_id, assignee_id, count(*)) FROM conversations
 			WHERE workspace_id = ? AND status <> 'closed' AND last_message_at IS NOT NULL
 			GROUP BY status, channel_id, team_id, assignee_id ORDER BY 1`, w.ws.ID).Scan(&actual).Error)
@@ -79,6 +81,22 @@ func TestBoardCountsFollowEveryChange(t *testing.T) {
 	check("a bulk close")
 	testutil.Must(t, db.Exec(`DELETE FROM teams WHERE id = ?`, w.soporte.ID).Error)
 	check("a deleted team")
+
+	// Changes pile up (here 600 conversations entering and leaving Nuevos): the next
+	// read folds them into board_counts, and the counts stay what they were.
+	before, err := w.svc.Counts(ctx, w.admin, inbox.BoardFilter{})
+	testutil.Must(t, err)
+	testutil.Must(t, db.Exec(`INSERT INTO board_count_deltas (workspace_id, status, channel_id, n)
+		SELECT ?, 'new', ?, (ARRAY[1, -1])[1 + i % 2] FROM generate_series(1, 600) i`, w.ws.ID, w.ch.ID).Error)
+	w.app.Server.Inbox.Changed(w.ws.ID)
+	after, err := w.svc.Counts(ctx, w.admin, inbox.BoardFilter{})
+	testutil.Must(t, err)
+	var waiting int64
+	testutil.Must(t, db.Raw(`SELECT count(*) FROM board_count_deltas WHERE workspace_id = ?`, w.ws.ID).Scan(&waiting).Error)
+	if waiting != 0 || !reflect.DeepEqual(before, after) {
+		t.Errorf("after folding: %d changes still waiting; counts %v, were %v", waiting, after, before)
+	}
+	check("folding the changes")
 }
 
 // TestFirstPagesMatchColumns: the full board's one-statement first pages are exactly
