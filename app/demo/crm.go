@@ -10,8 +10,8 @@ import (
 )
 
 // crmHistory adds the demo's pipelines ("Ventas B2B", the default, and
-// "Renovaciones") and leads at different stages to the history file: some moved
-// through the pipeline, some won or lost, some left long enough to be rotting.
+// "Renovaciones") to the history file; the leads come with the conversations that
+// open them (weeks.go), and move through the pipeline over the following days.
 func crmHistory(emit func(map[string]any), now time.Time) {
 	emit(map[string]any{"type": "pipeline", "name": "Ventas B2B", "currency": "USD", "stages": []map[string]any{
 		{"name": "Calificado", "probability": 20, "rot_days": 7}, {"name": "Propuesta", "probability": 50, "rot_days": 10},
@@ -19,46 +19,6 @@ func crmHistory(emit func(map[string]any), now time.Time) {
 	emit(map[string]any{"type": "pipeline", "name": "Renovaciones", "currency": "USD", "stages": []map[string]any{
 		{"name": "Entrantes", "probability": 30, "rot_days": 5}, {"name": "Cotizada", "probability": 60, "rot_days": 10},
 		{"name": "Renovada", "kind": "won"}, {"name": "No renovó", "kind": "lost"}}})
-	leads := []struct {
-		customer int
-		title    string
-		value    float64
-		pipeline string
-		agent    string
-		daysAgo  int
-		moves    []string // stages it went through after the first, one every couple of days
-		reason   string
-	}{
-		{0, "20 licencias Pro anuales", 4800, "Ventas B2B", "ana", 18, []string{"Propuesta", "Negociación"}, ""},
-		{1, "Flota de 35 unidades con GPS", 12500, "Ventas B2B", "carla", 16, []string{"Propuesta"}, ""},
-		{2, "Agenda médica para 3 sedes", 7200.5, "Ventas B2B", "ana", 15, nil, ""},
-		{3, "Plan Estudio 10 usuarios", 1800, "Ventas B2B", "ana", 14, []string{"Propuesta", "Negociación", "Ganado"}, ""},
-		{4, "Integración con tienda online", 3500, "Ventas B2B", "carla", 12, []string{"Propuesta", "Perdido"}, "Eligió a otro proveedor por precio"},
-		{5, "Licencias para 4 sucursales", 2600, "Ventas B2B", "ana", 9, []string{"Propuesta"}, ""},
-		{6, "Proyecto textil Monterrey", 18900, "Ventas B2B", "carla", 8, []string{"Propuesta", "Negociación"}, ""},
-		{7, "Exportación: módulo de aduanas", 9400, "Ventas B2B", "ana", 6, nil, ""},
-		{8, "Renovación anual Córdoba Software", 5400, "Renovaciones", "carla", 10, []string{"Cotizada"}, ""},
-		{9, "Renovación Minera Sur 2027", 22000, "Renovaciones", "ana", 7, nil, ""},
-		{10, "Renovación Farmacias Ruiz", 3100, "Renovaciones", "carla", 12, []string{"Cotizada", "Renovada"}, ""},
-		{11, "Plataforma para 1.200 alumnos", 6750, "Ventas B2B", "ana", 3, nil, ""},
-		{12, "Rastreo de carga refrigerada", 8300, "Ventas B2B", "carla", 2, []string{"Propuesta"}, ""},
-		{13, "Reservas por WhatsApp para el hotel", 4200, "Ventas B2B", "ana", 1, nil, ""},
-	}
-	for i, l := range leads {
-		c := customers[l.customer]
-		at := now.AddDate(0, 0, -l.daysAgo).Add(time.Duration(i) * time.Minute)
-		first := map[string]string{"Ventas B2B": "Calificado", "Renovaciones": "Entrantes"}[l.pipeline]
-		emit(map[string]any{"type": "lead", "at": at, "contact": c.waID, "title": l.title, "value": l.value, "currency": "USD",
-			"pipeline": l.pipeline, "stage": first, "agent": l.agent + "@demo.atiende.app"})
-		for j, st := range l.moves {
-			m := map[string]any{"type": "stage", "at": at.Add(time.Duration(j+1) * 47 * time.Hour), "contact": c.waID, "stage": st,
-				"pipeline": l.pipeline, "agent": l.agent + "@demo.atiende.app"}
-			if st == "Perdido" || st == "No renovó" {
-				m["reason"] = l.reason
-			}
-			emit(m)
-		}
-	}
 }
 
 // seedTasks gives the demo's people next steps: overdue, today and upcoming.

@@ -36,6 +36,7 @@ const (
 	AppSecret     = "demo-app-secret"
 	VerifyToken   = "demo-verify-token"
 	AccessToken   = "demo-access-token"
+	WabaID        = "102290129340398"
 )
 
 type demoUser struct {
@@ -45,14 +46,15 @@ type demoUser struct {
 
 var users = []demoUser{
 	{"admin@demo.atiende.app", "Valeria Rojas", models.RoleAdmin, nil},
-	{"supervisor@demo.atiende.app", "Jorge Salazar", models.RoleSupervisor, []string{"Ventas", "Soporte", "Cobranzas"}},
-	{"ana@demo.atiende.app", "Ana Torres", models.RoleAgent, []string{"Ventas"}},
-	{"luis@demo.atiende.app", "Luis Mendoza", models.RoleAgent, []string{"Soporte"}},
-	{"carla@demo.atiende.app", "Carla Núñez", models.RoleAgent, []string{"Cobranzas", "Ventas"}},
+	{jorge, "Jorge Salazar", models.RoleSupervisor, []string{teamSales, teamSupport, teamBilling}},
+	{ana, "Ana Torres", models.RoleAgent, []string{teamSales}},
+	{luis, "Luis Mendoza", models.RoleAgent, []string{teamSupport}},
+	{carla, "Carla Núñez", models.RoleAgent, []string{teamBilling, teamSales}},
+	{diego, "Diego Paredes", models.RoleAgent, []string{teamSupport}},
 }
 
 var teams = []struct{ name, color string }{
-	{"Ventas", "#16a34a"}, {"Soporte", "#2563eb"}, {"Cobranzas", "#c2410c"},
+	{teamSales, "#16a34a"}, {teamSupport, "#2563eb"}, {teamBilling, "#c2410c"},
 }
 
 // Load creates or refreshes the demo workspace.
@@ -97,7 +99,7 @@ func Load(ctx context.Context, d *db.DB, cfg config.Config) (Result, error) {
 	ch, err := chs.ByPhoneNumberID(ctx, PhoneNumberID)
 	if errors.Is(err, apperr.ErrNotFound) {
 		ch, err = chs.Create(ctx, ws.ID, channels.Input{Name: "Principal", PhoneNumberID: PhoneNumberID, DisplayPhone: "+51 1 555 0100",
-			WabaID: "102290129340398", AccessToken: AccessToken, AppSecret: AppSecret, VerifyToken: VerifyToken})
+			WabaID: WabaID, AccessToken: AccessToken, AppSecret: AppSecret, VerifyToken: VerifyToken})
 	}
 	if err != nil {
 		return res, err

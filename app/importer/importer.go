@@ -634,11 +634,8 @@ type line struct {
 	Label    string          `json:"label"`
 	Priority string          `json:"priority"`
 	Active   *bool           `json:"active"`
-}
-
-// notYet are line types the file format has that this version cannot apply yet.
-var notYet = map[string]string{
-	"sla_policy": "SLA policies",
+	// sla_policy lines (importer_sla.go)
+	slaFields
 }
 
 // What one line did.
@@ -670,9 +667,6 @@ func (st *run) apply(ctx context.Context, tx *gorm.DB, p *part, raw []byte) (lin
 	case "workspace":
 		return lineSetup, st.workspace(ctx, tx, l)
 	}
-	if what, ok := notYet[l.Type]; ok {
-		return 0, fmt.Errorf("type %q (%s) is not supported by this version of Atiende yet", l.Type, what)
-	}
 	if err := st.needWorkspace(tx); err != nil {
 		return 0, err
 	}
@@ -680,6 +674,8 @@ func (st *run) apply(ctx context.Context, tx *gorm.DB, p *part, raw []byte) (lin
 	switch l.Type {
 	case "calendar":
 		return lineSetup, st.calendar(tx, l)
+	case "sla_policy":
+		return lineSetup, st.slaPolicy(tx, l)
 	case "team":
 		return lineSetup, st.team(tx, l)
 	case "agent":
@@ -775,22 +771,10 @@ func (st *run) workspace(ctx context.Context, tx *gorm.DB, l line) error {
 	return st.loadKeys(tx)
 }
 
-func unsupportedFields(l line, fields map[string]json.RawMessage) error {
-	for name, v := range fields {
-		if len(v) > 0 && string(v) != "null" {
-			return fmt.Errorf("field %q of a %s line is not supported by this version of Atiende yet", name, l.Type)
-		}
-	}
-	return nil
-}
-
 func (st *run) team(tx *gorm.DB, l line) error {
 	name := strings.TrimSpace(l.Name)
 	if name == "" {
 		return errors.New(`a team line needs a "name"`)
-	}
-	if err := unsupportedFields(l, map[string]json.RawMessage{"sla_policy": l.SLA}); err != nil {
-		return err
 	}
 	routingUpd := map[string]any{}
 	if err := teamRouting(l, routingUpd); err != nil {
@@ -806,6 +790,10 @@ func (st *run) team(tx *gorm.DB, l line) error {
 			return fmt.Errorf("unknown calendar %q (add a calendar line before it)", *l.Calendar)
 		}
 		calendarID = &cal.ID
+	}
+	slaID, slaSet, err := st.teamSLAPolicy(tx, l.SLA)
+	if err != nil {
+		return err
 	}
 	mode := ""
 	if l.Assign != nil {
@@ -829,6 +817,7 @@ func (st *run) team(tx *gorm.DB, l line) error {
 			t.RoutingMode = mode
 		}
 		t.CalendarID = calendarID
+		t.SLAPolicyID = slaID
 		if err := tx.Create(&t).Error; err != nil {
 			return err
 		}
@@ -842,6 +831,9 @@ func (st *run) team(tx *gorm.DB, l line) error {
 		}
 		if l.Calendar != nil {
 			upd["calendar_id"] = calendarID // "" unsets it
+		}
+		if slaSet {
+			upd["sla_policy_id"] = slaID // null or "" unsets it
 		}
 		if len(upd) > 0 {
 			if err := tx.Model(&t).Updates(upd).Error; err != nil {

@@ -174,7 +174,12 @@ func TestImportRefusesWhatItCannotApply(t *testing.T) {
 		{"unknown channel", `{"type":"inbound","at":"2026-10-01T14:20:00Z","channel":"999","from":"51911111111","text":"Hola"}`, `unknown channel "999"`},
 		{"an unknown calendar on a team", `{"type":"team","name":"Ventas","calendar":"Quito"}`, `unknown calendar "Quito"`},
 		{"a calendar with a bad interval", `{"type":"calendar","name":"Lima","hours":{"mon":[["18:00","09:00"]]}}`, "ends before it starts"},
-		{"an SLA policy, not supported yet", `{"type":"sla_policy","name":"Ventas","first_response":"1h"}`, `type "sla_policy"`},
+		{"an SLA policy with a bad duration", `{"type":"sla_policy","name":"Ventas","first_response":"una hora"}`, `"first_response" is "una hora"`},
+		{"an SLA policy with a negative target", `{"type":"sla_policy","name":"Ventas","resolution":"-2h"}`, `"resolution" is "-2h"`},
+		{"an SLA policy with a number for a target", `{"type":"sla_policy","name":"Ventas","next_response":3600}`, `"next_response" must be a duration`},
+		{"an SLA policy with a warning over 99", `{"type":"sla_policy","name":"Ventas","first_response":"1h","warning":120}`, `"warning"`},
+		{"an SLA policy without a name", `{"type":"sla_policy","first_response":"1h"}`, `needs a "name"`},
+		{"an unknown SLA policy on a team", `{"type":"team","name":"Ventas","sla_policy":"Oro"}`, `unknown SLA policy "Oro"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

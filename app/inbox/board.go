@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -226,6 +227,8 @@ type cardRow struct {
 	AssigneePresence    *string
 	Labels              string
 	Lead                *string
+	// Col is the column a row of FirstPages belongs to.
+	Col int
 }
 
 // cardSelect loads a card with its contact, channel, team, assignee and labels in one
@@ -641,6 +644,83 @@ func (c Card) RiskSortKey() string {
 	return fmt.Sprintf("%019d.%019d", math.MaxInt64-k.UnixMicro(), math.MaxInt64-c.ID)
 }
 
+// FirstPages returns the first page (limit cards, newest activity first) of each
+// column in statuses and the cursor of its next page, in one statement: the full board
+// asks for its four columns at once instead of one round trip (and one plan) each.
+// Each column is walked through conversations_board_idx up to its limit; the cards'
+// details are then joined once for all of them.
+func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []string, f BoardFilter, limit int) (map[string][]Card, map[string]string, error) {
+	cards, next := map[string][]Card{}, map[string]string{}
+	if len(statuses) == 0 {
+		return cards, next, nil
+	}
+	if f.Risk {
+		// "En riesgo" sorts by deadline: each column pages on its own.
+		for _, st := range statuses {
+			cs, nx, err := s.ListColumn(ctx, v, st, f, "", limit)
+			if err != nil {
+				return nil, nil, err
+			}
+			cards[st], next[st] = cs, nx
+		}
+		return cards, next, nil
+	}
+	if limit <= 0 {
+		limit = DefaultColumnLimit
+	}
+	limit = min(limit, MaxColumnLimit)
+	f, err := s.ResolveSearch(ctx, v, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	where, args := boardWhere(v, f)
+	var branches []string
+	var all []any
+	for i, st := range statuses {
+		if !IsBoardStatus(st) {
+			return nil, nil, apperr.ErrNotFound
+		}
+		sw, sargs := s.statusWhere(st, f)
+		branches = append(branches, fmt.Sprintf(`(SELECT c.id, %d AS col FROM conversations c WHERE %s AND %s
+			ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?)`, i, where, sw))
+		all = append(append(append(all, args...), sargs...), limit+1)
+	}
+	key := fmt.Sprintf("p|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), strings.Join(statuses, ","), limit)
+	pages, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) ([]columnPage, error) {
+		var rows []cardRow
+		err := s.DB.WithContext(ctx).Raw(`WITH page AS (`+strings.Join(branches, " UNION ALL ")+`)
+			`+strings.Replace(cardSelect, "SELECT ", "SELECT page.col, ", 1)+`
+			JOIN page ON page.id = c.id
+			ORDER BY page.col, c.last_message_at DESC, c.id DESC`, all...).Scan(&rows).Error
+		if err != nil {
+			return nil, err
+		}
+		byCol := make([][]cardRow, len(statuses))
+		for _, r := range rows {
+			byCol[r.Col] = append(byCol[r.Col], r)
+		}
+		out := make([]columnPage, len(statuses))
+		for i, rs := range byCol {
+			if len(rs) > limit {
+				rs = rs[:limit]
+				last := rs[limit-1]
+				out[i].next = encodeCursor(*last.LastMessageAt, last.ID)
+			}
+			if out[i].cards, err = toCards(rs); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, st := range statuses {
+		cards[st], next[st] = slices.Clone(pages[i].cards), pages[i].next
+	}
+	return cards, next, nil
+}
+
 // columnPage is one page of a column as ListColumn caches it.
 type columnPage struct {
 	cards []Card
@@ -653,26 +733,44 @@ func (s *Service) Counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 	if err != nil {
 		return nil, err
 	}
-	where, args := boardWhere(v, f)
-	all := append(append([]any{}, args...), args...)
-	all = append(all, s.closedSince(f))
 	counts, err := live.Get(ctx, s.cache, v.Workspace.ID, "n|"+scopeKey(v)+"|"+s.filterKey(f), func(ctx context.Context) (map[string]int, error) {
-		return s.counts(ctx, where, all)
+		return s.counts(ctx, v, f)
 	})
 	return maps.Clone(counts), err
 }
 
-func (s *Service) counts(ctx context.Context, where string, all []any) (map[string]int, error) {
+// counts reads the open columns from board_counts (kept by triggers in the statements
+// that change conversations: a few hundred rows at most) when f filters only by what
+// that table keys, and Cerrados' window from conversations_closed_idx; any other filter
+// (a label, a search) counts the conversations themselves. One statement either way.
+func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) (map[string]int, error) {
+	where, args := boardWhere(v, f)
+	closedWhere, closedArgs := s.statusWhere(models.StatusClosed, f)
+	open := `SELECT c.status, count(*) AS n FROM conversations c
+		WHERE ` + where + ` AND c.status IN ('new', 'active', 'pending') GROUP BY c.status`
+	all := append([]any{}, args...)
+	keyed := false
+	if kw, kargs, ok := keyedWhere(v, f); ok {
+		// The folded counts and the changes since, read in one snapshot; the last row
+		// says how many changes are waiting to be folded.
+		keyed = true
+		open = `SELECT c.status, sum(c.n)::bigint AS n FROM (
+				SELECT workspace_id, status, channel_id, team_id, assignee_id, n FROM board_counts WHERE workspace_id = ?
+				UNION ALL
+				SELECT workspace_id, status, channel_id, team_id, assignee_id, n FROM board_count_deltas WHERE workspace_id = ?
+			) c WHERE ` + kw + ` GROUP BY c.status
+			UNION ALL
+			SELECT '-deltas', count(*) FROM board_count_deltas WHERE workspace_id = ?`
+		all = append(append([]any{v.Workspace.ID, v.Workspace.ID}, kargs...), v.Workspace.ID)
+	}
+	all = append(append(all, args...), closedArgs...)
 	var rows []struct {
 		Status string
 		N      int
 	}
-	err := s.DB.WithContext(ctx).Raw(`
-		SELECT c.status, count(*) AS n FROM conversations c
-		WHERE `+where+` AND c.status IN ('new', 'active', 'pending') GROUP BY c.status
+	err := s.DB.WithContext(ctx).Raw(open+`
 		UNION ALL
-		SELECT 'closed', count(*) FROM conversations c
-		WHERE `+where+` AND c.status = 'closed' AND c.closed_at >= ?`, all...).Scan(&rows).Error
+		SELECT 'closed', count(*) FROM conversations c WHERE `+where+` AND `+closedWhere, all...).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -680,10 +778,77 @@ func (s *Service) counts(ctx context.Context, where string, all []any) (map[stri
 	for _, st := range BoardStatuses {
 		out[st] = 0
 	}
+	pending := 0
 	for _, r := range rows {
-		out[r.Status] = r.N
+		if r.Status == "-deltas" {
+			pending = r.N
+			continue
+		}
+		out[r.Status] += r.N
+	}
+	if keyed && pending >= compactAfter {
+		if err := s.compactCounts(ctx, v.Workspace.ID); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// compactAfter is how many changes may wait in board_count_deltas before a board read
+// folds them into board_counts.
+const compactAfter = 500
+
+// compactCounts folds the workspace's waiting changes into board_counts, in one
+// statement. One process at a time does it (the others carry on reading the changes);
+// webhooks go on inserting changes meanwhile and never wait for it.
+func (s *Service) compactCounts(ctx context.Context, workspaceID int64) error {
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var mine bool
+		if err := tx.Raw(`SELECT pg_try_advisory_xact_lock(hashtextextended('board_counts', ?))`, workspaceID).Scan(&mine).Error; err != nil || !mine {
+			return err
+		}
+		return tx.Exec(`WITH d AS (DELETE FROM board_count_deltas WHERE workspace_id = ? RETURNING status, channel_id, team_id, assignee_id, n)
+			INSERT INTO board_counts AS b (workspace_id, status, channel_id, team_id, assignee_id, n)
+			SELECT ?, status, channel_id, team_id, assignee_id, sum(n) FROM d GROUP BY status, channel_id, team_id, assignee_id
+			ON CONFLICT ON CONSTRAINT board_counts_key DO UPDATE SET n = b.n + EXCLUDED.n`, workspaceID, workspaceID).Error
+	})
+}
+
+// keyedWhere is boardWhere for board_counts (aliased c): visibility, view, team, channel
+// and assignee, the columns the table keys. ok is false when f filters by anything
+// else (a label, a search, or a filter added later): such counts need the conversations.
+func keyedWhere(v accounts.Viewer, f BoardFilter) (string, []any, bool) {
+	rest := f
+	rest.View, rest.TeamID, rest.ChannelID, rest.AssigneeID = "", nil, nil, nil
+	rest.ClosedSince, rest.ClosedUntil = time.Time{}, time.Time{}
+	if f.View != "" && f.View != ViewAll && f.View != ViewMine && f.View != ViewUnassigned {
+		return "", nil, false
+	}
+	if !reflect.ValueOf(rest).IsZero() {
+		return "", nil, false
+	}
+	cond, args := Visible(v, "c")
+	parts := []string{cond}
+	add := func(sql string, a ...any) {
+		parts = append(parts, sql)
+		args = append(args, a...)
+	}
+	switch f.View {
+	case ViewMine:
+		add("c.assignee_id = ?", v.User.ID)
+	case ViewUnassigned:
+		add("c.assignee_id IS NULL")
+	}
+	if f.TeamID != nil {
+		add("c.team_id = ?", *f.TeamID)
+	}
+	if f.ChannelID != nil {
+		add("c.channel_id = ?", *f.ChannelID)
+	}
+	if f.AssigneeID != nil {
+		add("c.assignee_id = ?", *f.AssigneeID)
+	}
+	return strings.Join(parts, " AND "), args, true
 }
 
 // MyUnread counts v's open conversations with customer messages nobody has read:

@@ -253,7 +253,7 @@ func fetch(c *testutil.Client, path string, htmx bool) int {
 }
 
 // measure runs perClient requests on every client at once and returns each duration.
-func measure(b *testing.B, pool []*testutil.Client, perClient int, do func(c *testutil.Client, i int) int) []time.Duration {
+func measure(b testing.TB, pool []*testutil.Client, perClient int, do func(c *testutil.Client, i int) int) []time.Duration {
 	var mu sync.Mutex
 	var all []time.Duration
 	var wg sync.WaitGroup

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,11 +45,23 @@ func BenchmarkBoardBusy(b *testing.B) {
 		c.Get("/board")
 	}
 	columns := []string{"new", "active", "pending", "closed"}
+	// CPU spent per request, the server's process (with the bench's own clients) and
+	// PostgreSQL's backends apart: unlike latencies, it hardly depends on what else the
+	// machine is doing, so it compares runs taken under different loads.
+	type cost struct{ page, column [2]time.Duration }
+	var costs []cost
 	reads := func() (page, column []time.Duration) {
+		c0 := cpuNow(b, s)
 		page = measure(b, pool, 30, func(c *testutil.Client, i int) int { return fetch(c, "/board", false) })
+		c1 := cpuNow(b, s)
 		column = measure(b, pool, 60, func(c *testutil.Client, i int) int {
 			return fetch(c, "/board/columns/"+columns[i%4], true)
 		})
+		c2 := cpuNow(b, s)
+		per := func(a, z [2]time.Duration, n int) [2]time.Duration {
+			return [2]time.Duration{(z[0] - a[0]) / time.Duration(max(n, 1)), (z[1] - a[1]) / time.Duration(max(n, 1))}
+		}
+		costs = append(costs, cost{per(c0, c1, len(page)), per(c1, c2, len(column))})
 		return page, column
 	}
 
@@ -64,17 +81,29 @@ func BenchmarkBoardBusy(b *testing.B) {
 		<-done
 
 		fmt.Printf("\nboard, quiet vs busy (16 readers; busy: signed webhooks at 100 msg/s, same workspace):\n")
-		fmt.Printf("%-38s %-34s %-34s %s\n", "", "quiet", "busy", "target")
+		fmt.Printf("%-38s %-34s %-34s %-12s %s\n", "", "quiet", "busy", "busy/quiet", "target")
 		row := func(name string, q, bz []time.Duration, p int, target time.Duration) {
 			cell := func(d []time.Duration) string {
 				return fmt.Sprintf("p50 %5.1f  p%d %5.1f ms (n=%d)", ms(pct(d, 50)), p, ms(pct(d, p)), len(d))
 			}
-			fmt.Printf("%-38s %-34s %-34s p%d < %s: %s\n", name, cell(q), cell(bz), p, target,
+			// The ratio says what the webhooks cost the readers whatever else the machine
+			// is doing (both columns are measured in the same run).
+			ratio := fmt.Sprintf("%.2f×", ms(pct(bz, p))/max(ms(pct(q, p)), 0.001))
+			fmt.Printf("%-38s %-34s %-34s %-12s p%d < %s: %s\n", name, cell(q), cell(bz), ratio, p, target,
 				map[bool]string{true: "ok", false: "MISSED"}[pct(bz, p) < target])
 		}
 		row("GET /board (full page)", quietPage, busyPage, 95, 50*time.Millisecond)
 		row("GET /board/columns/:status (partial)", quietColumn, busyColumn, 95, 20*time.Millisecond)
 		row("POST /webhooks (signed, 1 message)", quietHook, hooks, 99, 100*time.Millisecond)
+		fmt.Printf("(load average at the end: %s)\n", loadAverage())
+		if len(costs) == 2 {
+			q := costs[0]
+			fmt.Printf("CPU per request, quiet (Go process incl. the bench's clients + PostgreSQL): full page %.1f + %.1f ms, partial %.1f + %.1f ms\n",
+				ms(q.page[0]), ms(q.page[1]), ms(q.column[0]), ms(q.column[1]))
+			bz := costs[1]
+			fmt.Printf("CPU per request, busy (webhooks' share included): full page %.1f + %.1f ms, partial %.1f + %.1f ms\n",
+				ms(bz.page[0]), ms(bz.page[1]), ms(bz.column[0]), ms(bz.column[1]))
+		}
 		b.ReportMetric(ms(pct(busyPage, 95)), "busy-page-p95-ms")
 		b.ReportMetric(ms(pct(busyColumn, 95)), "busy-column-p95-ms")
 		b.ReportMetric(ms(pct(hooks, 99)), "busy-webhook-p99-ms")
@@ -84,7 +113,7 @@ func BenchmarkBoardBusy(b *testing.B) {
 var busySeq int64
 
 // webhooks sends rate signed webhooks a second for d and returns their latencies.
-func webhooks(b *testing.B, s boardSeed, ch models.Channel, rate int, d time.Duration, offset int) []time.Duration {
+func webhooks(b testing.TB, s boardSeed, ch models.Channel, rate int, d time.Duration, offset int) []time.Duration {
 	stop := make(chan struct{})
 	time.AfterFunc(d, func() { close(stop) })
 	return webhooksUntil(b, s, ch, rate, stop, offset)
@@ -93,7 +122,7 @@ func webhooks(b *testing.B, s boardSeed, ch models.Channel, rate int, d time.Dur
 // webhooksUntil sends rate signed webhooks a second, each from a customer of the
 // seeded conversations, on its own goroutine (a slow answer does not slow the rate),
 // until stop closes.
-func webhooksUntil(b *testing.B, s boardSeed, ch models.Channel, rate int, stop chan struct{}, offset int) []time.Duration {
+func webhooksUntil(b testing.TB, s boardSeed, ch models.Channel, rate int, stop chan struct{}, offset int) []time.Duration {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 	target := s.app.URL + ch.WebhookPath()
 	tick := time.NewTicker(time.Second / time.Duration(rate))
@@ -139,4 +168,48 @@ func webhooksUntil(b *testing.B, s boardSeed, ch models.Channel, rate int, stop 
 			mu.Unlock()
 		}()
 	}
+}
+
+// loadAverage is the machine's 1, 5 and 15-minute load averages ("" where unknown):
+// figures taken on a machine busy with other work say so.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%s %s %s on %d CPUs", f[0], f[1], f[2], runtime.NumCPU())
+}
+
+// cpuNow is the CPU time used so far by this process and by the PostgreSQL backends
+// serving the bench's database (from /proc; zero where unavailable).
+func cpuNow(b testing.TB, s boardSeed) [2]time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	self := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	var pids []int
+	if err := s.app.DB.Gorm.Raw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`).Scan(&pids).Error; err != nil {
+		b.Fatal(err)
+	}
+	var pg time.Duration
+	for _, pid := range pids {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name (which may hold spaces): utime and stime are the
+		// 12th and 13th, in clock ticks (100 a second on Linux).
+		_, rest, _ := strings.Cut(string(raw), ") ")
+		f := strings.Fields(rest)
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		pg += time.Duration(u+st) * 10 * time.Millisecond
+	}
+	return [2]time.Duration{self, pg}
 }

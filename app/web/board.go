@@ -118,14 +118,19 @@ func (s *Server) board(c echo.Context) error {
 	}
 	vf.SearchTruncated = f.SearchTruncated()
 	p := board.Props{Env: s.boardEnv(c, v, vf), Filter: vf, Presence: v.User.Presence, CanConnect: v.IsAdmin()}
+	var filled []string // the columns with cards: their first pages come in one statement
 	for _, st := range inbox.BoardStatuses {
-		col := board.Column{Status: st, Title: inbox.StatusLabel(st), Count: counts[st]}
-		p.Total += col.Count
-		if col.Count > 0 {
-			if col.Cards, col.Next, err = s.Inbox.ListColumn(ctx, v, st, f, "", inbox.DefaultColumnLimit); err != nil {
-				return err
-			}
+		if counts[st] > 0 {
+			filled = append(filled, st)
 		}
+	}
+	cards, next, err := s.Inbox.FirstPages(ctx, v, filled, f, inbox.DefaultColumnLimit)
+	if err != nil {
+		return err
+	}
+	for _, st := range inbox.BoardStatuses {
+		col := board.Column{Status: st, Title: inbox.StatusLabel(st), Count: counts[st], Cards: cards[st], Next: next[st]}
+		p.Total += col.Count
 		p.Columns = append(p.Columns, col)
 	}
 	if p.Options, err = s.Inbox.FilterOptions(ctx, v); err != nil {
