@@ -11,7 +11,7 @@ import (
 )
 
 // loadRouting gives the demo a routing setup to show (issue 9): office hours for
-// Ventas, a strategy per team, a welcome menu on the demo number and a few rules. It
+// every team, a strategy per team, a welcome menu on the demo number and a few rules. It
 // updates in place, so loading the demo twice changes nothing.
 func loadRouting(ctx context.Context, d *db.DB, ws models.Workspace, ch models.Channel, teamIDs map[string]int64) error {
 	return d.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -27,11 +27,9 @@ func loadRouting(ctx context.Context, d *db.DB, ws models.Workspace, ch models.C
 				return err
 			}
 		}
-		for name, mode := range map[string]string{"Ventas": models.RoutingRoundRobin, "Soporte": models.RoutingLeastBusy, "Cobranzas": models.RoutingManual} {
+		for name, mode := range map[string]string{"Comercial": models.RoutingRoundRobin, "Soporte técnico": models.RoutingLeastBusy, "Cobranzas": models.RoutingManual} {
 			upd := map[string]any{"routing_mode": mode}
-			if name == "Ventas" {
-				upd["calendar_id"] = cal
-			}
+			upd["calendar_id"] = cal
 			if err := tx.Model(&models.Team{}).Where("id = ?", teamIDs[name]).Updates(upd).Error; err != nil {
 				return err
 			}
@@ -46,8 +44,8 @@ func loadRouting(ctx context.Context, d *db.DB, ws models.Workspace, ch models.C
 		}
 		team := func(name string) *int64 { id := teamIDs[name]; return &id }
 		opts, _ := json.Marshal([]models.MenuOption{
-			{Key: "1", Title: "Ventas y nuevos servicios", TeamID: team("Ventas"), LabelID: label("Ventas")},
-			{Key: "2", Title: "Soporte técnico", TeamID: team("Soporte"), LabelID: label("Soporte")},
+			{Key: "1", Title: "Comprar o cotizar", TeamID: team("Comercial"), LabelID: label("Cotización")},
+			{Key: "2", Title: "Soporte técnico", TeamID: team("Soporte técnico"), LabelID: label("Reclamo")},
 			{Key: "3", Title: "Pagos y facturas", TeamID: team("Cobranzas")},
 		})
 		if err := tx.Exec(`INSERT INTO channel_menus (workspace_id, channel_id, text, options) VALUES (?, ?, ?, ?)
@@ -58,11 +56,11 @@ func loadRouting(ctx context.Context, d *db.DB, ws models.Workspace, ch models.C
 		rules := []struct {
 			name, kind, cond, team, priority string
 		}{
-			{"Reclamos a Soporte", models.RuleKeywords, `{"keywords":["reclamo","no funciona","falla","urgente"]}`, "Soporte", "high"},
-			{"México a Ventas", models.RuleCountry, `{"country":"MX"}`, "Ventas", ""},
-			{"Cuentas con responsable", models.RuleCompanyOwner, `{"company_owner":true}`, "Ventas", ""},
+			{"Reclamos a Soporte técnico", models.RuleKeywords, `{"keywords":["reclamo","no funciona","falla","urgente"]}`, "Soporte técnico", "high"},
+			{"México a Comercial", models.RuleCountry, `{"country":"MX"}`, "Comercial", ""},
+			{"Cuentas con responsable", models.RuleCompanyOwner, `{"company_owner":true}`, "Comercial", ""},
 			{"Opción 3 a Cobranzas", models.RuleMenuOption, `{"menu_option":"3"}`, "Cobranzas", "normal"},
-			{"Por defecto a Ventas", models.RuleDefault, `{"default":true}`, "Ventas", ""},
+			{"Por defecto a Comercial", models.RuleDefault, `{"default":true}`, "Comercial", ""},
 		}
 		for i, r := range rules {
 			if err := tx.Exec(`INSERT INTO routing_rules (workspace_id, name, position, kind, cond, team_id, priority) VALUES (?, ?, ?, ?, ?, ?, ?)
