@@ -37,8 +37,8 @@ func newRoutingOrderFixture(t *testing.T) *routingOrderFixture {
 }
 
 // nextChatTeam sends a first message from a new Peruvian customer on Principal and
-// returns the name of the team the conversation ended in ("" when none): with routing
-// merged, it is the team of the first rule in the order.
+// returns the name of the team the conversation ended in ("" when none): with routing,
+// it is the team of the first rule in the order.
 func (f *routingOrderFixture) nextChatTeam(t *testing.T) string {
 	t.Helper()
 	f.chats++
@@ -77,6 +77,9 @@ func TestBrowserAdminReordersRulesByDrag(t *testing.T) {
 	if got := ruleNamesOnScreen(t, ctx); got != "Principal a Ventas | Perú a Soporte" {
 		t.Fatalf("before: %s", got)
 	}
+	if got := f.nextChatTeam(t); got != "Ventas" {
+		t.Fatalf("before the drag a new chat went to %q, want Ventas", got)
+	}
 
 	do(t, ctx, chromedp.DragAndDrop(
 		chromedp.CSS(`[data-testid="rule-row"]:nth-child(2) [data-testid="rule-name"]`),
@@ -97,8 +100,10 @@ func TestBrowserAdminReordersRulesByDrag(t *testing.T) {
 	if n := auditCount(t, f.app, f.ws, "routing.rule_reorder"); n != 1 {
 		t.Fatalf("%d reorder audit events, want 1", n)
 	}
-	// With routing merged, the integrator adds: f.nextChatTeam(t) == "Soporte".
-	_ = f.nextChatTeam
+	// Routing reads the new order: the next new chat follows the rule now on top.
+	if got := f.nextChatTeam(t); got != "Soporte" {
+		t.Fatalf("after the drag a new chat went to %q, want Soporte", got)
+	}
 }
 
 // seedRoutingScreens gives the routing and automation screens something to show:
