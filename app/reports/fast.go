@@ -21,7 +21,7 @@ import (
 // group accumulates the figures of a set of cycles.
 type group struct {
 	n, closed, unanswered, fcr, converted, evaluated, hit, windowLost int
-	frW, frB, rsW, rsB, nxW, nxB                                     []float64
+	frW, frB, rsW, rsB, nxW, nxB                                      []float64
 }
 
 func (g *group) figures(clock string) *Figures {
