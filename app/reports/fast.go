@@ -130,13 +130,18 @@ func selectKth(v []float64, k int) float64 {
 }
 
 // periods computes the report of sc and, when prev is not nil, the overall figures of
-// the previous period prev (same filters, ending where sc starts) from one read.
-func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, pq Query) (Report, Report, error) {
+// the previous period prev (same filters, ending where sc starts) from one read. With
+// onlyPrev it reads and computes the previous period alone (the page runs both halves
+// side by side, on two connections).
+func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, pq Query, onlyPrev bool) (Report, Report, error) {
 	r := Report{From: q.From, To: q.To, Timezone: sc.Workspace.Timezone}
 	pr := Report{From: pq.From, To: pq.To, Timezone: sc.Workspace.Timezone}
 	read := sc
 	if prev != nil {
 		read.From = prev.From
+	}
+	if onlyPrev {
+		read.End = sc.From
 	}
 	cur := newAccum(true)
 	var old *accum
@@ -153,7 +158,7 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 			(COALESCE(CASE WHEN p.business_hours THEN f.sla_first_bs ELSE f.sla_first_s END > p.first_response_seconds, false)
 			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_next_bs ELSE f.sla_next_s END > p.next_response_seconds, false)
 			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_resolution_bs ELSE f.sla_resolution_s END > p.resolution_seconds, false)),
-			f.first_replier_id, f.assignee_id,
+			CASE WHEN f.opened_at >= $`+n+` THEN f.first_replier_id END, CASE WHEN f.opened_at >= $`+n+` THEN f.assignee_id END,
 			CASE WHEN f.opened_at >= $`+n+` THEN f.reply_users END, CASE WHEN f.opened_at >= $`+n+` THEN f.reply_counts END
 		FROM cycle_figures f LEFT JOIN teams t ON t.id = f.team_id LEFT JOIN sla_policies p ON p.id = t.sla_policy_id
 		WHERE `+where, args...)
@@ -299,11 +304,13 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 			curOpen = append(curOpen, o)
 		}
 	}
-	cur.finish(&r, q.Clock, sc, curOpen, policies, cals, us)
+	if !onlyPrev {
+		cur.finish(&r, q.Clock, sc, curOpen, policies, cals, us)
+	}
 	if old != nil {
 		old.finish(&pr, pq.Clock, sc, oldOpen, policies, cals, us)
 	}
-	if q.WithCycles {
+	if q.WithCycles && !onlyPrev {
 		r.Cycles, err = s.cycles(ctx, sc, policies, cals)
 	}
 	return r, pr, err
