@@ -151,15 +151,23 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 	where, args := read.where()
 	args = append(args, sc.From)
 	n := itoa(len(args))
-	rows, err := s.Pool.Query(ctx, `SELECT f.team_id, f.opened_at >= $`+n+`, f.closed_at IS NOT NULL, f.replies = 0,
-			f.first_response_s, f.first_response_bs, f.resolution_s, f.resolution_bs,
-			CASE WHEN f.opened_at >= $`+n+` THEN f.next_s END, CASE WHEN f.opened_at >= $`+n+` THEN f.next_bs END,
-			f.fcr, f.converted, f.window_lost, p.id IS NOT NULL,
-			(COALESCE(CASE WHEN p.business_hours THEN f.sla_first_bs ELSE f.sla_first_s END > p.first_response_seconds, false)
+	// Narrow rows (the transfer is most of the cost): the flags in one integer, the
+	// common single-element arrays as scalars, the previous period without its detail.
+	cur1 := func(x string) string { return "CASE WHEN f.opened_at >= $" + n + " THEN " + x + " END" }
+	rows, err := s.Pool.Query(ctx, `SELECT f.team_id,
+			(f.opened_at >= $`+n+`)::int + ((f.closed_at IS NOT NULL)::int * 2) + ((f.replies = 0)::int * 4) + (f.fcr::int * 8)
+			+ (f.converted::int * 16) + (f.window_lost::int * 32) + ((p.id IS NOT NULL)::int * 64)
+			+ ((COALESCE(CASE WHEN p.business_hours THEN f.sla_first_bs ELSE f.sla_first_s END > p.first_response_seconds, false)
 			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_next_bs ELSE f.sla_next_s END > p.next_response_seconds, false)
-			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_resolution_bs ELSE f.sla_resolution_s END > p.resolution_seconds, false)),
-			CASE WHEN f.opened_at >= $`+n+` THEN f.first_replier_id END, CASE WHEN f.opened_at >= $`+n+` THEN f.assignee_id END,
-			CASE WHEN f.opened_at >= $`+n+` THEN f.reply_users END, CASE WHEN f.opened_at >= $`+n+` THEN f.reply_counts END
+			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_resolution_bs ELSE f.sla_resolution_s END > p.resolution_seconds, false))::int * 128),
+			f.first_response_s, f.first_response_bs, f.resolution_s, f.resolution_bs,
+			`+cur1("CASE WHEN cardinality(f.next_s) = 1 THEN f.next_s[1] END")+`, `+cur1("CASE WHEN cardinality(f.next_bs) = 1 THEN f.next_bs[1] END")+`,
+			`+cur1("CASE WHEN cardinality(f.next_s) > 1 THEN f.next_s END")+`, `+cur1("CASE WHEN cardinality(f.next_bs) > 1 THEN f.next_bs END")+`,
+			`+cur1("f.first_replier_id")+`, `+cur1("f.assignee_id")+`,
+			`+cur1("CASE WHEN cardinality(f.reply_users) = 1 THEN f.reply_users[1] END")+`,
+			`+cur1("CASE WHEN cardinality(f.reply_counts) = 1 THEN f.reply_counts[1] END")+`,
+			`+cur1("CASE WHEN cardinality(f.reply_users) > 1 THEN f.reply_users END")+`,
+			`+cur1("CASE WHEN cardinality(f.reply_counts) > 1 THEN f.reply_counts END")+`
 		FROM cycle_figures f LEFT JOIN teams t ON t.id = f.team_id LEFT JOIN sla_policies p ON p.id = t.sla_policy_id
 		WHERE `+where, args...)
 	if err != nil {
@@ -178,16 +186,17 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 	for rows.Next() {
 		v := rows.RawValues()
 		a := cur
-		if !dBool(v[1]) {
+		bits, _ := dInt(v[1])
+		if bits&1 == 0 {
 			if old == nil {
 				continue
 			}
 			a = old
 		}
 		team, hasTeam := dInt(v[0])
-		closed, unanswered := dBool(v[2]), dBool(v[3])
-		fw, fb, rw, rb = dFloatP(v[4], fw), dFloatP(v[5], fb), dFloatP(v[6], rw), dFloatP(v[7], rb)
-		fcr, conv, lost, hasPolicy, breached := dBool(v[10]), dBool(v[11]), dBool(v[12]), dBool(v[13]), dBool(v[14])
+		closed, unanswered := bits&2 != 0, bits&4 != 0
+		fw, fb, rw, rb = dFloatP(v[2], fw), dFloatP(v[3], fb), dFloatP(v[4], rw), dFloatP(v[5], rb)
+		fcr, conv, lost, hasPolicy, breached := bits&8 != 0, bits&16 != 0, bits&32 != 0, bits&64 != 0, bits&128 != 0
 		add := func(g *group) {
 			g.n++
 			if closed {
@@ -237,11 +246,18 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 			}
 			add(tg)
 		}
-		if nw, err = dFloats(v[8], nw[:0]); err != nil {
+		nw, nb = nw[:0], nb[:0]
+		if x := dFloatP(v[6], nil); x != nil {
+			nw = append(nw, *x)
+		}
+		if x := dFloatP(v[7], nil); x != nil {
+			nb = append(nb, *x)
+		}
+		if nw, err = dFloats(v[8], nw); err != nil {
 			rows.Close()
 			return r, pr, err
 		}
-		if nb, err = dFloats(v[9], nb[:0]); err != nil {
+		if nb, err = dFloats(v[9], nb); err != nil {
 			rows.Close()
 			return r, pr, err
 		}
@@ -249,20 +265,27 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 		if tg != nil {
 			tg.nxW, tg.nxB = append(tg.nxW, nw...), append(tg.nxB, nb...)
 		}
-		if u, ok := dInt(v[15]); ok && fw != nil {
+		if u, ok := dInt(v[10]); ok && fw != nil {
 			a.firstW[u] = append(a.firstW[u], *fw)
 			if fb != nil {
 				a.firstB[u] = append(a.firstB[u], *fb)
 			}
 		}
-		if u, ok := dInt(v[16]); ok && closed {
+		if u, ok := dInt(v[11]); ok && closed {
 			a.closed[u]++
 		}
-		if users, err = dInts(v[17], users[:0]); err != nil {
+		users, counts = users[:0], counts[:0]
+		if u, ok := dInt(v[12]); ok {
+			users = append(users, u)
+		}
+		if c, ok := dInt(v[13]); ok {
+			counts = append(counts, c)
+		}
+		if users, err = dInts(v[14], users); err != nil {
 			rows.Close()
 			return r, pr, err
 		}
-		if counts, err = dInts(v[18], counts[:0]); err != nil {
+		if counts, err = dInts(v[15], counts); err != nil {
 			rows.Close()
 			return r, pr, err
 		}
@@ -370,8 +393,6 @@ func (a *accum) finish(r *Report, clock string, sc Scope, open []openRow, polici
 }
 
 // Binary decoding of the columns read above (PostgreSQL's wire format).
-
-func dBool(b []byte) bool { return len(b) == 1 && b[0] != 0 }
 
 func dInt(b []byte) (int64, bool) {
 	switch len(b) {
