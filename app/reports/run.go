@@ -97,7 +97,7 @@ func (sc Scope) where() (string, []any) {
 }
 
 // Run computes the report for q as of now: the queued cycles of the range are brought
-// up to date first, then the stored figures are aggregated in SQL and the running clocks
+// up to date first, then the stored figures are read once and aggregated in Go (fast.go) and the running clocks
 // of open cycles are compared with now. The page, the CLI, the API and the CSV all come
 // through here.
 func (s *Service) Run(ctx context.Context, q Query) (Report, error) {
