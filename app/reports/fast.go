@@ -130,18 +130,13 @@ func selectKth(v []float64, k int) float64 {
 }
 
 // periods computes the report of sc and, when prev is not nil, the overall figures of
-// the previous period prev (same filters, ending where sc starts) from one read. With
-// onlyPrev it reads and computes the previous period alone (the page runs both halves
-// side by side, on two connections).
-func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, pq Query, onlyPrev bool) (Report, Report, error) {
+// the previous period prev (same filters, ending where sc starts) from one read.
+func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, pq Query) (Report, Report, error) {
 	r := Report{From: q.From, To: q.To, Timezone: sc.Workspace.Timezone}
 	pr := Report{From: pq.From, To: pq.To, Timezone: sc.Workspace.Timezone}
 	read := sc
 	if prev != nil {
 		read.From = prev.From
-	}
-	if onlyPrev {
-		read.End = sc.From
 	}
 	cur := newAccum(true)
 	var old *accum
@@ -352,13 +347,11 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 			curOpen = append(curOpen, o)
 		}
 	}
-	if !onlyPrev {
-		cur.finish(&r, q.Clock, sc, curOpen, policies, cals, us)
-	}
+	cur.finish(&r, q.Clock, sc, curOpen, policies, cals, us)
 	if old != nil {
 		old.finish(&pr, pq.Clock, sc, oldOpen, policies, cals, us)
 	}
-	if q.WithCycles && !onlyPrev {
+	if q.WithCycles {
 		r.Cycles, err = s.cycles(ctx, sc, policies, cals)
 	}
 	return r, pr, err

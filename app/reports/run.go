@@ -114,7 +114,7 @@ func (s *Service) Run(ctx context.Context, q Query) (Report, error) {
 // aggregate reads the figures of the scope (already refreshed) and aggregates them in
 // one pass (fast.go).
 func (s *Service) aggregate(ctx context.Context, q Query, sc Scope) (Report, error) {
-	r, _, err := s.periods(ctx, q, sc, nil, Query{}, false)
+	r, _, err := s.periods(ctx, q, sc, nil, Query{})
 	return r, err
 }
 
