@@ -71,8 +71,7 @@ func (s *Service) Page(ctx context.Context, q Query) (Page, error) {
 		return p, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { p.Report, err = s.aggregate(gctx, q, sc, false); return })
-	g.Go(func() (err error) { p.Previous, err = s.aggregate(gctx, pq, psc, true); return })
+	g.Go(func() (err error) { p.Report, p.Previous, err = s.periods(gctx, q, sc, &psc, pq); return })
 	g.Go(func() (err error) { p.Days, err = s.days(gctx, sc); return })
 	g.Go(func() (err error) { p.Stages, err = s.stageTimes(gctx, sc); return })
 	g.Go(func() (err error) { p.Opportunities, p.OpportunityCount, err = s.opportunities(gctx, sc, 50); return })

@@ -1,0 +1,480 @@
+package reports
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/atiende/atiende/app/calendar"
+	"github.com/atiende/atiende/models"
+)
+
+// The aggregation of a report is done here in one pass over the scope's cycle_figures
+// rows, read once (binary) for the period and, on the page, for the previous period of
+// the comparison too: counts, sums, and the medians and p90s by selection rather than
+// one sort per figure. The figures are exactly those of metrics.md (percentile_cont's
+// linear interpolation, averages rounded to milliseconds).
+
+// group accumulates the figures of a set of cycles.
+type group struct {
+	n, closed, unanswered, fcr, converted, evaluated, hit, windowLost int
+	frW, frB, rsW, rsB, nxW, nxB                                      []float64
+}
+
+func (g *group) figures(clock string) *Figures {
+	return &Figures{Conversations: g.n, Closed: g.closed, Unanswered: g.unanswered,
+		FirstResponse: statOf(g.frW, g.frB, clock), NextResponse: statOf(g.nxW, g.nxB, clock), Resolution: statOf(g.rsW, g.rsB, clock),
+		FCRRate: rate(g.fcr, g.n), ConversionRate: rate(g.converted, g.n),
+		SLA: SLA{Evaluated: g.evaluated, Hit: g.hit}, WindowLost: g.windowLost}
+}
+
+// accum is a period being aggregated; detail: teams, agents and next responses too.
+type accum struct {
+	detail  bool
+	overall group
+	teams   map[int64]*group // by team (cycles without a team are in the overall only)
+	firstW  map[int64][]float64
+	firstB  map[int64][]float64
+	replies map[int64]int
+	closed  map[int64]int
+}
+
+func newAccum(detail bool) *accum {
+	return &accum{detail: detail, teams: map[int64]*group{}, firstW: map[int64][]float64{}, firstB: map[int64][]float64{},
+		replies: map[int64]int{}, closed: map[int64]int{}}
+}
+
+// statOf is stat with only the percentiles of the query's clock (all when clock is "").
+func statOf(wall, business []float64, clock string) Stat {
+	s := Stat{Count: len(wall), Avg: avg(wall), Business: Spread{Avg: avg(business)}}
+	if clock != ClockBusiness {
+		s.Median, s.P90 = percentiles(wall)
+	}
+	if clock != ClockWall {
+		s.Business.Median, s.Business.P90 = percentiles(business)
+	}
+	return s
+}
+
+// percentiles are percentile_cont(0.5) and percentile_cont(0.9) of v (reordered in place),
+// found by selection: the same order statistics a sort would give.
+func percentiles(v []float64) (*float64, *float64) {
+	if len(v) == 0 {
+		return nil, nil
+	}
+	at := func(p float64) *float64 {
+		pos := p * float64(len(v)-1)
+		lo, hi := math.Floor(pos), math.Ceil(pos)
+		a := selectKth(v, int(lo))
+		b := a
+		if int(hi) != int(lo) {
+			// The next order statistic is the smallest of what lies above lo.
+			b = v[int(hi)]
+			for _, x := range v[int(hi):] {
+				if x < b {
+					b = x
+				}
+			}
+		}
+		r := round(a + (pos-lo)*(b-a))
+		return &r
+	}
+	m := at(0.5)
+	return m, at(0.9)
+}
+
+// selectKth reorders v so that v[k] is the k-th smallest, with nothing larger before it
+// and nothing smaller after it, and returns it.
+func selectKth(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		// Median of three as pivot.
+		mid := lo + (hi-lo)/2
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		p := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < p {
+				i++
+			}
+			for v[j] > p {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
+}
+
+// periods computes the report of sc and, when prev is not nil, the overall figures of
+// the previous period prev (same filters, ending where sc starts) from one read.
+func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, pq Query) (Report, Report, error) {
+	r := Report{From: q.From, To: q.To, Timezone: sc.Workspace.Timezone}
+	pr := Report{From: pq.From, To: pq.To, Timezone: sc.Workspace.Timezone}
+	read := sc
+	if prev != nil {
+		read.From = prev.From
+	}
+	cur := newAccum(true)
+	var old *accum
+	if prev != nil {
+		old = newAccum(false)
+	}
+	// Room for the values up front (the daily rollups tell about how many cycles): growing
+	// the lists as they fill was a fifth of the page's time.
+	var est int
+	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE(sum(conversations), 0) FROM report_daily WHERE workspace_id = $1 AND day BETWEEN $2 AND $3`,
+		sc.Workspace.ID, read.From.AddDate(0, 0, -1), read.End).Scan(&est); err != nil {
+		return r, pr, err
+	}
+	est = min(est, 2_000_000)
+	reserve := func(g *group, n int) {
+		g.frW, g.frB, g.rsW, g.rsB = make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
+	}
+	reserveNext := func(g *group, n int) { g.nxW, g.nxB = make([]float64, 0, n), make([]float64, 0, n) }
+	perTeam := est/max(1, len(sc.Teams)) + 64
+	if prev != nil {
+		// About half of what was read is each period's.
+		reserve(&cur.overall, est/2+64)
+		reserveNext(&cur.overall, est/2+64)
+		reserve(&old.overall, est/2+64)
+		perTeam /= 2
+	} else {
+		reserve(&cur.overall, est+64)
+		reserveNext(&cur.overall, est+64)
+	}
+	where, args := read.where()
+	args = append(args, sc.From)
+	n := itoa(len(args))
+	// Narrow rows (the transfer is most of the cost): the flags in one integer, the
+	// common single-element arrays as scalars, the previous period without its detail.
+	cur1 := func(x string) string { return "CASE WHEN f.opened_at >= $" + n + " THEN " + x + " END" }
+	rows, err := s.Pool.Query(ctx, `SELECT f.team_id,
+			(f.opened_at >= $`+n+`)::int + ((f.closed_at IS NOT NULL)::int * 2) + ((f.replies = 0)::int * 4) + (f.fcr::int * 8)
+			+ (f.converted::int * 16) + (f.window_lost::int * 32) + ((p.id IS NOT NULL)::int * 64)
+			+ ((COALESCE(CASE WHEN p.business_hours THEN f.sla_first_bs ELSE f.sla_first_s END > p.first_response_seconds, false)
+			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_next_bs ELSE f.sla_next_s END > p.next_response_seconds, false)
+			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_resolution_bs ELSE f.sla_resolution_s END > p.resolution_seconds, false))::int * 128),
+			f.first_response_s, f.first_response_bs, f.resolution_s, f.resolution_bs,
+			`+cur1("CASE WHEN cardinality(f.next_s) = 1 THEN f.next_s[1] END")+`, `+cur1("CASE WHEN cardinality(f.next_bs) = 1 THEN f.next_bs[1] END")+`,
+			`+cur1("CASE WHEN cardinality(f.next_s) > 1 THEN f.next_s END")+`, `+cur1("CASE WHEN cardinality(f.next_bs) > 1 THEN f.next_bs END")+`,
+			`+cur1("f.first_replier_id")+`, `+cur1("f.assignee_id")+`,
+			`+cur1("CASE WHEN cardinality(f.reply_users) = 1 THEN f.reply_users[1] END")+`,
+			`+cur1("CASE WHEN cardinality(f.reply_counts) = 1 THEN f.reply_counts[1] END")+`,
+			`+cur1("CASE WHEN cardinality(f.reply_users) > 1 THEN f.reply_users END")+`,
+			`+cur1("CASE WHEN cardinality(f.reply_counts) > 1 THEN f.reply_counts END")+`
+		FROM cycle_figures f LEFT JOIN teams t ON t.id = f.team_id LEFT JOIN sla_policies p ON p.id = t.sla_policy_id
+		WHERE `+where, args...)
+	if err != nil {
+		return r, pr, err
+	}
+	for _, fd := range rows.FieldDescriptions() {
+		if fd.Format != pgx.BinaryFormatCode {
+			rows.Close()
+			return r, pr, fmt.Errorf("reports: column %s not in binary format", fd.Name)
+		}
+	}
+	var fw, fb, rw, rb *float64
+	var nw, nb []float64
+	var users []int64
+	var counts []int64
+	for rows.Next() {
+		v := rows.RawValues()
+		a := cur
+		bits, _ := dInt(v[1])
+		if bits&1 == 0 {
+			if old == nil {
+				continue
+			}
+			a = old
+		}
+		team, hasTeam := dInt(v[0])
+		closed, unanswered := bits&2 != 0, bits&4 != 0
+		fw, fb, rw, rb = dFloatP(v[2], fw), dFloatP(v[3], fb), dFloatP(v[4], rw), dFloatP(v[5], rb)
+		fcr, conv, lost, hasPolicy, breached := bits&8 != 0, bits&16 != 0, bits&32 != 0, bits&64 != 0, bits&128 != 0
+		add := func(g *group) {
+			g.n++
+			if closed {
+				g.closed++
+				if hasPolicy {
+					g.evaluated++
+					if !breached {
+						g.hit++
+					}
+				}
+				if lost {
+					g.windowLost++
+				}
+			}
+			if unanswered {
+				g.unanswered++
+			}
+			if fcr {
+				g.fcr++
+			}
+			if conv {
+				g.converted++
+			}
+			if fw != nil {
+				g.frW = append(g.frW, *fw)
+			}
+			if fb != nil {
+				g.frB = append(g.frB, *fb)
+			}
+			if rw != nil {
+				g.rsW = append(g.rsW, *rw)
+			}
+			if rb != nil {
+				g.rsB = append(g.rsB, *rb)
+			}
+		}
+		add(&a.overall)
+		if !a.detail {
+			continue
+		}
+		var tg *group
+		if hasTeam {
+			tg = a.teams[team]
+			if tg == nil {
+				tg = &group{}
+				reserve(tg, perTeam)
+				reserveNext(tg, perTeam)
+				a.teams[team] = tg
+			}
+			add(tg)
+		}
+		nw, nb = nw[:0], nb[:0]
+		if x := dFloatP(v[6], nil); x != nil {
+			nw = append(nw, *x)
+		}
+		if x := dFloatP(v[7], nil); x != nil {
+			nb = append(nb, *x)
+		}
+		if nw, err = dFloats(v[8], nw); err != nil {
+			rows.Close()
+			return r, pr, err
+		}
+		if nb, err = dFloats(v[9], nb); err != nil {
+			rows.Close()
+			return r, pr, err
+		}
+		a.overall.nxW, a.overall.nxB = append(a.overall.nxW, nw...), append(a.overall.nxB, nb...)
+		if tg != nil {
+			tg.nxW, tg.nxB = append(tg.nxW, nw...), append(tg.nxB, nb...)
+		}
+		if u, ok := dInt(v[10]); ok && fw != nil {
+			a.firstW[u] = append(a.firstW[u], *fw)
+			if fb != nil {
+				a.firstB[u] = append(a.firstB[u], *fb)
+			}
+		}
+		if u, ok := dInt(v[11]); ok && closed {
+			a.closed[u]++
+		}
+		users, counts = users[:0], counts[:0]
+		if u, ok := dInt(v[12]); ok {
+			users = append(users, u)
+		}
+		if c, ok := dInt(v[13]); ok {
+			counts = append(counts, c)
+		}
+		if users, err = dInts(v[14], users); err != nil {
+			rows.Close()
+			return r, pr, err
+		}
+		if counts, err = dInts(v[15], counts); err != nil {
+			rows.Close()
+			return r, pr, err
+		}
+		for i, u := range users {
+			if i < len(counts) {
+				a.replies[u] += int(counts[i])
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r, pr, err
+	}
+
+	// Open cycles: their running clocks against now.
+	policies, cals, err := s.teamRules(ctx, sc.Teams)
+	if err != nil {
+		return r, pr, err
+	}
+	where, args = read.where()
+	orows, err := s.Pool.Query(ctx, `SELECT f.team_id, f.opened_at, f.closed_at, f.sla_first_s, f.sla_first_bs, f.sla_next_s, f.sla_next_bs,
+			f.sla_resolution_s, f.sla_resolution_bs, f.open_wait_since, f.pending_s, f.pending_bs, f.pending_since, f.waiting_since, f.window_lost
+		FROM cycle_figures f WHERE `+where+` AND f.closed_at IS NULL`, args...)
+	if err != nil {
+		return r, pr, err
+	}
+	open, err := pgx.CollectRows(orows, pgx.RowToStructByPos[openRow])
+	if err != nil {
+		return r, pr, err
+	}
+	var us []models.User
+	if err := s.DB.WithContext(ctx).Where("workspace_id = ?", sc.Workspace.ID).Order("lower(email), id").Find(&us).Error; err != nil {
+		return r, pr, err
+	}
+	curOpen, oldOpen := open[:0:0], open[:0:0]
+	for _, o := range open {
+		if o.OpenedAt.Before(sc.From) {
+			oldOpen = append(oldOpen, o)
+		} else {
+			curOpen = append(curOpen, o)
+		}
+	}
+	cur.finish(&r, q.Clock, sc, curOpen, policies, cals, us)
+	if old != nil {
+		old.finish(&pr, pq.Clock, sc, oldOpen, policies, cals, us)
+	}
+	if q.WithCycles {
+		r.Cycles, err = s.cycles(ctx, sc, policies, cals)
+	}
+	return r, pr, err
+}
+
+// finish turns the accumulated groups into the report's overall, team and agent rows.
+func (a *accum) finish(r *Report, clock string, sc Scope, open []openRow, policies map[int64]*models.SLAPolicy,
+	cals map[int64]*calendar.Calendar, users []models.User) {
+	figs := map[int64]*Figures{0: a.overall.figures(clock)}
+	for id, g := range a.teams {
+		figs[id] = g.figures(clock)
+	}
+	for _, o := range open {
+		var p *models.SLAPolicy
+		var cal *calendar.Calendar
+		if o.TeamID != nil {
+			p, cal = policies[*o.TeamID], cals[*o.TeamID]
+		}
+		breached := p != nil && len(o.clocks.breaches(p, cal, sc.Now)) > 0
+		lost := o.clocks.windowLost(sc.Now)
+		for _, key := range []int64{0, teamKey(o.TeamID)} {
+			if f := figs[key]; f != nil && (key == 0 || o.TeamID != nil) {
+				if breached {
+					f.SLA.Evaluated++
+				}
+				if lost {
+					f.WindowLost++
+				}
+			}
+		}
+	}
+	done := func(f *Figures) Figures {
+		f.SLA.HitRate = rate(f.SLA.Hit, f.SLA.Evaluated)
+		return *f
+	}
+	r.Overall = done(figs[0])
+	r.Teams = []TeamRow{}
+	for _, t := range sc.Teams {
+		if sc.Only != nil && !contains(sc.Only, t.ID) {
+			continue
+		}
+		f := figs[t.ID]
+		if f == nil {
+			f = &Figures{FirstResponse: stat(nil, nil), NextResponse: stat(nil, nil), Resolution: stat(nil, nil)}
+		}
+		r.Teams = append(r.Teams, TeamRow{Team: t.Name, Figures: done(f)})
+	}
+	r.Agents = []AgentRow{}
+	for _, u := range users {
+		row := AgentRow{Agent: u.Email, Replies: a.replies[u.ID], FirstResponses: len(a.firstW[u.ID]), Closed: a.closed[u.ID],
+			FirstResponse: statOf(a.firstW[u.ID], a.firstB[u.ID], clock)}
+		if row.Replies == 0 && row.FirstResponses == 0 && row.Closed == 0 && (!u.Active || u.Role == models.RoleAdmin) {
+			continue // an admin or a former user with nothing in this period
+		}
+		r.Agents = append(r.Agents, row)
+	}
+}
+
+// Binary decoding of the columns read above (PostgreSQL's wire format).
+
+func dInt(b []byte) (int64, bool) {
+	switch len(b) {
+	case 8:
+		return int64(binary.BigEndian.Uint64(b)), true
+	case 4:
+		return int64(int32(binary.BigEndian.Uint32(b))), true
+	}
+	return 0, false
+}
+
+// dFloatP decodes a nullable float8 into *buf (reused), nil for NULL.
+func dFloatP(b []byte, buf *float64) *float64 {
+	if len(b) != 8 {
+		return nil
+	}
+	if buf == nil {
+		buf = new(float64)
+	}
+	*buf = math.Float64frombits(binary.BigEndian.Uint64(b))
+	return buf
+}
+
+// arrayElems calls fn with each non-null element of a one-dimensional binary array.
+func arrayElems(b []byte, fn func([]byte)) error {
+	if b == nil || len(b) < 12 {
+		return nil // NULL or empty
+	}
+	ndim := int(binary.BigEndian.Uint32(b))
+	if ndim == 0 {
+		return nil
+	}
+	if ndim != 1 || len(b) < 20 {
+		return fmt.Errorf("reports: unexpected array")
+	}
+	n := int(int32(binary.BigEndian.Uint32(b[12:])))
+	p := 20
+	for i := 0; i < n; i++ {
+		if p+4 > len(b) {
+			return fmt.Errorf("reports: short array")
+		}
+		l := int(int32(binary.BigEndian.Uint32(b[p:])))
+		p += 4
+		if l < 0 {
+			continue
+		}
+		if p+l > len(b) {
+			return fmt.Errorf("reports: short array")
+		}
+		fn(b[p : p+l])
+		p += l
+	}
+	return nil
+}
+
+func dFloats(b []byte, out []float64) ([]float64, error) {
+	err := arrayElems(b, func(e []byte) { out = append(out, math.Float64frombits(binary.BigEndian.Uint64(e))) })
+	return out, err
+}
+
+func dInts(b []byte, out []int64) ([]int64, error) {
+	err := arrayElems(b, func(e []byte) {
+		x, _ := dInt(e)
+		out = append(out, x)
+	})
+	return out, err
+}
