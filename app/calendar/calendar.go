@@ -242,3 +242,21 @@ func FromModel(m models.Calendar) (Calendar, error) {
 	}
 	return Parse(m.Timezone, hours, holidays)
 }
+
+var weekdaysES = [7]string{"domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"}
+var monthsES = [12]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"}
+
+// ClockES says a local time of day in Spanish: "a las 9:00", "a la 1:30".
+func ClockES(l time.Time) string {
+	if l.Hour() == 1 {
+		return fmt.Sprintf("a la %d:%02d", l.Hour(), l.Minute())
+	}
+	return fmt.Sprintf("a las %d:%02d", l.Hour(), l.Minute())
+}
+
+// OpeningES says a moment in Spanish, in loc: "lunes 9 de marzo a las 9:00" (the one
+// wording of an opening, for the away message and the calendar screens).
+func OpeningES(t time.Time, loc *time.Location) string {
+	l := t.In(loc)
+	return fmt.Sprintf("%s %d de %s %s", weekdaysES[l.Weekday()], l.Day(), monthsES[l.Month()-1], ClockES(l))
+}

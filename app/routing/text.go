@@ -200,9 +200,6 @@ func cut(s string, n int) string {
 	return strings.TrimRight(head, " ,.;:-") + "…"
 }
 
-var dias = [7]string{"domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"}
-var meses = [12]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"}
-
 // NextOpeningText names the calendar's next opening after now in Spanish, in the
 // calendar's time zone: "hoy a las 14:00", "mañana a las 9:00", "el lunes 9 de marzo a las 9:00".
 func NextOpeningText(cal calendar.Calendar, now time.Time) string {
@@ -211,10 +208,7 @@ func NextOpeningText(cal calendar.Calendar, now time.Time) string {
 		return "lo antes posible"
 	}
 	l, n := at.In(cal.Loc), now.In(cal.Loc)
-	clock := fmt.Sprintf("a las %d:%02d", l.Hour(), l.Minute())
-	if l.Hour() == 1 {
-		clock = fmt.Sprintf("a la %d:%02d", l.Hour(), l.Minute())
-	}
+	clock := calendar.ClockES(l)
 	same := func(a, b time.Time) bool { return a.Year() == b.Year() && a.YearDay() == b.YearDay() }
 	switch {
 	case same(l, n):
@@ -222,7 +216,7 @@ func NextOpeningText(cal calendar.Calendar, now time.Time) string {
 	case same(l, n.AddDate(0, 0, 1)):
 		return "mañana " + clock
 	}
-	return fmt.Sprintf("el %s %d de %s %s", dias[l.Weekday()], l.Day(), meses[l.Month()-1], clock)
+	return "el " + calendar.OpeningES(at, cal.Loc)
 }
 
 // AwayText is a team's away message (DefaultAway when it has none) with

@@ -310,12 +310,3 @@ func (s *Service) DeleteCalendar(ctx context.Context, wsID, id int64) (models.Ca
 	})
 	return out, err
 }
-
-var weekdaysES = [...]string{"domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"}
-var monthsES = [...]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"}
-
-// OpeningText says an opening in Spanish, in loc: "lunes 9 de marzo a las 9:00".
-func OpeningText(t time.Time, loc *time.Location) string {
-	l := t.In(loc)
-	return fmt.Sprintf("%s %d de %s a las %d:%02d", weekdaysES[l.Weekday()], l.Day(), monthsES[l.Month()-1], l.Hour(), l.Minute())
-}

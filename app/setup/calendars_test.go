@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atiende/atiende/app/calendar"
 )
 
 func TestNextOpeningsSkipWeekendHolidayAndOpenInterval(t *testing.T) {
@@ -28,7 +30,7 @@ func TestNextOpeningsSkipWeekendHolidayAndOpenInterval(t *testing.T) {
 		}
 		var got []string
 		for _, o := range opens {
-			got = append(got, OpeningText(o, lima))
+			got = append(got, calendar.OpeningES(o, lima))
 		}
 		if strings.Join(got, " | ") != strings.Join(c.want, " | ") || open != c.open {
 			t.Errorf("%s: %v (open %v), want %v (open %v)", c.name, got, open, c.want, c.open)

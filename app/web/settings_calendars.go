@@ -41,7 +41,7 @@ func (s *Server) calendarPreview(in setup.CalendarInput) settings.CalendarPrevie
 	p := settings.CalendarPreview{OpenNow: openNow, Invalid: len(errs) > 0, Timezone: in.Timezone}
 	if loc, err := time.LoadLocation(in.Timezone); err == nil {
 		for _, o := range opens {
-			p.Openings = append(p.Openings, upperFirst(setup.OpeningText(o, loc)))
+			p.Openings = append(p.Openings, upperFirst(calendar.OpeningES(o, loc)))
 		}
 	}
 	return p
@@ -108,7 +108,7 @@ func (s *Server) calendarsPage(c echo.Context, status int, f settings.CalendarFo
 			if cal.IsOpen(now) {
 				row.Next = "Abierto ahora"
 			} else if o := cal.NextOpening(now); !o.IsZero() {
-				row.Next = "Abre el " + setup.OpeningText(o, cal.Loc)
+				row.Next = "Abre el " + calendar.OpeningES(o, cal.Loc)
 			}
 		}
 		out[i] = row
