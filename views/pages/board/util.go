@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/sla"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -55,27 +56,9 @@ func (k Clock) Ago(t time.Time) string {
 	return fmt.Sprintf("%d %s %d", lt.Day(), monthsES[lt.Month()-1], lt.Year())
 }
 
-// Span is a duration for people: "12 min", "2 h 5 min", "3 d 4 h".
-func Span(d time.Duration) string {
-	if d < time.Minute {
-		return "1 min"
-	}
-	m := int(d.Minutes())
-	switch {
-	case m < 60:
-		return fmt.Sprintf("%d min", m)
-	case m < 24*60:
-		if m%60 == 0 {
-			return fmt.Sprintf("%d h", m/60)
-		}
-		return fmt.Sprintf("%d h %d min", m/60, m%60)
-	}
-	days, hours := m/(24*60), (m%(24*60))/60
-	if hours == 0 {
-		return fmt.Sprintf("%d d", days)
-	}
-	return fmt.Sprintf("%d d %d h", days, hours)
-}
+// Span is a duration for people: "12 min", "2 h 5 min", "3 d 4 h" (the SLA alerts'
+// wording, so a badge and its toast say the same).
+func Span(d time.Duration) string { return sla.Duration(d) }
 
 // Waiting says how long the customer has been waiting ("espera 12 min").
 func (k Clock) Waiting(since time.Time) string { return "espera " + Span(k.Now.Sub(since)) }
