@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
+	"github.com/atiende/atiende/app/whatsapp"
 	"github.com/atiende/atiende/models"
 )
 
@@ -28,6 +30,9 @@ func (st *run) menu(tx *gorm.DB, l line) error {
 	if text == "" {
 		return errors.New(`a menu line needs a "text"`)
 	}
+	if utf8.RuneCountInString(text) > 1024 {
+		return errors.New(`a menu's "text" has at most 1024 characters`)
+	}
 	chID, err := st.channelID(tx, l.Channel)
 	if err != nil {
 		return err
@@ -45,6 +50,9 @@ func (st *run) menu(tx *gorm.DB, l line) error {
 		o.Key, o.Title = strings.TrimSpace(o.Key), strings.TrimSpace(o.Title)
 		if o.Key == "" || o.Title == "" {
 			return errors.New(`every menu option needs a "key" and a "title"`)
+		}
+		if utf8.RuneCountInString(o.Key) > 20 || utf8.RuneCountInString(o.Title) > whatsapp.RowDescriptionMax {
+			return fmt.Errorf("menu option %q: a key has at most 20 characters and a title at most %d", o.Key, whatsapp.RowDescriptionMax)
 		}
 		if seen[strings.ToLower(o.Key)] {
 			return fmt.Errorf("two menu options have the key %q", o.Key)

@@ -156,6 +156,7 @@ func TestImportRefusesWhatItCannotApply(t *testing.T) {
 		{"bad JSON", `{"type":"inbound",`, "not valid JSON"},
 		{"no type", `{"at":"2026-10-01T14:00:00Z"}`, `no "type"`},
 		{"a menu without options", `{"type":"menu","channel":"Principal","text":"Hola"}`, `"options" must look like`},
+		{"a menu option's title too long even for a list row's description", `{"type":"menu","channel":"Principal","text":"Hola","options":[{"key":"1","title":"` + strings.Repeat("Ventas ", 11) + `","team":"Ventas"}]}`, `a title at most 72`},
 		{"a routing rule with an unknown condition", `{"type":"routing_rule","name":"X","when":{"weather":"rain"},"team":"Ventas"}`, `unknown condition "weather"`},
 		{"a routing rule on an unknown stage", `{"type":"routing_rule","name":"X","when":{"stage":"Cierre"},"team":"Ventas"}`, `unknown stage "Cierre"`},
 		{"a bad offline grace", `{"type":"team","name":"Ventas","offline_grace":"diez"}`, `"offline_grace" is a duration`},

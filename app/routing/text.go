@@ -12,6 +12,7 @@ import (
 
 	"github.com/atiende/atiende/app/calendar"
 	"github.com/atiende/atiende/app/inbox"
+	"github.com/atiende/atiende/app/whatsapp"
 	"github.com/atiende/atiende/models"
 )
 
@@ -161,24 +162,22 @@ func InteractiveMenu(to, text string, opts []models.MenuOption) ([]byte, string)
 	if len(opts) <= 3 {
 		var bs []button
 		for _, o := range opts {
-			bs = append(bs, button{Type: "reply", Reply: reply{ID: menuIDPrefix + o.Key, Title: cut(o.Title, 20)}})
+			bs = append(bs, button{Type: "reply", Reply: reply{ID: menuIDPrefix + o.Key, Title: whatsapp.Shorten(o.Title, whatsapp.ButtonTitleMax)}})
 		}
 		action["buttons"] = bs
 	} else {
 		kind = "list"
 		var rows []row
 		for _, o := range opts {
-			r := row{ID: menuIDPrefix + o.Key, Title: cut(o.Title, 24)}
-			if r.Title != o.Title {
-				r.Description = cut(o.Title, 72)
-			}
+			r := row{ID: menuIDPrefix + o.Key}
+			r.Title, r.Description = whatsapp.MenuRow(o.Title)
 			rows = append(rows, r)
 		}
 		action["button"] = "Ver opciones"
 		action["sections"] = []section{{Title: "Opciones", Rows: rows}}
 	}
 	req := map[string]any{"messaging_product": "whatsapp", "recipient_type": "individual", "type": "interactive",
-		"interactive": map[string]any{"type": kind, "body": map[string]string{"text": cut(text, 1024)}, "action": action}}
+		"interactive": map[string]any{"type": kind, "body": map[string]string{"text": whatsapp.Shorten(text, 1024)}, "action": action}}
 	if strings.Contains(to, ".") {
 		req["recipient"] = strings.TrimSpace(to) // a business-scoped user id
 	} else {
@@ -186,18 +185,6 @@ func InteractiveMenu(to, text string, opts []models.MenuOption) ([]byte, string)
 	}
 	b, _ := json.Marshal(req)
 	return b, kind
-}
-
-func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	head := string(r[:n-1])
-	if i := strings.LastIndex(head, " "); i > len(head)/2 {
-		head = head[:i] // at a word's end
-	}
-	return strings.TrimRight(head, " ,.;:-") + "…"
 }
 
 // NextOpeningText names the calendar's next opening after now in Spanish, in the

@@ -12,15 +12,18 @@ import (
 
 	"github.com/atiende/atiende/app/apperr"
 	"github.com/atiende/atiende/app/audit"
+	"github.com/atiende/atiende/app/whatsapp"
 	"github.com/atiende/atiende/models"
 )
 
 // WhatsApp's limits for an interactive menu: up to 3 reply buttons, else a list of up
-// to 10 rows; a button or row title has at most 24 characters, the body 1024.
+// to 10 rows, the body 1024 characters. An option's title may be longer than a button
+// (20) or a row (24) shows: WhatsApp gets it shortened, with the whole title as the
+// row's description (72), and the numbered text menu and the answers use it whole.
 const (
 	MaxMenuOptions = 10
 	MaxButtons     = 3
-	MaxOptionTitle = 24
+	MaxOptionTitle = whatsapp.RowDescriptionMax
 	MaxMenuText    = 1024
 )
 
@@ -112,7 +115,7 @@ func (s *Service) SaveMenu(ctx context.Context, wsID, chID int64, in MenuInput) 
 			case o.Title == "":
 				v.Add(f, "Escribe el título de la opción")
 			case utf8.RuneCountInString(o.Title) > MaxOptionTitle:
-				v.Add(f, fmt.Sprintf("WhatsApp muestra hasta %d caracteres en un botón: acorta «%s»", MaxOptionTitle, o.Title))
+				v.Add(f, fmt.Sprintf("El título puede tener hasta %d caracteres: acorta «%s»", MaxOptionTitle, o.Title))
 			case o.TeamID == nil:
 				v.Add(f, "Elige un equipo para la opción «"+o.Title+"»")
 			case !exists(tx, "teams", wsID, *o.TeamID):

@@ -206,4 +206,17 @@ func TestBrowserMenuPreviewFollowsTyping(t *testing.T) {
 	if got := textOf(t, ctx, `[data-testid="menu-option"]:has(input[name="title_0"]) [data-menu-count]`); got != "6/24" {
 		t.Fatalf("counter: %q", got)
 	}
+	// A title longer than a list row: the counter turns amber and the row shows it
+	// shortened, whole underneath, as WhatsApp does.
+	do(t, ctx, chromedp.SendKeys(chromedp.CSS(`input[name="title_0"]`), " y nuevos servicios"))
+	if got := textOf(t, ctx, `[data-testid="menu-option"]:has(input[name="title_0"]) [data-menu-count]`); got != "25/24" {
+		t.Fatalf("long counter: %q", got)
+	}
+	if long, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="menu-option"]:has(input[name="title_0"]) [data-menu-count]').classList.contains('is-long')`)); !long {
+		t.Fatal("the counter of a 25-character title is not marked long")
+	}
+	if got := squash(textOf(t, ctx, `[data-testid="preview-row"]`)); got != "Ventas y nuevos… Ventas y nuevos servicios" {
+		t.Fatalf("long row: %q", got)
+	}
+	testutil.Screenshot(t, ctx, "menu-long-title-1366")
 }

@@ -230,13 +230,14 @@ func TestWelcomeMenuWithPreview(t *testing.T) {
 		t.Fatalf("%d option rows, want 10", n)
 	}
 
-	// A title longer than a WhatsApp button, a repeated key, no team: each said in Spanish.
+	// A title longer than WhatsApp shows even as a list row's description, a repeated
+	// key, no team: each said in Spanish.
 	res = c.PostForm(path, url.Values{"text": {"Hola 👋 ¿Con quién quieres hablar?"}, "active": {"1"},
-		"key_0": {"1"}, "title_0": {"Ventas y nuevos servicios ya"}, "team_0": {itoa(ventas.ID)},
+		"key_0": {"1"}, "title_0": {strings.Repeat("Ventas y nuevos servicios ", 3)}, "team_0": {itoa(ventas.ID)},
 		"key_1": {"1"}, "title_1": {"Soporte"}, "team_1": {itoa(soporte.ID)},
 		"key_2": {"3"}, "title_2": {"Cobranzas"}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
-	if got := squash(byTestID(t, res, "error-option_0").Text()); !strings.Contains(got, "hasta 24 caracteres") {
+	if got := squash(byTestID(t, res, "error-option_0").Text()); !strings.Contains(got, "hasta 72 caracteres") {
 		t.Fatalf("long title: %q", got)
 	}
 	if got := squash(byTestID(t, res, "error-option_1").Text()); !strings.Contains(got, "se repite") {
@@ -258,9 +259,11 @@ func TestWelcomeMenuWithPreview(t *testing.T) {
 	if _, hidden := byTestID(t, res, "menu-preview").Find("[data-preview-list]").Attr("hidden"); !hidden {
 		t.Fatal("the list shows with 2 options")
 	}
-	// Five options: a "Ver opciones" list with five rows.
+	// Five options: a "Ver opciones" list with five rows. A title longer than a row
+	// (the issue's own example, 25 characters) is taken: the row shows it shortened
+	// and whole underneath, as WhatsApp will.
 	f := url.Values{"text": {"Hola 👋"}, "active": {"1"}}
-	for i, title := range []string{"Ventas", "Soporte", "Cobranzas", "Facturas", "Otros"} {
+	for i, title := range []string{"Ventas y nuevos servicios", "Soporte", "Cobranzas", "Facturas", "Otros"} {
 		f.Set("key_"+itoa(int64(i)), itoa(int64(i+1)))
 		f.Set("title_"+itoa(int64(i)), title)
 		f.Set("team_"+itoa(int64(i)), itoa(ventas.ID))
@@ -273,11 +276,17 @@ func TestWelcomeMenuWithPreview(t *testing.T) {
 		!strings.Contains(byTestID(t, res, "preview-list").Text(), "Ver opciones") {
 		t.Fatalf("list preview: %q", squash(byTestID(t, res, "menu-preview").Text()))
 	}
+	if got := squash(byTestID(t, res, "preview-row").First().Text()); got != "Ventas y nuevos… Ventas y nuevos servicios" {
+		t.Fatalf("long title's row: %q", got)
+	}
+	if got := squash(byTestID(t, res, "menu-option").First().Find("[data-menu-count]").Text()); got != "25/24" {
+		t.Fatalf("long title's counter: %q", got)
+	}
 	var m models.ChannelMenu
 	testutil.Must(t, app.DB.Gorm.Where("channel_id = ?", ch.ID).First(&m).Error)
 	var opts []models.MenuOption
 	testutil.Must(t, json.Unmarshal(m.Options, &opts))
-	if len(opts) != 5 || opts[2].Title != "Cobranzas" || opts[2].Key != "3" || *opts[2].TeamID != ventas.ID || !m.Active {
+	if len(opts) != 5 || opts[0].Title != "Ventas y nuevos servicios" || opts[2].Title != "Cobranzas" || opts[2].Key != "3" || *opts[2].TeamID != ventas.ID || !m.Active {
 		t.Fatalf("stored menu: %+v", opts)
 	}
 	// The routing page lists the channel with its menu.

@@ -59,6 +59,16 @@
   }
 
   // ---- Welcome menu preview ---------------------------------------------------------
+  // shorten is whatsapp.Shorten: at most n characters, at a word's end when one is near.
+  function shorten(t, n) {
+    var r = Array.from(t);
+    if (r.length <= n) return t;
+    var head = r.slice(0, n - 1).join("");
+    var i = head.lastIndexOf(" ");
+    if (i > head.length / 2) head = head.slice(0, i);
+    return head.replace(/[ ,.;:-]+$/, "") + "…";
+  }
+
   function syncMenu(form) {
     var preview = document.querySelector("[data-testid=menu-preview]");
     if (!preview) return;
@@ -71,8 +81,9 @@
       var t = input.value.trim();
       var count = input.parentNode.querySelector("[data-menu-count]");
       if (count) {
-        count.textContent = t.length + "/24";
-        count.classList.toggle("is-over", t.length > 24);
+        var n = Array.from(t).length;
+        count.textContent = n + "/24";
+        count.classList.toggle("is-long", n > 24);
       }
       if (t) titles.push(t);
     });
@@ -85,15 +96,24 @@
       var b = document.createElement("span");
       b.className = "wa-button";
       b.setAttribute("data-testid", "preview-button");
-      b.textContent = t;
+      b.textContent = shorten(t, 20);
       buttons.appendChild(b);
       var li = document.createElement("li");
       li.setAttribute("data-testid", "preview-row");
+      var box = document.createElement("span");
+      box.className = "wa-row-text";
       var s = document.createElement("span");
-      s.textContent = t;
+      s.textContent = shorten(t, 24);
+      box.appendChild(s);
+      if (s.textContent !== t) {
+        var d = document.createElement("small");
+        d.className = "wa-row-desc";
+        d.textContent = shorten(t, 72);
+        box.appendChild(d);
+      }
       var r = document.createElement("span");
       r.className = "wa-radio";
-      li.appendChild(s);
+      li.appendChild(box);
       li.appendChild(r);
       rows.appendChild(li);
     });
