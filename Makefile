@@ -50,7 +50,7 @@ test: build postgres chromium
 	@$(MAKE) --no-print-directory check-generated
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./app/whatsapp/
 	$(GO) test -run '^$$' -fuzz '^FuzzHandlers$$' -fuzztime 10s ./app/web/
 

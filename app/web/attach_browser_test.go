@@ -57,9 +57,9 @@ func TestAttachBrowserPreviewSendAndRefuse(t *testing.T) {
 			before := convEval[int](t, ctx, `document.querySelectorAll('[data-testid="media-image"]').length`)
 			convDo(t, ctx, chromedp.Click(chromedp.CSS(`[data-testid="attach-send"]`)))
 			convWait(t, ctx, "the photo in the history", fmt.Sprintf(`document.querySelectorAll('[data-testid="media-image"]').length > %d && document.querySelector('[data-testid="history"]').textContent.includes("Aquí está el recibo de marzo")`, before))
-			if convEval[bool](t, ctx, `!document.querySelector('[data-testid="attach-panel"]').hidden`) {
-				t.Error("the attachment panel stayed open after sending")
-			}
+			// The live stream can show the photo before the send's own answer closes the
+			// panel (on a loaded machine): the panel closes once that answer is in.
+			convWait(t, ctx, "the attachment panel to close after sending", `document.querySelector('[data-testid="attach-panel"]').hidden`)
 		})
 	}
 	var n int64
