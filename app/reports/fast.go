@@ -131,6 +131,11 @@ func selectKth(v []float64, k int) float64 {
 
 // periods computes the report of sc and, when prev is not nil, the overall figures of
 // the previous period prev (same filters, ending where sc starts) from one read.
+//
+// What the read yields does not depend on now: it is cached under the workspace's
+// figures version (report_versions, bumped by every change to cycle_figures) and the
+// teams' SLA policies, so a report seen again before anything changed skips the read.
+// The running clocks of open cycles are compared with now on every run.
 func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, pq Query) (Report, Report, error) {
 	r := Report{From: q.From, To: q.To, Timezone: sc.Workspace.Timezone}
 	pr := Report{From: pq.From, To: pq.To, Timezone: sc.Workspace.Timezone}
@@ -138,6 +143,71 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 	if prev != nil {
 		read.From = prev.From
 	}
+	policies, cals, err := s.teamRules(ctx, sc.Teams)
+	if err != nil {
+		return r, pr, err
+	}
+	// The version first, then the rows (read committed): what is cached under a version
+	// is at least as new as that version, and nobody reads that version once a newer
+	// change has committed.
+	var est int
+	var version int64
+	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE((SELECT sum(conversations) FROM report_daily WHERE workspace_id = $1 AND day BETWEEN $2 AND $3), 0),
+			COALESCE((SELECT version FROM report_versions WHERE workspace_id = $1), 0)`,
+		sc.Workspace.ID, read.From.AddDate(0, 0, -1), read.End).Scan(&est, &version); err != nil {
+		return r, pr, err
+	}
+	key := summaryKey(version, q, sc, prev, pq, policies)
+	cur, old := s.cache.get(key)
+	if cur == nil {
+		ca, oa, err := s.read(ctx, sc, prev, read, est)
+		if err != nil {
+			return r, pr, err
+		}
+		cur = ca.summarize(q.Clock)
+		if oa != nil {
+			old = oa.summarize(pq.Clock)
+		}
+		s.cache.put(key, cur, old)
+	}
+
+	// Open cycles: their running clocks against now.
+	where, args := read.where()
+	orows, err := s.Pool.Query(ctx, `SELECT f.team_id, f.opened_at, f.closed_at, f.sla_first_s, f.sla_first_bs, f.sla_next_s, f.sla_next_bs,
+			f.sla_resolution_s, f.sla_resolution_bs, f.open_wait_since, f.pending_s, f.pending_bs, f.pending_since, f.waiting_since, f.window_lost
+		FROM cycle_figures f WHERE `+where+` AND f.closed_at IS NULL`, args...)
+	if err != nil {
+		return r, pr, err
+	}
+	open, err := pgx.CollectRows(orows, pgx.RowToStructByPos[openRow])
+	if err != nil {
+		return r, pr, err
+	}
+	var us []models.User
+	if err := s.DB.WithContext(ctx).Where("workspace_id = ?", sc.Workspace.ID).Order("lower(email), id").Find(&us).Error; err != nil {
+		return r, pr, err
+	}
+	curOpen, oldOpen := open[:0:0], open[:0:0]
+	for _, o := range open {
+		if o.OpenedAt.Before(sc.From) {
+			oldOpen = append(oldOpen, o)
+		} else {
+			curOpen = append(curOpen, o)
+		}
+	}
+	cur.finish(&r, sc, curOpen, policies, cals, us)
+	if prev != nil {
+		old.finish(&pr, sc, oldOpen, policies, cals, us)
+	}
+	if q.WithCycles {
+		r.Cycles, err = s.cycles(ctx, sc, policies, cals)
+	}
+	return r, pr, err
+}
+
+// read aggregates the rows of the scope (and of the previous period when prev is not
+// nil) in one pass.
+func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, est int) (*accum, *accum, error) {
 	cur := newAccum(true)
 	var old *accum
 	if prev != nil {
@@ -145,11 +215,6 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 	}
 	// Room for the values up front (the daily rollups tell about how many cycles): growing
 	// the lists as they fill was a fifth of the page's time.
-	var est int
-	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE(sum(conversations), 0) FROM report_daily WHERE workspace_id = $1 AND day BETWEEN $2 AND $3`,
-		sc.Workspace.ID, read.From.AddDate(0, 0, -1), read.End).Scan(&est); err != nil {
-		return r, pr, err
-	}
 	est = min(est, 2_000_000)
 	reserve := func(g *group, n int) {
 		g.frW, g.frB, g.rsW, g.rsB = make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
@@ -189,12 +254,12 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 		FROM cycle_figures f LEFT JOIN teams t ON t.id = f.team_id LEFT JOIN sla_policies p ON p.id = t.sla_policy_id
 		WHERE `+where, args...)
 	if err != nil {
-		return r, pr, err
+		return nil, nil, err
 	}
 	for _, fd := range rows.FieldDescriptions() {
 		if fd.Format != pgx.BinaryFormatCode {
 			rows.Close()
-			return r, pr, fmt.Errorf("reports: column %s not in binary format", fd.Name)
+			return nil, nil, fmt.Errorf("reports: column %s not in binary format", fd.Name)
 		}
 	}
 	var fw, fb, rw, rb *float64
@@ -275,11 +340,11 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 		}
 		if nw, err = dFloats(v[8], nw); err != nil {
 			rows.Close()
-			return r, pr, err
+			return nil, nil, err
 		}
 		if nb, err = dFloats(v[9], nb); err != nil {
 			rows.Close()
-			return r, pr, err
+			return nil, nil, err
 		}
 		a.overall.nxW, a.overall.nxB = append(a.overall.nxW, nw...), append(a.overall.nxB, nb...)
 		if tg != nil {
@@ -303,11 +368,11 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 		}
 		if users, err = dInts(v[14], users); err != nil {
 			rows.Close()
-			return r, pr, err
+			return nil, nil, err
 		}
 		if counts, err = dInts(v[15], counts); err != nil {
 			rows.Close()
-			return r, pr, err
+			return nil, nil, err
 		}
 		for i, u := range users {
 			if i < len(counts) {
@@ -316,53 +381,54 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return r, pr, err
+		return nil, nil, err
 	}
-
-	// Open cycles: their running clocks against now.
-	policies, cals, err := s.teamRules(ctx, sc.Teams)
-	if err != nil {
-		return r, pr, err
-	}
-	where, args = read.where()
-	orows, err := s.Pool.Query(ctx, `SELECT f.team_id, f.opened_at, f.closed_at, f.sla_first_s, f.sla_first_bs, f.sla_next_s, f.sla_next_bs,
-			f.sla_resolution_s, f.sla_resolution_bs, f.open_wait_since, f.pending_s, f.pending_bs, f.pending_since, f.waiting_since, f.window_lost
-		FROM cycle_figures f WHERE `+where+` AND f.closed_at IS NULL`, args...)
-	if err != nil {
-		return r, pr, err
-	}
-	open, err := pgx.CollectRows(orows, pgx.RowToStructByPos[openRow])
-	if err != nil {
-		return r, pr, err
-	}
-	var us []models.User
-	if err := s.DB.WithContext(ctx).Where("workspace_id = ?", sc.Workspace.ID).Order("lower(email), id").Find(&us).Error; err != nil {
-		return r, pr, err
-	}
-	curOpen, oldOpen := open[:0:0], open[:0:0]
-	for _, o := range open {
-		if o.OpenedAt.Before(sc.From) {
-			oldOpen = append(oldOpen, o)
-		} else {
-			curOpen = append(curOpen, o)
-		}
-	}
-	cur.finish(&r, q.Clock, sc, curOpen, policies, cals, us)
-	if old != nil {
-		old.finish(&pr, pq.Clock, sc, oldOpen, policies, cals, us)
-	}
-	if q.WithCycles {
-		r.Cycles, err = s.cycles(ctx, sc, policies, cals)
-	}
-	return r, pr, err
+	return cur, old, nil
 }
 
-// finish turns the accumulated groups into the report's overall, team and agent rows.
-func (a *accum) finish(r *Report, clock string, sc Scope, open []openRow, policies map[int64]*models.SLAPolicy,
-	cals map[int64]*calendar.Calendar, users []models.User) {
-	figs := map[int64]*Figures{0: a.overall.figures(clock)}
+// summary is what one read yields for a period: the figures of the overall (key 0) and
+// of each team, and each agent's, before the open cycles are judged against now. It is
+// shared through the cache: never changed once made.
+type summary struct {
+	figs   map[int64]Figures
+	agents map[int64]agentSum
+}
+
+type agentSum struct {
+	replies, closed int
+	first           Stat
+}
+
+// summarize computes the figures of the accumulated groups (the percentiles of clock).
+func (a *accum) summarize(clock string) *summary {
+	sm := &summary{figs: map[int64]Figures{0: *a.overall.figures(clock)}, agents: map[int64]agentSum{}}
 	for id, g := range a.teams {
-		figs[id] = g.figures(clock)
+		sm.figs[id] = *g.figures(clock)
+	}
+	users := map[int64]bool{}
+	for u := range a.firstW {
+		users[u] = true
+	}
+	for u := range a.replies {
+		users[u] = true
+	}
+	for u := range a.closed {
+		users[u] = true
+	}
+	for u := range users {
+		sm.agents[u] = agentSum{replies: a.replies[u], closed: a.closed[u], first: statOf(a.firstW[u], a.firstB[u], clock)}
+	}
+	return sm
+}
+
+// finish turns a period's summary into the report's overall, team and agent rows, with
+// the open cycles judged as of now.
+func (sm *summary) finish(r *Report, sc Scope, open []openRow, policies map[int64]*models.SLAPolicy,
+	cals map[int64]*calendar.Calendar, users []models.User) {
+	figs := make(map[int64]*Figures, len(sm.figs))
+	for id, f := range sm.figs {
+		f := f
+		figs[id] = &f
 	}
 	for _, o := range open {
 		var p *models.SLAPolicy
@@ -401,8 +467,11 @@ func (a *accum) finish(r *Report, clock string, sc Scope, open []openRow, polici
 	}
 	r.Agents = []AgentRow{}
 	for _, u := range users {
-		row := AgentRow{Agent: u.Email, Replies: a.replies[u.ID], FirstResponses: len(a.firstW[u.ID]), Closed: a.closed[u.ID],
-			FirstResponse: statOf(a.firstW[u.ID], a.firstB[u.ID], clock)}
+		a, ok := sm.agents[u.ID]
+		if !ok {
+			a.first = statOf(nil, nil, "")
+		}
+		row := AgentRow{Agent: u.Email, Replies: a.replies, FirstResponses: a.first.Count, Closed: a.closed, FirstResponse: a.first}
 		if row.Replies == 0 && row.FirstResponses == 0 && row.Closed == 0 && (!u.Active || u.Role == models.RoleAdmin) {
 			continue // an admin or a former user with nothing in this period
 		}
