@@ -160,7 +160,7 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 	key := summaryKey(version, q, sc, prev, pq, policies)
 	cur, old := s.cache.get(key)
 	if cur == nil {
-		ca, oa, err := s.read(ctx, sc, prev, read, est)
+		ca, oa, err := s.read(ctx, sc, prev, read, est, policies)
 		if err != nil {
 			return r, pr, err
 		}
@@ -207,7 +207,7 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 
 // read aggregates the rows of the scope (and of the previous period when prev is not
 // nil) in one pass.
-func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, est int) (*accum, *accum, error) {
+func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, est int, policies map[int64]*models.SLAPolicy) (*accum, *accum, error) {
 	cur := newAccum(true)
 	var old *accum
 	if prev != nil {
@@ -231,28 +231,11 @@ func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, e
 		reserve(&cur.overall, est+64)
 		reserveNext(&cur.overall, est+64)
 	}
+	// One column a cycle (cycle_figures.packed, migration 00021): the transfer and the
+	// per-column work of the server were most of the cost. Whether a cycle meets its
+	// team's policy is judged here, from the stored clocks and the policies read above.
 	where, args := read.where()
-	args = append(args, sc.From)
-	n := itoa(len(args))
-	// Narrow rows (the transfer is most of the cost): the flags in one integer, the
-	// common single-element arrays as scalars, the previous period without its detail.
-	cur1 := func(x string) string { return "CASE WHEN f.opened_at >= $" + n + " THEN " + x + " END" }
-	rows, err := s.Pool.Query(ctx, `SELECT f.team_id,
-			(f.opened_at >= $`+n+`)::int + ((f.closed_at IS NOT NULL)::int * 2) + ((f.replies = 0)::int * 4) + (f.fcr::int * 8)
-			+ (f.converted::int * 16) + (f.window_lost::int * 32) + ((p.id IS NOT NULL)::int * 64)
-			+ ((COALESCE(CASE WHEN p.business_hours THEN f.sla_first_bs ELSE f.sla_first_s END > p.first_response_seconds, false)
-			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_next_bs ELSE f.sla_next_s END > p.next_response_seconds, false)
-			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_resolution_bs ELSE f.sla_resolution_s END > p.resolution_seconds, false))::int * 128),
-			f.first_response_s, f.first_response_bs, f.resolution_s, f.resolution_bs,
-			`+cur1("CASE WHEN cardinality(f.next_s) = 1 THEN f.next_s[1] END")+`, `+cur1("CASE WHEN cardinality(f.next_bs) = 1 THEN f.next_bs[1] END")+`,
-			`+cur1("CASE WHEN cardinality(f.next_s) > 1 THEN f.next_s END")+`, `+cur1("CASE WHEN cardinality(f.next_bs) > 1 THEN f.next_bs END")+`,
-			`+cur1("f.first_replier_id")+`, `+cur1("f.assignee_id")+`,
-			`+cur1("CASE WHEN cardinality(f.reply_users) = 1 THEN f.reply_users[1] END")+`,
-			`+cur1("CASE WHEN cardinality(f.reply_counts) = 1 THEN f.reply_counts[1] END")+`,
-			`+cur1("CASE WHEN cardinality(f.reply_users) > 1 THEN f.reply_users END")+`,
-			`+cur1("CASE WHEN cardinality(f.reply_counts) > 1 THEN f.reply_counts END")+`
-		FROM cycle_figures f LEFT JOIN teams t ON t.id = f.team_id LEFT JOIN sla_policies p ON p.id = t.sla_policy_id
-		WHERE `+where, args...)
+	rows, err := s.Pool.Query(ctx, `SELECT f.packed FROM cycle_figures f WHERE `+where, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -262,29 +245,63 @@ func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, e
 			return nil, nil, fmt.Errorf("reports: column %s not in binary format", fd.Name)
 		}
 	}
+	from := sc.From.UnixMicro() - pgEpochMicros
 	var fw, fb, rw, rb *float64
 	var nw, nb []float64
 	var users []int64
 	var counts []int64
+	var c packed
 	for rows.Next() {
 		v := rows.RawValues()
+		c.reset(v[0])
+		opened := c.i8()
 		a := cur
-		bits, _ := dInt(v[1])
-		if bits&1 == 0 {
+		if opened < from {
 			if old == nil {
 				continue
 			}
 			a = old
 		}
-		team, hasTeam := dInt(v[0])
-		closed, unanswered := bits&2 != 0, bits&4 != 0
-		fw, fb, rw, rb = dFloatP(v[2], fw), dFloatP(v[3], fb), dFloatP(v[4], rw), dFloatP(v[5], rb)
-		fcr, conv, lost, hasPolicy, breached := bits&8 != 0, bits&16 != 0, bits&32 != 0, bits&64 != 0, bits&128 != 0
+		team, replier, assignee, bits := c.i8(), c.i8(), c.i8(), c.i4()
+		hasTeam := bits&32 != 0
+		closed, unanswered := bits&1 != 0, bits&2 != 0
+		fcr, conv, lost := bits&4 != 0, bits&8 != 0, bits&16 != 0
+		var f [10]float64
+		for i := range f {
+			f[i] = c.f8()
+		}
+		at := func(i int, buf *float64) *float64 {
+			if bits&(256<<i) == 0 {
+				return nil
+			}
+			if buf == nil {
+				buf = new(float64)
+			}
+			*buf = f[i]
+			return buf
+		}
+		fw, fb, rw, rb = at(0, fw), at(1, fb), at(2, rw), at(3, rb)
+		// The policy of the cycle's team (metrics.md "SLA"): evaluated when closed (the
+		// open ones are judged against now later), a hit without a breach.
+		var p *models.SLAPolicy
+		if hasTeam {
+			p = policies[team]
+		}
+		breached := false
+		if p != nil && closed {
+			over := func(i int, target *int) bool {
+				if p.BusinessHours {
+					i++
+				}
+				return target != nil && bits&(256<<i) != 0 && f[i] > float64(*target)
+			}
+			breached = over(4, p.FirstResponseSeconds) || over(6, p.NextResponseSeconds) || over(8, p.ResolutionSeconds)
+		}
 		add := func(g *group) {
 			g.n++
 			if closed {
 				g.closed++
-				if hasPolicy {
+				if p != nil {
 					g.evaluated++
 					if !breached {
 						g.hit++
@@ -331,48 +348,23 @@ func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, e
 			}
 			add(tg)
 		}
-		nw, nb = nw[:0], nb[:0]
-		if x := dFloatP(v[6], nil); x != nil {
-			nw = append(nw, *x)
-		}
-		if x := dFloatP(v[7], nil); x != nil {
-			nb = append(nb, *x)
-		}
-		if nw, err = dFloats(v[8], nw); err != nil {
+		nw, nb, users, counts = c.floats(nw[:0]), c.floats(nb[:0]), c.ints(users[:0], 8), c.ints(counts[:0], 4)
+		if c.err != nil {
 			rows.Close()
-			return nil, nil, err
-		}
-		if nb, err = dFloats(v[9], nb); err != nil {
-			rows.Close()
-			return nil, nil, err
+			return nil, nil, c.err
 		}
 		a.overall.nxW, a.overall.nxB = append(a.overall.nxW, nw...), append(a.overall.nxB, nb...)
 		if tg != nil {
 			tg.nxW, tg.nxB = append(tg.nxW, nw...), append(tg.nxB, nb...)
 		}
-		if u, ok := dInt(v[10]); ok && fw != nil {
-			a.firstW[u] = append(a.firstW[u], *fw)
+		if bits&64 != 0 && fw != nil {
+			a.firstW[replier] = append(a.firstW[replier], *fw)
 			if fb != nil {
-				a.firstB[u] = append(a.firstB[u], *fb)
+				a.firstB[replier] = append(a.firstB[replier], *fb)
 			}
 		}
-		if u, ok := dInt(v[11]); ok && closed {
-			a.closed[u]++
-		}
-		users, counts = users[:0], counts[:0]
-		if u, ok := dInt(v[12]); ok {
-			users = append(users, u)
-		}
-		if c, ok := dInt(v[13]); ok {
-			counts = append(counts, c)
-		}
-		if users, err = dInts(v[14], users); err != nil {
-			rows.Close()
-			return nil, nil, err
-		}
-		if counts, err = dInts(v[15], counts); err != nil {
-			rows.Close()
-			return nil, nil, err
+		if bits&128 != 0 && closed {
+			a.closed[assignee]++
 		}
 		for i, u := range users {
 			if i < len(counts) {
@@ -382,6 +374,9 @@ func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, e
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
+	}
+	if c.err != nil {
+		return nil, nil, c.err
 	}
 	return cur, old, nil
 }
@@ -479,6 +474,77 @@ func (sm *summary) finish(r *Report, sc Scope, open []openRow, policies map[int6
 	}
 }
 
+// pgEpochMicros is 2000-01-01 UTC in Unix microseconds (PostgreSQL's timestamp epoch).
+const pgEpochMicros = 946684800000000
+
+// packed decodes a cycle_figures.packed value (migration 00021) field by field.
+type packed struct {
+	b   []byte
+	err error
+}
+
+func (c *packed) reset(b []byte) { c.b = b }
+
+func (c *packed) take(n int) []byte {
+	if len(c.b) < n {
+		if c.err == nil {
+			c.err = fmt.Errorf("reports: short packed figures")
+		}
+		c.b = nil
+		return make([]byte, n)
+	}
+	x := c.b[:n]
+	c.b = c.b[n:]
+	return x
+}
+
+func (c *packed) i8() int64   { return int64(binary.BigEndian.Uint64(c.take(8))) }
+func (c *packed) i4() int64   { return int64(int32(binary.BigEndian.Uint32(c.take(4)))) }
+func (c *packed) f8() float64 { return math.Float64frombits(binary.BigEndian.Uint64(c.take(8))) }
+
+// array is a report_pack_* value: a count and that many elements of size bytes, or -1
+// and the array as array_send writes it. It calls fn with each element.
+func (c *packed) array(size int, fn func([]byte)) {
+	n := c.i4()
+	if n >= 0 {
+		for i := int64(0); i < n; i++ {
+			fn(c.take(size))
+		}
+		return
+	}
+	ndim := c.i4()
+	c.take(8) // flags, element type
+	if ndim == 0 {
+		return
+	}
+	if ndim != 1 {
+		if c.err == nil {
+			c.err = fmt.Errorf("reports: unexpected packed array")
+		}
+		return
+	}
+	n = c.i4()
+	c.take(4) // lower bound
+	for i := int64(0); i < n; i++ {
+		if l := c.i4(); l >= 0 {
+			fn(c.take(int(l)))
+		}
+	}
+}
+
+func (c *packed) floats(out []float64) []float64 {
+	c.array(8, func(e []byte) { out = append(out, math.Float64frombits(binary.BigEndian.Uint64(e))) })
+	return out
+}
+
+func (c *packed) ints(out []int64, size int) []int64 {
+	c.array(size, func(e []byte) {
+		x, _ := dInt(e)
+		out = append(out, x)
+	})
+	return out
+}
+
 // Binary decoding of the columns read above (PostgreSQL's wire format).
 
 func dInt(b []byte) (int64, bool) {
@@ -489,61 +555,4 @@ func dInt(b []byte) (int64, bool) {
 		return int64(int32(binary.BigEndian.Uint32(b))), true
 	}
 	return 0, false
-}
-
-// dFloatP decodes a nullable float8 into *buf (reused), nil for NULL.
-func dFloatP(b []byte, buf *float64) *float64 {
-	if len(b) != 8 {
-		return nil
-	}
-	if buf == nil {
-		buf = new(float64)
-	}
-	*buf = math.Float64frombits(binary.BigEndian.Uint64(b))
-	return buf
-}
-
-// arrayElems calls fn with each non-null element of a one-dimensional binary array.
-func arrayElems(b []byte, fn func([]byte)) error {
-	if b == nil || len(b) < 12 {
-		return nil // NULL or empty
-	}
-	ndim := int(binary.BigEndian.Uint32(b))
-	if ndim == 0 {
-		return nil
-	}
-	if ndim != 1 || len(b) < 20 {
-		return fmt.Errorf("reports: unexpected array")
-	}
-	n := int(int32(binary.BigEndian.Uint32(b[12:])))
-	p := 20
-	for i := 0; i < n; i++ {
-		if p+4 > len(b) {
-			return fmt.Errorf("reports: short array")
-		}
-		l := int(int32(binary.BigEndian.Uint32(b[p:])))
-		p += 4
-		if l < 0 {
-			continue
-		}
-		if p+l > len(b) {
-			return fmt.Errorf("reports: short array")
-		}
-		fn(b[p : p+l])
-		p += l
-	}
-	return nil
-}
-
-func dFloats(b []byte, out []float64) ([]float64, error) {
-	err := arrayElems(b, func(e []byte) { out = append(out, math.Float64frombits(binary.BigEndian.Uint64(e))) })
-	return out, err
-}
-
-func dInts(b []byte, out []int64) ([]int64, error) {
-	err := arrayElems(b, func(e []byte) {
-		x, _ := dInt(e)
-		out = append(out, x)
-	})
-	return out, err
 }
