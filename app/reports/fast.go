@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/atiende/atiende/app/calendar"
 	"github.com/atiende/atiende/models"
@@ -150,23 +151,37 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 	// The version first, then the rows (read committed): what is cached under a version
 	// is at least as new as that version, and nobody reads that version once a newer
 	// change has committed.
-	var est int
+	var est, estPrev int
 	var version int64
 	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE((SELECT sum(conversations) FROM report_daily WHERE workspace_id = $1 AND day BETWEEN $2 AND $3), 0),
+			COALESCE((SELECT sum(conversations) FROM report_daily WHERE workspace_id = $1 AND day BETWEEN $4 AND $5), 0),
 			COALESCE((SELECT version FROM report_versions WHERE workspace_id = $1), 0)`,
-		sc.Workspace.ID, read.From.AddDate(0, 0, -1), read.End).Scan(&est, &version); err != nil {
+		sc.Workspace.ID, sc.From.AddDate(0, 0, -1), sc.End, read.From.AddDate(0, 0, -1), sc.From).Scan(&est, &estPrev, &version); err != nil {
 		return r, pr, err
 	}
 	key := summaryKey(version, q, sc, prev, pq, policies)
 	cur, old := s.cache.get(key)
 	if cur == nil {
-		ca, oa, err := s.read(ctx, sc, prev, read, est, policies)
-		if err != nil {
-			return r, pr, err
+		// The two periods on two connections at once.
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			a, err := s.read(gctx, sc, true, est, len(sc.Teams), policies)
+			if err == nil {
+				cur = a.summarize(q.Clock)
+			}
+			return err
+		})
+		if prev != nil {
+			g.Go(func() error {
+				a, err := s.read(gctx, *prev, false, estPrev, len(sc.Teams), policies)
+				if err == nil {
+					old = a.summarize(pq.Clock)
+				}
+				return err
+			})
 		}
-		cur = ca.summarize(q.Clock)
-		if oa != nil {
-			old = oa.summarize(pq.Clock)
+		if err := g.Wait(); err != nil {
+			return r, pr, err
 		}
 		s.cache.put(key, cur, old)
 	}
@@ -205,14 +220,10 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 	return r, pr, err
 }
 
-// read aggregates the rows of the scope (and of the previous period when prev is not
-// nil) in one pass.
-func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, est int, policies map[int64]*models.SLAPolicy) (*accum, *accum, error) {
-	cur := newAccum(true)
-	var old *accum
-	if prev != nil {
-		old = newAccum(false)
-	}
+// read aggregates the rows of one period's scope (with the teams' and agents' detail
+// when detail) in one pass.
+func (s *Service) read(ctx context.Context, sc Scope, detail bool, est, teams int, policies map[int64]*models.SLAPolicy) (*accum, error) {
+	a := newAccum(detail)
 	// Room for the values up front (the daily rollups tell about how many cycles): growing
 	// the lists as they fill was a fifth of the page's time.
 	est = min(est, 2_000_000)
@@ -220,32 +231,25 @@ func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, e
 		g.frW, g.frB, g.rsW, g.rsB = make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
 	}
 	reserveNext := func(g *group, n int) { g.nxW, g.nxB = make([]float64, 0, n), make([]float64, 0, n) }
-	perTeam := est/max(1, len(sc.Teams)) + 64
-	if prev != nil {
-		// About half of what was read is each period's.
-		reserve(&cur.overall, est/2+64)
-		reserveNext(&cur.overall, est/2+64)
-		reserve(&old.overall, est/2+64)
-		perTeam /= 2
-	} else {
-		reserve(&cur.overall, est+64)
-		reserveNext(&cur.overall, est+64)
+	perTeam := est/max(1, teams) + 64
+	reserve(&a.overall, est+64)
+	if detail {
+		reserveNext(&a.overall, est+64)
 	}
 	// One column a cycle (cycle_figures.packed, migration 00021): the transfer and the
 	// per-column work of the server were most of the cost. Whether a cycle meets its
 	// team's policy is judged here, from the stored clocks and the policies read above.
-	where, args := read.where()
+	where, args := sc.where()
 	rows, err := s.Pool.Query(ctx, `SELECT f.packed FROM cycle_figures f WHERE `+where, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, fd := range rows.FieldDescriptions() {
 		if fd.Format != pgx.BinaryFormatCode {
 			rows.Close()
-			return nil, nil, fmt.Errorf("reports: column %s not in binary format", fd.Name)
+			return nil, fmt.Errorf("reports: column %s not in binary format", fd.Name)
 		}
 	}
-	from := sc.From.UnixMicro() - pgEpochMicros
 	var fw, fb, rw, rb *float64
 	var nw, nb []float64
 	var users []int64
@@ -254,14 +258,7 @@ func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, e
 	for rows.Next() {
 		v := rows.RawValues()
 		c.reset(v[0])
-		opened := c.i8()
-		a := cur
-		if opened < from {
-			if old == nil {
-				continue
-			}
-			a = old
-		}
+		c.take(8) // opened_at: the query chose the period
 		team, replier, assignee, bits := c.i8(), c.i8(), c.i8(), c.i4()
 		hasTeam := bits&32 != 0
 		closed, unanswered := bits&1 != 0, bits&2 != 0
@@ -351,7 +348,7 @@ func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, e
 		nw, nb, users, counts = c.floats(nw[:0]), c.floats(nb[:0]), c.ints(users[:0], 8), c.ints(counts[:0], 4)
 		if c.err != nil {
 			rows.Close()
-			return nil, nil, c.err
+			return nil, c.err
 		}
 		a.overall.nxW, a.overall.nxB = append(a.overall.nxW, nw...), append(a.overall.nxB, nb...)
 		if tg != nil {
@@ -373,12 +370,12 @@ func (s *Service) read(ctx context.Context, sc Scope, prev *Scope, read Scope, e
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if c.err != nil {
-		return nil, nil, c.err
+		return nil, c.err
 	}
-	return cur, old, nil
+	return a, nil
 }
 
 // summary is what one read yields for a period: the figures of the overall (key 0) and
