@@ -83,3 +83,36 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A cycle whose packed figures are too long for the read index (hundreds of next
+// responses) is read all the same.
+func TestReportReadsLongCycles(t *testing.T) {
+	app := testutil.NewApp(t)
+	ctx := context.Background()
+	_, err := app.Server.Services.Importer.Run(ctx, strings.NewReader(history), importer.Options{})
+	testutil.Must(t, err)
+	var ws int64
+	testutil.Must(t, app.DB.Gorm.Raw("SELECT id FROM workspaces").Row().Scan(&ws))
+	_, err = app.Server.Services.Reports.Rollup(ctx, app.Server.Services.Reports.Clock.Now())
+	testutil.Must(t, err)
+	testutil.Must(t, app.DB.Gorm.Exec(`UPDATE cycle_figures SET next_s = ARRAY(SELECT g * 1.5 FROM generate_series(1, 300) g),
+		next_bs = ARRAY(SELECT g * 0.5 FROM generate_series(1, 300) g)
+		WHERE cycle_id = (SELECT min(cycle_id) FROM cycle_figures)`).Error)
+	var long int
+	testutil.Must(t, app.DB.Gorm.Raw(`SELECT count(*) FROM cycle_figures WHERE octet_length(packed) > 2000`).Row().Scan(&long))
+	if long != 1 {
+		t.Fatalf("%d long cycles", long)
+	}
+	var want struct {
+		N        int
+		Avg, Max float64
+	}
+	testutil.Must(t, app.DB.Gorm.Raw(`SELECT count(*) AS n, round(avg(x)::numeric, 3)::float8 AS avg, round((percentile_cont(0.9) WITHIN GROUP (ORDER BY x))::numeric, 3)::float8 AS max
+		FROM cycle_figures f, unnest(f.next_s) x WHERE f.opened_at >= '2026-10-01 05:00+00' AND f.opened_at < '2026-10-06 05:00+00'`).Scan(&want).Error)
+	r, err := app.Server.Services.Reports.Run(ctx, reports.Query{WorkspaceID: ws, From: "2026-10-01", To: "2026-10-05"})
+	testutil.Must(t, err)
+	nr := r.Overall.NextResponse
+	if want.N < 300 || nr.Count != want.N || *nr.Avg != want.Avg || *nr.P90 != want.Max {
+		t.Fatalf("next responses %d avg %v p90 %v, want %+v", nr.Count, *nr.Avg, *nr.P90, want)
+	}
+}
