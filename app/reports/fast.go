@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/atiende/atiende/app/calendar"
 	"github.com/atiende/atiende/models"
@@ -131,6 +132,11 @@ func selectKth(v []float64, k int) float64 {
 
 // periods computes the report of sc and, when prev is not nil, the overall figures of
 // the previous period prev (same filters, ending where sc starts) from one read.
+//
+// What the read yields does not depend on now: it is cached under the workspace's
+// figures version (report_versions, bumped by every change to cycle_figures) and the
+// teams' SLA policies, so a report seen again before anything changed skips the read.
+// The running clocks of open cycles are compared with now on every run.
 func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, pq Query) (Report, Report, error) {
 	r := Report{From: q.From, To: q.To, Timezone: sc.Workspace.Timezone}
 	pr := Report{From: pq.From, To: pq.To, Timezone: sc.Workspace.Timezone}
@@ -138,88 +144,172 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 	if prev != nil {
 		read.From = prev.From
 	}
-	cur := newAccum(true)
-	var old *accum
-	if prev != nil {
-		old = newAccum(false)
-	}
-	// Room for the values up front (the daily rollups tell about how many cycles): growing
-	// the lists as they fill was a fifth of the page's time.
-	var est int
-	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE(sum(conversations), 0) FROM report_daily WHERE workspace_id = $1 AND day BETWEEN $2 AND $3`,
-		sc.Workspace.ID, read.From.AddDate(0, 0, -1), read.End).Scan(&est); err != nil {
+	policies, cals, err := s.teamRules(ctx, sc.Teams)
+	if err != nil {
 		return r, pr, err
 	}
+	// The version first, then the rows (read committed): what is cached under a version
+	// is at least as new as that version, and nobody reads that version once a newer
+	// change has committed.
+	var est, estPrev int
+	var version int64
+	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE((SELECT sum(conversations) FROM report_daily WHERE workspace_id = $1 AND day BETWEEN $2 AND $3), 0),
+			COALESCE((SELECT sum(conversations) FROM report_daily WHERE workspace_id = $1 AND day BETWEEN $4 AND $5), 0),
+			COALESCE((SELECT version FROM report_versions WHERE workspace_id = $1), 0)`,
+		sc.Workspace.ID, sc.From.AddDate(0, 0, -1), sc.End, read.From.AddDate(0, 0, -1), sc.From).Scan(&est, &estPrev, &version); err != nil {
+		return r, pr, err
+	}
+	key := summaryKey(version, q, sc, prev, pq, policies)
+	cur, old := s.cache.get(key)
+	missed := cur == nil
+	// The periods' rows (unless cached), on one connection each, and the open cycles and
+	// the users, all at once.
+	g, gctx := errgroup.WithContext(ctx)
+	if missed {
+		g.Go(func() error {
+			a, err := s.read(gctx, sc, true, est, len(sc.Teams), policies)
+			if err == nil {
+				cur = a.summarize(q.Clock)
+			}
+			return err
+		})
+		if prev != nil {
+			g.Go(func() error {
+				a, err := s.read(gctx, *prev, false, estPrev, len(sc.Teams), policies)
+				if err == nil {
+					old = a.summarize(pq.Clock)
+				}
+				return err
+			})
+		}
+	}
+	// Open cycles: their running clocks against now.
+	var open []openRow
+	g.Go(func() error {
+		where, args := read.where()
+		orows, err := s.Pool.Query(gctx, `SELECT f.team_id, f.opened_at, f.closed_at, f.sla_first_s, f.sla_first_bs, f.sla_next_s, f.sla_next_bs,
+				f.sla_resolution_s, f.sla_resolution_bs, f.open_wait_since, f.pending_s, f.pending_bs, f.pending_since, f.waiting_since, f.window_lost
+			FROM cycle_figures f WHERE `+where+` AND f.closed_at IS NULL`, args...)
+		if err != nil {
+			return err
+		}
+		open, err = pgx.CollectRows(orows, pgx.RowToStructByPos[openRow])
+		return err
+	})
+	var us []models.User
+	g.Go(func() error {
+		return s.DB.WithContext(gctx).Where("workspace_id = ?", sc.Workspace.ID).Order("lower(email), id").Find(&us).Error
+	})
+	if err := g.Wait(); err != nil {
+		return r, pr, err
+	}
+	if missed {
+		s.cache.put(key, cur, old)
+	}
+	curOpen, oldOpen := open[:0:0], open[:0:0]
+	for _, o := range open {
+		if o.OpenedAt.Before(sc.From) {
+			oldOpen = append(oldOpen, o)
+		} else {
+			curOpen = append(curOpen, o)
+		}
+	}
+	cur.finish(&r, sc, curOpen, policies, cals, us)
+	if prev != nil {
+		old.finish(&pr, sc, oldOpen, policies, cals, us)
+	}
+	if q.WithCycles {
+		r.Cycles, err = s.cycles(ctx, sc, policies, cals)
+	}
+	return r, pr, err
+}
+
+// read aggregates the rows of one period's scope (with the teams' and agents' detail
+// when detail) in one pass.
+func (s *Service) read(ctx context.Context, sc Scope, detail bool, est, teams int, policies map[int64]*models.SLAPolicy) (*accum, error) {
+	a := newAccum(detail)
+	// Room for the values up front (the daily rollups tell about how many cycles): growing
+	// the lists as they fill was a fifth of the page's time.
 	est = min(est, 2_000_000)
 	reserve := func(g *group, n int) {
 		g.frW, g.frB, g.rsW, g.rsB = make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
 	}
 	reserveNext := func(g *group, n int) { g.nxW, g.nxB = make([]float64, 0, n), make([]float64, 0, n) }
-	perTeam := est/max(1, len(sc.Teams)) + 64
-	if prev != nil {
-		// About half of what was read is each period's.
-		reserve(&cur.overall, est/2+64)
-		reserveNext(&cur.overall, est/2+64)
-		reserve(&old.overall, est/2+64)
-		perTeam /= 2
-	} else {
-		reserve(&cur.overall, est+64)
-		reserveNext(&cur.overall, est+64)
+	perTeam := est/max(1, teams) + 64
+	reserve(&a.overall, est+64)
+	if detail {
+		reserveNext(&a.overall, est+64)
 	}
-	where, args := read.where()
-	args = append(args, sc.From)
-	n := itoa(len(args))
-	// Narrow rows (the transfer is most of the cost): the flags in one integer, the
-	// common single-element arrays as scalars, the previous period without its detail.
-	cur1 := func(x string) string { return "CASE WHEN f.opened_at >= $" + n + " THEN " + x + " END" }
-	rows, err := s.Pool.Query(ctx, `SELECT f.team_id,
-			(f.opened_at >= $`+n+`)::int + ((f.closed_at IS NOT NULL)::int * 2) + ((f.replies = 0)::int * 4) + (f.fcr::int * 8)
-			+ (f.converted::int * 16) + (f.window_lost::int * 32) + ((p.id IS NOT NULL)::int * 64)
-			+ ((COALESCE(CASE WHEN p.business_hours THEN f.sla_first_bs ELSE f.sla_first_s END > p.first_response_seconds, false)
-			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_next_bs ELSE f.sla_next_s END > p.next_response_seconds, false)
-			 OR COALESCE(CASE WHEN p.business_hours THEN f.sla_resolution_bs ELSE f.sla_resolution_s END > p.resolution_seconds, false))::int * 128),
-			f.first_response_s, f.first_response_bs, f.resolution_s, f.resolution_bs,
-			`+cur1("CASE WHEN cardinality(f.next_s) = 1 THEN f.next_s[1] END")+`, `+cur1("CASE WHEN cardinality(f.next_bs) = 1 THEN f.next_bs[1] END")+`,
-			`+cur1("CASE WHEN cardinality(f.next_s) > 1 THEN f.next_s END")+`, `+cur1("CASE WHEN cardinality(f.next_bs) > 1 THEN f.next_bs END")+`,
-			`+cur1("f.first_replier_id")+`, `+cur1("f.assignee_id")+`,
-			`+cur1("CASE WHEN cardinality(f.reply_users) = 1 THEN f.reply_users[1] END")+`,
-			`+cur1("CASE WHEN cardinality(f.reply_counts) = 1 THEN f.reply_counts[1] END")+`,
-			`+cur1("CASE WHEN cardinality(f.reply_users) > 1 THEN f.reply_users END")+`,
-			`+cur1("CASE WHEN cardinality(f.reply_counts) > 1 THEN f.reply_counts END")+`
-		FROM cycle_figures f LEFT JOIN teams t ON t.id = f.team_id LEFT JOIN sla_policies p ON p.id = t.sla_policy_id
-		WHERE `+where, args...)
+	// One column a cycle (cycle_figures.packed, migration 00021): the transfer and the
+	// per-column work of the server were most of the cost. Whether a cycle meets its
+	// team's policy is judged here, from the stored clocks and the policies read above.
+	// Without the detail, what comes before the arrays is enough.
+	col := "f.packed"
+	if !detail {
+		col = "substring(f.packed FROM 1 FOR 116)"
+	}
+	// From cycle_figures_read_idx alone, and the few cycles too long for it from the table.
+	where, args := sc.where()
+	rows, err := s.Pool.Query(ctx, `SELECT `+col+` FROM cycle_figures f WHERE `+where+` AND octet_length(f.packed) <= 2000
+		UNION ALL SELECT `+col+` FROM cycle_figures f WHERE `+where+` AND octet_length(f.packed) > 2000`, args...)
 	if err != nil {
-		return r, pr, err
+		return nil, err
 	}
 	for _, fd := range rows.FieldDescriptions() {
 		if fd.Format != pgx.BinaryFormatCode {
 			rows.Close()
-			return r, pr, fmt.Errorf("reports: column %s not in binary format", fd.Name)
+			return nil, fmt.Errorf("reports: column %s not in binary format", fd.Name)
 		}
 	}
 	var fw, fb, rw, rb *float64
 	var nw, nb []float64
 	var users []int64
 	var counts []int64
+	var c packed
 	for rows.Next() {
 		v := rows.RawValues()
-		a := cur
-		bits, _ := dInt(v[1])
-		if bits&1 == 0 {
-			if old == nil {
-				continue
-			}
-			a = old
+		c.reset(v[0])
+		c.take(8) // opened_at: the query chose the period
+		team, replier, assignee, bits := c.i8(), c.i8(), c.i8(), c.i4()
+		hasTeam := bits&32 != 0
+		closed, unanswered := bits&1 != 0, bits&2 != 0
+		fcr, conv, lost := bits&4 != 0, bits&8 != 0, bits&16 != 0
+		var f [10]float64
+		for i := range f {
+			f[i] = c.f8()
 		}
-		team, hasTeam := dInt(v[0])
-		closed, unanswered := bits&2 != 0, bits&4 != 0
-		fw, fb, rw, rb = dFloatP(v[2], fw), dFloatP(v[3], fb), dFloatP(v[4], rw), dFloatP(v[5], rb)
-		fcr, conv, lost, hasPolicy, breached := bits&8 != 0, bits&16 != 0, bits&32 != 0, bits&64 != 0, bits&128 != 0
+		at := func(i int, buf *float64) *float64 {
+			if bits&(256<<i) == 0 {
+				return nil
+			}
+			if buf == nil {
+				buf = new(float64)
+			}
+			*buf = f[i]
+			return buf
+		}
+		fw, fb, rw, rb = at(0, fw), at(1, fb), at(2, rw), at(3, rb)
+		// The policy of the cycle's team (metrics.md "SLA"): evaluated when closed (the
+		// open ones are judged against now later), a hit without a breach.
+		var p *models.SLAPolicy
+		if hasTeam {
+			p = policies[team]
+		}
+		breached := false
+		if p != nil && closed {
+			over := func(i int, target *int) bool {
+				if p.BusinessHours {
+					i++
+				}
+				return target != nil && bits&(256<<i) != 0 && f[i] > float64(*target)
+			}
+			breached = over(4, p.FirstResponseSeconds) || over(6, p.NextResponseSeconds) || over(8, p.ResolutionSeconds)
+		}
 		add := func(g *group) {
 			g.n++
 			if closed {
 				g.closed++
-				if hasPolicy {
+				if p != nil {
 					g.evaluated++
 					if !breached {
 						g.hit++
@@ -266,48 +356,23 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 			}
 			add(tg)
 		}
-		nw, nb = nw[:0], nb[:0]
-		if x := dFloatP(v[6], nil); x != nil {
-			nw = append(nw, *x)
-		}
-		if x := dFloatP(v[7], nil); x != nil {
-			nb = append(nb, *x)
-		}
-		if nw, err = dFloats(v[8], nw); err != nil {
+		nw, nb, users, counts = c.floats(nw[:0]), c.floats(nb[:0]), c.ints(users[:0], 8), c.ints(counts[:0], 4)
+		if c.err != nil {
 			rows.Close()
-			return r, pr, err
-		}
-		if nb, err = dFloats(v[9], nb); err != nil {
-			rows.Close()
-			return r, pr, err
+			return nil, c.err
 		}
 		a.overall.nxW, a.overall.nxB = append(a.overall.nxW, nw...), append(a.overall.nxB, nb...)
 		if tg != nil {
 			tg.nxW, tg.nxB = append(tg.nxW, nw...), append(tg.nxB, nb...)
 		}
-		if u, ok := dInt(v[10]); ok && fw != nil {
-			a.firstW[u] = append(a.firstW[u], *fw)
+		if bits&64 != 0 && fw != nil {
+			a.firstW[replier] = append(a.firstW[replier], *fw)
 			if fb != nil {
-				a.firstB[u] = append(a.firstB[u], *fb)
+				a.firstB[replier] = append(a.firstB[replier], *fb)
 			}
 		}
-		if u, ok := dInt(v[11]); ok && closed {
-			a.closed[u]++
-		}
-		users, counts = users[:0], counts[:0]
-		if u, ok := dInt(v[12]); ok {
-			users = append(users, u)
-		}
-		if c, ok := dInt(v[13]); ok {
-			counts = append(counts, c)
-		}
-		if users, err = dInts(v[14], users); err != nil {
-			rows.Close()
-			return r, pr, err
-		}
-		if counts, err = dInts(v[15], counts); err != nil {
-			rows.Close()
-			return r, pr, err
+		if bits&128 != 0 && closed {
+			a.closed[assignee]++
 		}
 		for i, u := range users {
 			if i < len(counts) {
@@ -316,53 +381,57 @@ func (s *Service) periods(ctx context.Context, q Query, sc Scope, prev *Scope, p
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return r, pr, err
+		return nil, err
 	}
-
-	// Open cycles: their running clocks against now.
-	policies, cals, err := s.teamRules(ctx, sc.Teams)
-	if err != nil {
-		return r, pr, err
+	if c.err != nil {
+		return nil, c.err
 	}
-	where, args = read.where()
-	orows, err := s.Pool.Query(ctx, `SELECT f.team_id, f.opened_at, f.closed_at, f.sla_first_s, f.sla_first_bs, f.sla_next_s, f.sla_next_bs,
-			f.sla_resolution_s, f.sla_resolution_bs, f.open_wait_since, f.pending_s, f.pending_bs, f.pending_since, f.waiting_since, f.window_lost
-		FROM cycle_figures f WHERE `+where+` AND f.closed_at IS NULL`, args...)
-	if err != nil {
-		return r, pr, err
-	}
-	open, err := pgx.CollectRows(orows, pgx.RowToStructByPos[openRow])
-	if err != nil {
-		return r, pr, err
-	}
-	var us []models.User
-	if err := s.DB.WithContext(ctx).Where("workspace_id = ?", sc.Workspace.ID).Order("lower(email), id").Find(&us).Error; err != nil {
-		return r, pr, err
-	}
-	curOpen, oldOpen := open[:0:0], open[:0:0]
-	for _, o := range open {
-		if o.OpenedAt.Before(sc.From) {
-			oldOpen = append(oldOpen, o)
-		} else {
-			curOpen = append(curOpen, o)
-		}
-	}
-	cur.finish(&r, q.Clock, sc, curOpen, policies, cals, us)
-	if old != nil {
-		old.finish(&pr, pq.Clock, sc, oldOpen, policies, cals, us)
-	}
-	if q.WithCycles {
-		r.Cycles, err = s.cycles(ctx, sc, policies, cals)
-	}
-	return r, pr, err
+	return a, nil
 }
 
-// finish turns the accumulated groups into the report's overall, team and agent rows.
-func (a *accum) finish(r *Report, clock string, sc Scope, open []openRow, policies map[int64]*models.SLAPolicy,
-	cals map[int64]*calendar.Calendar, users []models.User) {
-	figs := map[int64]*Figures{0: a.overall.figures(clock)}
+// summary is what one read yields for a period: the figures of the overall (key 0) and
+// of each team, and each agent's, before the open cycles are judged against now. It is
+// shared through the cache: never changed once made.
+type summary struct {
+	figs   map[int64]Figures
+	agents map[int64]agentSum
+}
+
+type agentSum struct {
+	replies, closed int
+	first           Stat
+}
+
+// summarize computes the figures of the accumulated groups (the percentiles of clock).
+func (a *accum) summarize(clock string) *summary {
+	sm := &summary{figs: map[int64]Figures{0: *a.overall.figures(clock)}, agents: map[int64]agentSum{}}
 	for id, g := range a.teams {
-		figs[id] = g.figures(clock)
+		sm.figs[id] = *g.figures(clock)
+	}
+	users := map[int64]bool{}
+	for u := range a.firstW {
+		users[u] = true
+	}
+	for u := range a.replies {
+		users[u] = true
+	}
+	for u := range a.closed {
+		users[u] = true
+	}
+	for u := range users {
+		sm.agents[u] = agentSum{replies: a.replies[u], closed: a.closed[u], first: statOf(a.firstW[u], a.firstB[u], clock)}
+	}
+	return sm
+}
+
+// finish turns a period's summary into the report's overall, team and agent rows, with
+// the open cycles judged as of now.
+func (sm *summary) finish(r *Report, sc Scope, open []openRow, policies map[int64]*models.SLAPolicy,
+	cals map[int64]*calendar.Calendar, users []models.User) {
+	figs := make(map[int64]*Figures, len(sm.figs))
+	for id, f := range sm.figs {
+		f := f
+		figs[id] = &f
 	}
 	for _, o := range open {
 		var p *models.SLAPolicy
@@ -401,13 +470,87 @@ func (a *accum) finish(r *Report, clock string, sc Scope, open []openRow, polici
 	}
 	r.Agents = []AgentRow{}
 	for _, u := range users {
-		row := AgentRow{Agent: u.Email, Replies: a.replies[u.ID], FirstResponses: len(a.firstW[u.ID]), Closed: a.closed[u.ID],
-			FirstResponse: statOf(a.firstW[u.ID], a.firstB[u.ID], clock)}
+		a, ok := sm.agents[u.ID]
+		if !ok {
+			a.first = statOf(nil, nil, "")
+		}
+		row := AgentRow{Agent: u.Email, Replies: a.replies, FirstResponses: a.first.Count, Closed: a.closed, FirstResponse: a.first}
 		if row.Replies == 0 && row.FirstResponses == 0 && row.Closed == 0 && (!u.Active || u.Role == models.RoleAdmin) {
 			continue // an admin or a former user with nothing in this period
 		}
 		r.Agents = append(r.Agents, row)
 	}
+}
+
+// pgEpochMicros is 2000-01-01 UTC in Unix microseconds (PostgreSQL's timestamp epoch).
+const pgEpochMicros = 946684800000000
+
+// packed decodes a cycle_figures.packed value (migration 00021) field by field.
+type packed struct {
+	b   []byte
+	err error
+}
+
+func (c *packed) reset(b []byte) { c.b = b }
+
+func (c *packed) take(n int) []byte {
+	if len(c.b) < n {
+		if c.err == nil {
+			c.err = fmt.Errorf("reports: short packed figures")
+		}
+		c.b = nil
+		return make([]byte, n)
+	}
+	x := c.b[:n]
+	c.b = c.b[n:]
+	return x
+}
+
+func (c *packed) i8() int64   { return int64(binary.BigEndian.Uint64(c.take(8))) }
+func (c *packed) i4() int64   { return int64(int32(binary.BigEndian.Uint32(c.take(4)))) }
+func (c *packed) f8() float64 { return math.Float64frombits(binary.BigEndian.Uint64(c.take(8))) }
+
+// array is a report_pack_* value: a count and that many elements of size bytes, or -1
+// and the array as array_send writes it. It calls fn with each element.
+func (c *packed) array(size int, fn func([]byte)) {
+	n := c.i4()
+	if n >= 0 {
+		for i := int64(0); i < n; i++ {
+			fn(c.take(size))
+		}
+		return
+	}
+	ndim := c.i4()
+	c.take(8) // flags, element type
+	if ndim == 0 {
+		return
+	}
+	if ndim != 1 {
+		if c.err == nil {
+			c.err = fmt.Errorf("reports: unexpected packed array")
+		}
+		return
+	}
+	n = c.i4()
+	c.take(4) // lower bound
+	for i := int64(0); i < n; i++ {
+		if l := c.i4(); l >= 0 {
+			fn(c.take(int(l)))
+		}
+	}
+}
+
+func (c *packed) floats(out []float64) []float64 {
+	c.array(8, func(e []byte) { out = append(out, math.Float64frombits(binary.BigEndian.Uint64(e))) })
+	return out
+}
+
+func (c *packed) ints(out []int64, size int) []int64 {
+	c.array(size, func(e []byte) {
+		x, _ := dInt(e)
+		out = append(out, x)
+	})
+	return out
 }
 
 // Binary decoding of the columns read above (PostgreSQL's wire format).
@@ -420,61 +563,4 @@ func dInt(b []byte) (int64, bool) {
 		return int64(int32(binary.BigEndian.Uint32(b))), true
 	}
 	return 0, false
-}
-
-// dFloatP decodes a nullable float8 into *buf (reused), nil for NULL.
-func dFloatP(b []byte, buf *float64) *float64 {
-	if len(b) != 8 {
-		return nil
-	}
-	if buf == nil {
-		buf = new(float64)
-	}
-	*buf = math.Float64frombits(binary.BigEndian.Uint64(b))
-	return buf
-}
-
-// arrayElems calls fn with each non-null element of a one-dimensional binary array.
-func arrayElems(b []byte, fn func([]byte)) error {
-	if b == nil || len(b) < 12 {
-		return nil // NULL or empty
-	}
-	ndim := int(binary.BigEndian.Uint32(b))
-	if ndim == 0 {
-		return nil
-	}
-	if ndim != 1 || len(b) < 20 {
-		return fmt.Errorf("reports: unexpected array")
-	}
-	n := int(int32(binary.BigEndian.Uint32(b[12:])))
-	p := 20
-	for i := 0; i < n; i++ {
-		if p+4 > len(b) {
-			return fmt.Errorf("reports: short array")
-		}
-		l := int(int32(binary.BigEndian.Uint32(b[p:])))
-		p += 4
-		if l < 0 {
-			continue
-		}
-		if p+l > len(b) {
-			return fmt.Errorf("reports: short array")
-		}
-		fn(b[p : p+l])
-		p += l
-	}
-	return nil
-}
-
-func dFloats(b []byte, out []float64) ([]float64, error) {
-	err := arrayElems(b, func(e []byte) { out = append(out, math.Float64frombits(binary.BigEndian.Uint64(e))) })
-	return out, err
-}
-
-func dInts(b []byte, out []int64) ([]int64, error) {
-	err := arrayElems(b, func(e []byte) {
-		x, _ := dInt(e)
-		out = append(out, x)
-	})
-	return out, err
 }

@@ -20,6 +20,8 @@ type Service struct {
 	DB    *gorm.DB
 	Pool  *pgxpool.Pool // the figures tables (arrays, batches)
 	Clock clock.Clock
+
+	cache summaryCache // the latest reads' summaries (fast.go)
 }
 
 // New returns a Service.

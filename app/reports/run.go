@@ -317,17 +317,32 @@ func contains(ids []int64, id int64) bool {
 	return false
 }
 
+// calendars are the business calendars of the teams that have one (one query).
 func (s *Service) calendars(ctx context.Context, teams []models.Team) (map[int64]*calendar.Calendar, error) {
 	out := map[int64]*calendar.Calendar{}
+	var ids []int64
+	for _, t := range teams {
+		if t.CalendarID != nil {
+			ids = append(ids, *t.CalendarID)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var ms []models.Calendar
+	if err := s.DB.WithContext(ctx).Where("id IN ?", ids).Find(&ms).Error; err != nil {
+		return nil, err
+	}
+	byID := map[int64]models.Calendar{}
+	for _, m := range ms {
+		byID[m.ID] = m
+	}
 	for _, t := range teams {
 		if t.CalendarID == nil {
 			continue
 		}
-		var m models.Calendar
-		if err := s.DB.WithContext(ctx).Where("id = ? AND workspace_id = ?", *t.CalendarID, t.WorkspaceID).Limit(1).Find(&m).Error; err != nil {
-			return nil, err
-		}
-		if m.ID == 0 {
+		m, ok := byID[*t.CalendarID]
+		if !ok || m.WorkspaceID != t.WorkspaceID {
 			continue
 		}
 		c, err := calendar.FromModel(m)

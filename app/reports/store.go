@@ -22,8 +22,10 @@ import (
 //
 // Refresh recomputes the queued cycles — the cron job does it every minute for all of
 // them, a report does it first for the queued cycles of its own range — so the cost of a
-// run follows the changes, never the history. A report then reads the rows once and
-// aggregates them in Go (fast.go), and compares the clocks of open cycles with now.
+// run follows the changes, never the history. A report then reads each cycle's packed
+// figures once (an index-only scan, migration 00021) and aggregates them in Go (fast.go),
+// reusing that read while the workspace's figures version is unchanged, and compares the
+// clocks of open cycles with now.
 
 // entry is a queued cycle and the version of the change that queued it.
 type entry struct {
