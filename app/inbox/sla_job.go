@@ -3,6 +3,8 @@ package inbox
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +25,10 @@ const (
 // SLABatch is how many conversations one transaction of the SLA job handles.
 const SLABatch = 5000
 
+// SLAWorkers is how many transactions of the SLA job run at once, each on its own
+// connection: they take disjoint batches (SKIP LOCKED), as two overlapping runs do.
+const SLAWorkers = 2
+
 // SLAToast is what the assignee and the team's supervisors are told, live, by an
 // "sla" event (live.Event.Text as JSON): the board refreshes the card for everyone who
 // sees it, and the people in Users also get the toast.
@@ -38,15 +44,38 @@ type SLAToast struct {
 // toast to the assignee and the team's supervisors. Each threshold is announced once
 // (conversations.sla_notified); conversations locked by a command are left for the
 // next run (SKIP LOCKED). It returns how many alerts it wrote.
+//
+// SLAWorkers transactions work at once, each until it finds less than a full batch:
+// what one has locked the others skip, and a conversation it leaves unlocked with its
+// threshold still due (its commit came first) is no longer due for the others.
 func CheckSLA(ctx context.Context, pool *pgxpool.Pool, now time.Time) (int, error) {
-	total := 0
-	for {
-		n, rows, err := checkSLABatch(ctx, pool, now)
-		total += n
-		if err != nil || rows < SLABatch {
-			return total, err
-		}
+	var (
+		mu       sync.Mutex
+		total    int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range SLAWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n, rows, err := checkSLABatch(ctx, pool, now)
+				mu.Lock()
+				total += n
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				stop := firstErr != nil
+				mu.Unlock()
+				if stop || rows < SLABatch {
+					return
+				}
+			}
+		}()
 	}
+	wg.Wait()
+	return total, firstErr
 }
 
 type slaRow struct {
@@ -56,9 +85,54 @@ type slaRow struct {
 	fDue, fWarn         *time.Time
 	nDue, nWarn         *time.Time
 	rDue, rWarn         *time.Time
-	bits                int
+	bits                int16
 	fSecs, nSecs, rSecs *int
 	contact             string
+}
+
+// target is the length of target t of the row's policy (0: none).
+func (r *slaRow) target(t string) time.Duration {
+	var s *int
+	switch t {
+	case "first_response":
+		s = r.fSecs
+	case "next_response":
+		s = r.nSecs
+	case "resolution":
+		s = r.rSecs
+	}
+	if s == nil {
+		return 0
+	}
+	return time.Duration(*s) * time.Second
+}
+
+// due is when target t of d is due.
+func due(d sla.Deadlines, t string) time.Time {
+	switch t {
+	case "first_response":
+		return d.FirstResponse.Due
+	case "next_response":
+		return d.NextResponse.Due
+	}
+	return d.Resolution.Due
+}
+
+// slaWrite is what a batch writes: the conversations' new state, the alert events
+// (with an activity line each) and the live notifications.
+type slaWrite struct {
+	uID    []int64
+	uBits  []int32
+	uState []string
+	uNext  []*time.Time
+	eWS    []int64
+	eConv  []int64
+	eCycle []*int64
+	eChan  []int64
+	eKind  []string
+	eAt    []time.Time
+	eNote  []string
+	notes  []string
 }
 
 func checkSLABatch(ctx context.Context, pool *pgxpool.Pool, now time.Time) (alerts, n int, err error) {
@@ -71,37 +145,41 @@ func checkSLABatch(ctx context.Context, pool *pgxpool.Pool, now time.Time) (aler
 	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 		return 0, 0, err
 	}
+	// The batch is locked first, in the order of the index; only its rows are joined.
 	q, err := tx.Query(ctx, `
+		WITH c AS (
+			SELECT id, workspace_id, channel_id, cycle_id, team_id, assignee_id, contact_id, status, sla_state,
+				first_response_due_at, first_response_warn_at, next_response_due_at, next_response_warn_at,
+				resolution_due_at, resolution_warn_at, sla_notified
+			FROM conversations
+			WHERE sla_next_check_at <= $1
+			ORDER BY sla_next_check_at
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED)
 		SELECT c.id, c.workspace_id, c.channel_id, c.cycle_id, c.team_id, c.assignee_id, c.status, c.sla_state,
 			c.first_response_due_at, c.first_response_warn_at, c.next_response_due_at, c.next_response_warn_at,
 			c.resolution_due_at, c.resolution_warn_at, c.sla_notified,
 			p.first_response_seconds, p.next_response_seconds, p.resolution_seconds,
 			COALESCE(NULLIF(k.name, ''), NULLIF(k.profile_name, ''), NULLIF(k.phone, ''), k.username, '')
-		FROM conversations c
+		FROM c
 		JOIN contacts k ON k.id = c.contact_id
 		LEFT JOIN teams t ON t.id = c.team_id
-		LEFT JOIN sla_policies p ON p.id = t.sla_policy_id
-		WHERE c.sla_next_check_at <= $1
-		ORDER BY c.sla_next_check_at
-		LIMIT $2
-		FOR UPDATE OF c SKIP LOCKED`, now, SLABatch)
+		LEFT JOIN sla_policies p ON p.id = t.sla_policy_id`, now, SLABatch)
 	if err != nil {
 		return 0, 0, err
 	}
-	var rows []slaRow
-	teams := map[int64]bool{}
+	rows := make([]slaRow, 0, 256)
+	var teams []int64
 	for q.Next() {
-		var r slaRow
-		var bits int16
+		rows = append(rows, slaRow{})
+		r := &rows[len(rows)-1]
 		if err := q.Scan(&r.id, &r.ws, &r.channel, &r.cycle, &r.team, &r.agent, &r.status, &r.state, &r.fDue, &r.fWarn,
-			&r.nDue, &r.nWarn, &r.rDue, &r.rWarn, &bits, &r.fSecs, &r.nSecs, &r.rSecs, &r.contact); err != nil {
+			&r.nDue, &r.nWarn, &r.rDue, &r.rWarn, &r.bits, &r.fSecs, &r.nSecs, &r.rSecs, &r.contact); err != nil {
 			q.Close()
 			return 0, 0, err
 		}
-		r.bits = int(bits)
-		rows = append(rows, r)
-		if r.team != nil {
-			teams[*r.team] = true
+		if r.team != nil && !slices.Contains(teams, *r.team) {
+			teams = append(teams, *r.team)
 		}
 	}
 	q.Close()
@@ -111,15 +189,12 @@ func checkSLABatch(ctx context.Context, pool *pgxpool.Pool, now time.Time) (aler
 	if len(rows) == 0 {
 		return 0, 0, nil
 	}
-	// The supervisors of the teams concerned, in one query.
+	// The supervisors of the teams concerned, in one query; the toast's recipients (the
+	// assignee, then the team's supervisors) are worked out once per team and assignee.
 	supervisors := map[int64][]int64{}
 	if len(teams) > 0 {
-		ids := make([]int64, 0, len(teams))
-		for id := range teams {
-			ids = append(ids, id)
-		}
 		sq, err := tx.Query(ctx, `SELECT tm.team_id, u.id FROM team_members tm JOIN users u ON u.id = tm.user_id
-			WHERE tm.team_id = ANY($1) AND u.role = 'supervisor' AND u.active ORDER BY u.id`, ids)
+			WHERE tm.team_id = ANY($1) AND u.role = 'supervisor' AND u.active ORDER BY u.id`, teams)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -136,63 +211,19 @@ func checkSLABatch(ctx context.Context, pool *pgxpool.Pool, now time.Time) (aler
 			return 0, 0, err
 		}
 	}
-
-	var (
-		uID    []int64
-		uBits  []int32
-		uState []string
-		uNext  []*time.Time
-		eWS    []int64
-		eConv  []int64
-		eCycle []*int64
-		eChan  []int64
-		eKind  []string
-		eAt    []time.Time
-		eNote  []string
-		notes  []string
-	)
-	target := func(r slaRow, t string) time.Duration {
-		s := map[string]*int{"first_response": r.fSecs, "next_response": r.nSecs, "resolution": r.rSecs}[t]
-		if s == nil {
-			return 0
+	type audience struct{ team, agent int64 }
+	recipients := map[audience][]int64{}
+	usersOf := func(r *slaRow) []int64 {
+		var k audience
+		if r.team != nil {
+			k.team = *r.team
 		}
-		return time.Duration(*s) * time.Second
-	}
-	for _, r := range rows {
-		if r.status == models.StatusClosed {
-			// Closed by a path that left its clocks (a merge): nothing runs any more.
-			uID, uBits, uState, uNext = append(uID, r.id), append(uBits, 0), append(uState, sla.StateNone), append(uNext, nil)
-			continue
+		if r.agent != nil {
+			k.agent = *r.agent
 		}
-		d := storedDeadlines(&models.Conversation{FirstResponseDueAt: r.fDue, FirstResponseWarnAt: r.fWarn,
-			NextResponseDueAt: r.nDue, NextResponseWarnAt: r.nWarn, ResolutionDueAt: r.rDue, ResolutionWarnAt: r.rWarn})
-		found, bits := sla.Check(d, r.bits, now)
-		state := r.state
-		if state != sla.StateNone {
-			state = sla.State(d, bits)
+		if users, ok := recipients[k]; ok {
+			return users
 		}
-		uID, uBits, uState, uNext = append(uID, r.id), append(uBits, int32(bits)), append(uState, state), append(uNext, sla.NextCheck(d, bits))
-		if len(found) == 0 {
-			continue
-		}
-		var text string
-		breach := false
-		for _, a := range found {
-			kind := EvSLAWarning
-			if a.Breach {
-				kind, breach = EvSLABreach, true
-			}
-			note := sla.Note(a.Target, target(r, a.Target))
-			eWS, eConv, eCycle, eChan = append(eWS, r.ws), append(eConv, r.id), append(eCycle, r.cycle), append(eChan, r.channel)
-			eKind, eAt, eNote = append(eKind, kind), append(eAt, a.At), append(eNote, note)
-			text = sla.AlertText(a.Breach, note)
-			if !a.Breach {
-				due := map[string]time.Time{"first_response": d.FirstResponse.Due, "next_response": d.NextResponse.Due,
-					"resolution": d.Resolution.Due}[a.Target]
-				text += ": quedan " + sla.Duration(due.Sub(now))
-			}
-		}
-		alerts += len(found)
 		var users []int64
 		if r.agent != nil {
 			users = append(users, *r.agent)
@@ -204,10 +235,50 @@ func checkSLABatch(ctx context.Context, pool *pgxpool.Pool, now time.Time) (aler
 				}
 			}
 		}
+		recipients[k] = users
+		return users
+	}
+
+	w := slaWrite{uID: make([]int64, 0, len(rows)), uBits: make([]int32, 0, len(rows)), uState: make([]string, 0, len(rows)),
+		uNext: make([]*time.Time, 0, len(rows))}
+	for i := range rows {
+		r := &rows[i]
+		if r.status == models.StatusClosed {
+			// Closed by a path that left its clocks (a merge): nothing runs any more.
+			w.uID, w.uBits, w.uState, w.uNext = append(w.uID, r.id), append(w.uBits, 0), append(w.uState, sla.StateNone), append(w.uNext, nil)
+			continue
+		}
+		d := storedDeadlines(&models.Conversation{FirstResponseDueAt: r.fDue, FirstResponseWarnAt: r.fWarn,
+			NextResponseDueAt: r.nDue, NextResponseWarnAt: r.nWarn, ResolutionDueAt: r.rDue, ResolutionWarnAt: r.rWarn})
+		found, bits := sla.Check(d, int(r.bits), now)
+		state := r.state
+		if state != sla.StateNone {
+			state = sla.State(d, bits)
+		}
+		w.uID, w.uBits, w.uState, w.uNext = append(w.uID, r.id), append(w.uBits, int32(bits)), append(w.uState, state), append(w.uNext, sla.NextCheck(d, bits))
+		if len(found) == 0 {
+			continue
+		}
+		var text string
+		breach := false
+		for _, a := range found {
+			kind := EvSLAWarning
+			if a.Breach {
+				kind, breach = EvSLABreach, true
+			}
+			note := sla.Note(a.Target, r.target(a.Target))
+			w.eWS, w.eConv, w.eCycle, w.eChan = append(w.eWS, r.ws), append(w.eConv, r.id), append(w.eCycle, r.cycle), append(w.eChan, r.channel)
+			w.eKind, w.eAt, w.eNote = append(w.eKind, kind), append(w.eAt, a.At), append(w.eNote, note)
+			text = sla.AlertText(a.Breach, note)
+			if !a.Breach {
+				text += ": quedan " + sla.Duration(due(d, a.Target).Sub(now))
+			}
+		}
+		alerts += len(found)
 		if r.contact != "" {
 			text = r.contact + " · " + text
 		}
-		toast, err := json.Marshal(SLAToast{Users: users, Text: text, Breach: breach})
+		toast, err := json.Marshal(SLAToast{Users: usersOf(r), Text: text, Breach: breach})
 		if err != nil {
 			return 0, 0, err
 		}
@@ -216,11 +287,16 @@ func checkSLABatch(ctx context.Context, pool *pgxpool.Pool, now time.Time) (aler
 		if err != nil {
 			return 0, 0, err
 		}
-		notes = append(notes, p)
+		w.notes = append(w.notes, p)
 	}
 	// One statement: the conversations' new state, the events (their ids drawn first, so
 	// the activity lines point at them without joining back), the activity lines, and the
-	// live notifications (sent by PostgreSQL at commit).
+	// live notifications (sent by PostgreSQL at commit). Its plan does not depend on the
+	// arrays: the generic one is kept on the connection, where a custom plan would be
+	// made again for every batch with the arrays as constants.
+	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
+		return 0, 0, err
+	}
 	_, err = tx.Exec(ctx, `
 		WITH x AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[]) AS x(id, bits, state, next_check)),
 		u AS (UPDATE conversations c SET sla_notified = x.bits, sla_state = x.state, sla_next_check_at = x.next_check
@@ -234,7 +310,7 @@ func checkSLABatch(ctx context.Context, pool *pgxpool.Pool, now time.Time) (aler
 				sender_type, event_id, created_at)
 			SELECT ws, conv, cycle, channel, 'out', 'activity', '', true, 'system', id, at FROM e)
 		SELECT count(pg_notify($13, p)) FROM unnest($14::text[]) p`,
-		uID, uBits, uState, uNext, eWS, eConv, eCycle, eChan, eKind, eAt, eNote, ActorSLA, live.Channel, notes)
+		w.uID, w.uBits, w.uState, w.uNext, w.eWS, w.eConv, w.eCycle, w.eChan, w.eKind, w.eAt, w.eNote, ActorSLA, live.Channel, w.notes)
 	if err != nil {
 		return 0, 0, err
 	}
