@@ -61,7 +61,7 @@ func seedBoardCached(tb testing.TB, conversations, open, messages int) boardSeed
 		_, err := admin.Exec(ctx, q)
 		testutil.Must(tb, err)
 	}
-	exec("SELECT pg_advisory_lock(727022)") // one process seeds, the others wait for it
+	exec("SELECT pg_advisory_lock(727022)")                    // one process seeds, the others wait for it
 	defer admin.Exec(ctx, "SELECT pg_advisory_unlock(727022)") //nolint:errcheck
 	var seededAt *time.Time
 	testutil.Must(tb, admin.QueryRow(ctx, `SELECT (SELECT to_timestamp(shobj_description(oid, 'pg_database')::bigint)

@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"testing"
@@ -95,6 +96,21 @@ func BenchmarkBoardUncached(b *testing.B) {
 			fmt.Printf("%-40s p50 %5.1f ms  CPU Go %5.2f ms + PostgreSQL %5.2f ms  statements %4.1f  (n=%d)\n",
 				f.name, ms(pct(f.lat, 50)), ms(f.cpu[0]), ms(f.cpu[1]), f.stmts, f.requests)
 		}
+		size := func(path string, htmx bool, enc string) int {
+			req, _ := http.NewRequest(http.MethodGet, pool[0].Base+path, nil)
+			if htmx {
+				req.Header.Set("HX-Request", "true")
+			}
+			req.Header.Set("Accept-Encoding", enc) // set by hand: the transport leaves the body as sent
+			res, err := pool[0].HTTP.Do(req)
+			testutil.Must(b, err)
+			defer res.Body.Close()
+			n, _ := io.Copy(io.Discard, res.Body)
+			return int(n)
+		}
+		fmt.Printf("answer sizes (admin): full page %d B (gzip %d B), column %d B (gzip %d B)\n",
+			size("/board", false, "identity"), size("/board", false, "gzip"),
+			size("/board/columns/active", true, "identity"), size("/board/columns/active", true, "gzip"))
 		fmt.Printf("(load average at the end: %s)\n", loadAverage())
 	}
 }
