@@ -228,18 +228,18 @@ JOIN contacts k ON k.id = c.contact_id`
 
 // cardRow is one row of cardSelect.
 type cardRow struct {
-	ID, ContactID, ChannelID                                     int64
-	Status, Preview, SLAState, CloseReason                       string
-	TeamID, AssigneeID                                           *int64
-	PreviewOut                                                   bool
-	LastMessageAt                                                *time.Time
-	LastInboundAt, WaitingSince                                  *time.Time
-	UnreadCount                                                  int
-	FirstResponseDueAt, NextResponseDueAt, ResolutionDueAt       *time.Time
-	ClosedAt                                                     *time.Time
-	ContactName, ProfileName, Phone, WaID, UserID, Username, Co  string
-	Labels                                                       string
-	Lead                                                         *string
+	ID, ContactID, ChannelID                                    int64
+	Status, Preview, SLAState, CloseReason                      string
+	TeamID, AssigneeID                                          *int64
+	PreviewOut                                                  bool
+	LastMessageAt                                               *time.Time
+	LastInboundAt, WaitingSince                                 *time.Time
+	UnreadCount                                                 int
+	FirstResponseDueAt, NextResponseDueAt, ResolutionDueAt      *time.Time
+	ClosedAt                                                    *time.Time
+	ContactName, ProfileName, Phone, WaID, UserID, Username, Co string
+	Labels                                                      string
+	Lead                                                        *string
 	// Col is the column a row of FirstPages belongs to.
 	Col int
 }

@@ -67,8 +67,11 @@ func seedBoardCached(tb testing.TB, conversations, open, messages int) boardSeed
 	testutil.Must(tb, admin.QueryRow(ctx, `SELECT (SELECT to_timestamp(shobj_description(oid, 'pg_database')::bigint)
 		FROM pg_database WHERE datname = $1)`, tmpl).Scan(&seededAt))
 	if seededAt == nil || time.Since(*seededAt) > boardSeedMaxAge {
-		// Templates of older recipes or migrations, or too old, go: each is gigabytes.
-		rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1`, prefix+"%")
+		// Templates seeded too long ago (this one too, if so) go: each is gigabytes.
+		// Younger ones of other migrations stay (a branch's before and after).
+		rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1
+			AND (datname = $2 OR COALESCE(to_timestamp(shobj_description(oid, 'pg_database')::bigint), '-infinity') < now() - make_interval(secs => $3))`,
+			prefix+"%", tmpl, boardSeedMaxAge.Seconds())
 		testutil.Must(tb, err)
 		var old []string
 		for rows.Next() {
