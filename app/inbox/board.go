@@ -207,59 +207,95 @@ func DecodeKeyset(s string) (time.Time, int64, bool) {
 	return time.UnixMicro(us).UTC(), n, true
 }
 
-// cardRow is one row of cardSelect: the conversation row as it is (so a new column of
-// conversations reaches the board by adding it to the model and to Card), with what
-// the card shows of its contact, channel, team, assignee and labels.
+// cardSelect loads cards with what they show of their contact, their label ids and
+// their lead, one row per card; the names of channels, teams, assignees and labels
+// come from the workspace's directory (boardDirectory), kept while only conversations
+// change. Only the columns a card shows are read, and scanned without reflection.
+const cardSelect = `
+SELECT c.id, c.status, c.contact_id, c.channel_id, c.team_id, c.assignee_id, c.last_message_preview, c.last_message_out,
+	c.last_message_at, c.last_inbound_at, c.waiting_since, c.unread_count, c.sla_state, c.first_response_due_at,
+	c.next_response_due_at, c.resolution_due_at, c.closed_at, c.close_reason,
+	k.name, k.profile_name, k.phone, k.wa_id, COALESCE(k.user_id, ''), COALESCE(k.username, ''), k.company,
+	COALESCE((SELECT string_agg(cl.label_id::text, ',') FROM conversation_labels cl WHERE cl.conversation_id = c.id), ''),
+	CASE WHEN EXISTS (SELECT 1 FROM leads ld WHERE ld.conversation_id = c.id) THEN
+		(SELECT json_build_object('id', ld.id, 'title', ld.title, 'stage', st.name, 'kind', st.kind) FROM leads ld JOIN stages st ON st.id = ld.stage_id
+		WHERE ld.conversation_id = c.id ORDER BY ld.created_at DESC, ld.id DESC LIMIT 1) END`
+
+// cardFrom is what follows cardSelect for conversations aliased c.
+const cardFrom = `
+FROM conversations c
+JOIN contacts k ON k.id = c.contact_id`
+
+// cardRow is one row of cardSelect.
 type cardRow struct {
-	models.Conversation `gorm:"embedded"`
-	ContactName         string
-	ProfileName         string
-	Phone               string
-	WaID                string `gorm:"column:wa_id"`
-	UserID              string
-	Username            string
-	Company             string
-	ChannelName         *string
-	DisplayPhone        *string
-	TeamName            *string
-	TeamColor           *string
-	AssigneeName        *string
-	AssigneePresence    *string
-	Labels              string
-	Lead                *string
+	ID, ContactID, ChannelID                                    int64
+	Status, Preview, SLAState, CloseReason                      string
+	TeamID, AssigneeID                                          *int64
+	PreviewOut                                                  bool
+	LastMessageAt                                               *time.Time
+	LastInboundAt, WaitingSince                                 *time.Time
+	UnreadCount                                                 int
+	FirstResponseDueAt, NextResponseDueAt, ResolutionDueAt      *time.Time
+	ClosedAt                                                    *time.Time
+	ContactName, ProfileName, Phone, WaID, UserID, Username, Co string
+	Labels                                                      string
+	Lead                                                        *string
 	// Col is the column a row of FirstPages belongs to.
 	Col int
 }
 
-// cardSelect loads a card with its contact, channel, team, assignee and labels in one
-// query: one row per card. Channel, team, assignee and labels come from subqueries
-// evaluated only for the rows returned; as joins they would cost more to plan (on
-// every request) than to run.
-const cardSelect = `
-SELECT c.*, k.name AS contact_name, k.profile_name, k.phone, k.wa_id, k.user_id, k.username, k.company,
-	(SELECT ch.name FROM channels ch WHERE ch.id = c.channel_id) AS channel_name,
-	(SELECT ch.display_phone FROM channels ch WHERE ch.id = c.channel_id) AS display_phone,
-	(SELECT t.name FROM teams t WHERE t.id = c.team_id) AS team_name,
-	(SELECT t.color FROM teams t WHERE t.id = c.team_id) AS team_color,
-	(SELECT u.name FROM users u WHERE u.id = c.assignee_id) AS assignee_name,
-	(SELECT u.presence FROM users u WHERE u.id = c.assignee_id) AS assignee_presence,
-	COALESCE((SELECT json_agg(json_build_object('id', l.id, 'name', l.name, 'color', l.color) ORDER BY lower(l.name))
-		FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id = c.id), '[]') AS labels,
-	(SELECT json_build_object('id', ld.id, 'title', ld.title, 'stage', st.name, 'kind', st.kind) FROM leads ld JOIN stages st ON st.id = ld.stage_id
-		WHERE ld.conversation_id = c.id ORDER BY ld.created_at DESC, ld.id DESC LIMIT 1) AS lead
-FROM conversations c
-JOIN contacts k ON k.id = c.contact_id`
+// scanCards reads the rows of a statement made of cardSelect (with the column first
+// when col is set).
+func scanCards(rows *sql.Rows, col bool) ([]cardRow, error) {
+	defer rows.Close()
+	var out []cardRow
+	for rows.Next() {
+		var r cardRow
+		dst := []any{&r.ID, &r.Status, &r.ContactID, &r.ChannelID, &r.TeamID, &r.AssigneeID, &r.Preview, &r.PreviewOut,
+			&r.LastMessageAt, &r.LastInboundAt, &r.WaitingSince, &r.UnreadCount, &r.SLAState, &r.FirstResponseDueAt,
+			&r.NextResponseDueAt, &r.ResolutionDueAt, &r.ClosedAt, &r.CloseReason,
+			&r.ContactName, &r.ProfileName, &r.Phone, &r.WaID, &r.UserID, &r.Username, &r.Co, &r.Labels, &r.Lead}
+		if col {
+			dst = append([]any{&r.Col}, dst...)
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
 
-func (r cardRow) card() (Card, error) {
+// queryCards runs a statement made of cardSelect.
+func (s *Service) queryCards(ctx context.Context, col bool, q string, args ...any) ([]cardRow, error) {
+	rows, err := s.DB.WithContext(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	return scanCards(rows, col)
+}
+
+func (r cardRow) card(d *boardDirectory) (Card, error) {
 	var last time.Time
 	if r.LastMessageAt != nil {
 		last = *r.LastMessageAt
 	}
-	c := Card{ID: r.ID, Status: r.Status, ContactID: r.ContactID, Company: r.Company, ChannelID: r.ChannelID,
-		ChannelName: deref(r.ChannelName), ChannelPhone: deref(r.DisplayPhone), TeamID: r.TeamID, AssigneeID: r.AssigneeID,
-		Preview: r.LastMessagePreview, PreviewOut: r.LastMessageOut, LastMessageAt: last,
+	c := Card{ID: r.ID, Status: r.Status, ContactID: r.ContactID, Company: r.Co, ChannelID: r.ChannelID,
+		TeamID: r.TeamID, AssigneeID: r.AssigneeID,
+		Preview: r.Preview, PreviewOut: r.PreviewOut, LastMessageAt: last,
 		LastInboundAt: r.LastInboundAt, UnreadCount: r.UnreadCount, SLAState: r.SLAState,
-		ClosedAt: r.ClosedAt, CloseReason: r.CloseReason}
+		ClosedAt: r.ClosedAt, CloseReason: r.CloseReason, Labels: []CardLabel{}}
+	if ch, ok := d.channels[r.ChannelID]; ok {
+		c.ChannelName, c.ChannelPhone = ch.Name, ch.Detail
+	}
+	if r.TeamID != nil {
+		t := d.teams[*r.TeamID]
+		c.TeamName, c.TeamColor = t.Name, t.Color
+	}
+	if r.AssigneeID != nil {
+		u := d.users[*r.AssigneeID]
+		c.AssigneeName, c.AssigneePresence = u.Name, u.Detail
+	}
 	e164 := r.Phone
 	if e164 == "" && r.WaID != "" {
 		e164 = "+" + r.WaID
@@ -270,8 +306,6 @@ func (r cardRow) card() (Card, error) {
 	c.UserID, c.Username = r.UserID, r.Username
 	c.ContactName = models.Contact{Name: r.ContactName, ProfileName: r.ProfileName, Phone: c.Phone, WaID: r.WaID,
 		UserID: r.UserID, Username: r.Username}.DisplayName()
-	c.TeamName, c.TeamColor = deref(r.TeamName), deref(r.TeamColor)
-	c.AssigneeName, c.AssigneePresence = deref(r.AssigneeName), deref(r.AssigneePresence)
 	// Only a customer waiting on an open conversation is "waiting".
 	if r.Status == models.StatusNew || r.Status == models.StatusActive {
 		c.WaitingSince = r.WaitingSince
@@ -282,8 +316,18 @@ func (r cardRow) card() (Card, error) {
 			c.SLADueAt, c.SLATarget = due, [...]string{"first_response", "next_response", "resolution"}[i]
 		}
 	}
-	if err := json.Unmarshal([]byte(r.Labels), &c.Labels); err != nil {
-		return c, fmt.Errorf("card %d labels: %w", r.ID, err)
+	if r.Labels != "" {
+		for _, f := range strings.Split(r.Labels, ",") {
+			id, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				return c, fmt.Errorf("card %d labels: %w", r.ID, err)
+			}
+			if l, ok := d.labels[id]; ok {
+				c.Labels = append(c.Labels, CardLabel{ID: id, Name: l.Name, Color: l.Color})
+			}
+		}
+		// By name, as the label filter lists them.
+		slices.SortFunc(c.Labels, func(a, b CardLabel) int { return d.labelRank[a.ID] - d.labelRank[b.ID] })
 	}
 	if r.Lead != nil {
 		var l struct {
@@ -296,6 +340,127 @@ func (r cardRow) card() (Card, error) {
 		c.Lead = &CardLead{ID: l.ID, Title: l.Title, Stage: l.Stage, StageKind: l.Kind}
 	}
 	return c, nil
+}
+
+// riskKey is riskSort of the row.
+func (r cardRow) riskKey() time.Time {
+	return riskKey(models.Conversation{FirstResponseDueAt: r.FirstResponseDueAt, NextResponseDueAt: r.NextResponseDueAt,
+		ResolutionDueAt: r.ResolutionDueAt})
+}
+
+// boardDirectory is what cards show of the workspace's numbers, teams, people and
+// labels, and what the board's filters offer: one small statement, kept while only
+// conversations change (live.GetSettings).
+type boardDirectory struct {
+	channels, teams, users, labels map[int64]FilterOption
+	// labelRank orders labels by name; the lists are in the filters' order (agents:
+	// the active people).
+	labelRank                                   map[int64]int
+	teamList, labelList, channelList, agentList []FilterOption
+}
+
+// has reports whether the directory knows every number, team, person and label the
+// rows name (one created a moment ago in another process may be missing).
+func (d *boardDirectory) has(rows []cardRow) bool {
+	for _, r := range rows {
+		if _, ok := d.channels[r.ChannelID]; !ok {
+			return false
+		}
+		if r.TeamID != nil {
+			if _, ok := d.teams[*r.TeamID]; !ok {
+				return false
+			}
+		}
+		if r.AssigneeID != nil {
+			if _, ok := d.users[*r.AssigneeID]; !ok {
+				return false
+			}
+		}
+		if r.Labels != "" {
+			for _, f := range strings.Split(r.Labels, ",") {
+				id, _ := strconv.ParseInt(f, 10, 64)
+				if _, ok := d.labels[id]; !ok {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+const directoryKey = "board-directory"
+
+// directory returns the workspace's board directory.
+func (s *Service) directory(ctx context.Context, workspaceID int64) (*boardDirectory, error) {
+	return live.GetSettings(ctx, s.cache, workspaceID, directoryKey, func(ctx context.Context) (*boardDirectory, error) {
+		return s.loadDirectory(ctx, workspaceID)
+	})
+}
+
+func (s *Service) loadDirectory(ctx context.Context, ws int64) (*boardDirectory, error) {
+	rows, err := s.DB.WithContext(ctx).Raw(`
+		SELECT kind, id, name, color, detail, active FROM (
+			SELECT 'team' AS kind, id, name, color, '' AS detail, true AS active FROM teams WHERE workspace_id = ?
+			UNION ALL SELECT 'label', id, name, color, '', true FROM labels WHERE workspace_id = ?
+			UNION ALL SELECT 'channel', id, name, '', display_phone, true FROM channels WHERE workspace_id = ?
+			UNION ALL SELECT 'user', id, name, '', presence, active FROM users WHERE workspace_id = ?
+		) o ORDER BY kind, lower(name), id`, ws, ws, ws, ws).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	d := &boardDirectory{channels: map[int64]FilterOption{}, teams: map[int64]FilterOption{}, users: map[int64]FilterOption{},
+		labels: map[int64]FilterOption{}, labelRank: map[int64]int{}}
+	for rows.Next() {
+		var kind string
+		var o FilterOption
+		var active bool
+		if err := rows.Scan(&kind, &o.ID, &o.Name, &o.Color, &o.Detail, &active); err != nil {
+			return nil, err
+		}
+		switch kind {
+		case "team":
+			d.teams[o.ID] = o
+			d.teamList = append(d.teamList, o)
+		case "label":
+			d.labels[o.ID] = o
+			d.labelRank[o.ID] = len(d.labelList)
+			d.labelList = append(d.labelList, o)
+		case "channel":
+			d.channels[o.ID] = o
+			d.channelList = append(d.channelList, o)
+		case "user":
+			d.users[o.ID] = o
+			if active {
+				d.agentList = append(d.agentList, o)
+			}
+		}
+	}
+	return d, rows.Err()
+}
+
+// toCards makes cards of rows with the workspace's directory (read again when it does
+// not know something the rows name).
+func (s *Service) toCards(ctx context.Context, workspaceID int64, rows []cardRow) ([]Card, error) {
+	d, err := s.directory(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	if !d.has(rows) {
+		s.cache.Forget(workspaceID, directoryKey)
+		if d, err = s.loadDirectory(ctx, workspaceID); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Card, 0, len(rows))
+	for _, r := range rows {
+		c, err := r.card(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // phoneCache remembers formatted numbers: libphonenumber parses with regular
@@ -320,25 +485,6 @@ func formatPhone(e164 string) string {
 	phoneCache.m[e164] = f
 	phoneCache.Unlock()
 	return f
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-func toCards(rows []cardRow) ([]Card, error) {
-	out := make([]Card, 0, len(rows))
-	for _, r := range rows {
-		c, err := r.card()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
 }
 
 // IsBoardStatus reports whether s is one of the board's columns.
@@ -598,8 +744,7 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 	args = append(args, limit+1)
 	key := fmt.Sprintf("c|%s|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), status, cursor, limit)
 	page, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) (columnPage, error) {
-		var rows []cardRow
-		err := s.DB.WithContext(ctx).Raw(cardSelect+" WHERE "+where+" ORDER BY "+order+" LIMIT ?", args...).Scan(&rows).Error
+		rows, err := s.queryCards(ctx, false, cardSelect+cardFrom+" WHERE "+where+" ORDER BY "+order+" LIMIT ?", args...)
 		if err != nil {
 			return columnPage{}, err
 		}
@@ -609,10 +754,10 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 			last := rows[limit-1]
 			p.next = encodeCursor(*last.LastMessageAt, last.ID) // the board lists only conversations with messages
 			if f.Risk {
-				p.next = encodeCursor(riskKey(last.Conversation), last.ID)
+				p.next = encodeCursor(last.riskKey(), last.ID)
 			}
 		}
-		p.cards, err = toCards(rows)
+		p.cards, err = s.toCards(ctx, v.Workspace.ID, rows)
 		return p, err
 	})
 	if err != nil {
@@ -687,28 +832,32 @@ func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []
 	}
 	key := fmt.Sprintf("p|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), strings.Join(statuses, ","), limit)
 	pages, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) ([]columnPage, error) {
-		var rows []cardRow
-		err := s.DB.WithContext(ctx).Raw(`WITH page AS (`+strings.Join(branches, " UNION ALL ")+`)
+		rows, err := s.queryCards(ctx, true, `WITH page AS (`+strings.Join(branches, " UNION ALL ")+`)
 			`+strings.Replace(cardSelect, "SELECT ", "SELECT page.col, ", 1)+`
-			JOIN page ON page.id = c.id
-			ORDER BY page.col, c.last_message_at DESC, c.id DESC`, all...).Scan(&rows).Error
+			FROM page JOIN conversations c ON c.id = page.id JOIN contacts k ON k.id = c.contact_id
+			ORDER BY page.col, c.last_message_at DESC, c.id DESC`, all...)
 		if err != nil {
 			return nil, err
 		}
-		byCol := make([][]cardRow, len(statuses))
-		for _, r := range rows {
-			byCol[r.Col] = append(byCol[r.Col], r)
+		cards, err := s.toCards(ctx, v.Workspace.ID, rows)
+		if err != nil {
+			return nil, err
+		}
+		byCol := make([][]Card, len(statuses))
+		for i := range byCol {
+			byCol[i] = []Card{} // as a column of its own: empty, not nil
+		}
+		for i, r := range rows {
+			byCol[r.Col] = append(byCol[r.Col], cards[i])
 		}
 		out := make([]columnPage, len(statuses))
-		for i, rs := range byCol {
-			if len(rs) > limit {
-				rs = rs[:limit]
-				last := rs[limit-1]
-				out[i].next = encodeCursor(*last.LastMessageAt, last.ID)
+		for i, cs := range byCol {
+			if len(cs) > limit {
+				cs = cs[:limit]
+				last := cs[limit-1]
+				out[i].next = encodeCursor(last.LastMessageAt, last.ID)
 			}
-			if out[i].cards, err = toCards(rs); err != nil {
-				return nil, err
-			}
+			out[i].cards = cs
 		}
 		return out, nil
 	})
@@ -729,15 +878,31 @@ type columnPage struct {
 
 // Counts returns how many cards each column holds under f (Cerrados within its window).
 func (s *Service) Counts(ctx context.Context, v accounts.Viewer, f BoardFilter) (map[string]int, error) {
+	counts, _, err := s.CountsAndUnread(ctx, v, f)
+	return counts, err
+}
+
+// CountsAndUnread is Counts and MyUnread in one statement: every board answer shows both.
+func (s *Service) CountsAndUnread(ctx context.Context, v accounts.Viewer, f BoardFilter) (map[string]int, int, error) {
 	f, err := s.ResolveSearch(ctx, v, f)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	counts, err := live.Get(ctx, s.cache, v.Workspace.ID, "n|"+scopeKey(v)+"|"+s.filterKey(f), func(ctx context.Context) (map[string]int, error) {
+	key := fmt.Sprintf("n|u%d|%s|%s", v.User.ID, scopeKey(v), s.filterKey(f))
+	counts, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) (map[string]int, error) {
 		return s.counts(ctx, v, f)
 	})
-	return maps.Clone(counts), err
+	if err != nil {
+		return nil, 0, err
+	}
+	counts = maps.Clone(counts)
+	unread := counts[unreadKey]
+	delete(counts, unreadKey)
+	return counts, unread, nil
 }
+
+// unreadKey carries MyUnread among the counts.
+const unreadKey = "-unread"
 
 // counts reads the open columns from board_counts (kept by triggers in the statements
 // that change conversations: a few hundred rows at most) when f filters only by what
@@ -764,28 +929,38 @@ func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 		all = append(append([]any{v.Workspace.ID, v.Workspace.ID}, kargs...), v.Workspace.ID)
 	}
 	all = append(append(all, args...), closedArgs...)
-	var rows []struct {
-		Status string
-		N      int
-	}
-	err := s.DB.WithContext(ctx).Raw(open+`
+	all = append(all, v.Workspace.ID, v.User.ID)
+	res, err := s.DB.WithContext(ctx).Raw(open+`
 		UNION ALL
-		SELECT 'closed', count(*) FROM conversations c WHERE `+where+` AND `+closedWhere, all...).Scan(&rows).Error
+		SELECT 'closed', count(*) FROM conversations c WHERE `+where+` AND `+closedWhere+`
+		UNION ALL
+		SELECT '`+unreadKey+`', count(*) FROM conversations
+		WHERE workspace_id = ? AND assignee_id = ? AND status IN ('new', 'active', 'pending') AND unread_count > 0`, all...).Rows()
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]int, len(BoardStatuses))
+	defer res.Close()
+	out := make(map[string]int, len(BoardStatuses)+1)
 	for _, st := range BoardStatuses {
 		out[st] = 0
 	}
 	pending := 0
-	for _, r := range rows {
-		if r.Status == "-deltas" {
-			pending = r.N
+	for res.Next() {
+		var status string
+		var n int
+		if err := res.Scan(&status, &n); err != nil {
+			return nil, err
+		}
+		if status == "-deltas" {
+			pending = n
 			continue
 		}
-		out[r.Status] += r.N
+		out[status] += n
 	}
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	res.Close()
 	if keyed && pending >= compactAfter {
 		if err := s.compactCounts(ctx, v.Workspace.ID); err != nil {
 			return nil, err
@@ -877,16 +1052,18 @@ func (s *Service) HasConversations(ctx context.Context, workspaceID int64) (bool
 // CardByID returns one card if v may see it, whatever the board's filters; otherwise ErrNotFound.
 func (s *Service) CardByID(ctx context.Context, v accounts.Viewer, id int64) (Card, error) {
 	cond, args := Visible(v, "c")
-	var rows []cardRow
-	err := s.DB.WithContext(ctx).Raw(cardSelect+" WHERE c.id = ? AND c.last_message_at IS NOT NULL AND "+cond, append([]any{id}, args...)...).
-		Scan(&rows).Error
+	rows, err := s.queryCards(ctx, false, cardSelect+cardFrom+" WHERE c.id = ? AND c.last_message_at IS NOT NULL AND "+cond, append([]any{id}, args...)...)
 	if err != nil {
 		return Card{}, err
 	}
 	if len(rows) == 0 {
 		return Card{}, apperr.ErrNotFound
 	}
-	return rows[0].card()
+	cards, err := s.toCards(ctx, v.Workspace.ID, rows)
+	if err != nil {
+		return Card{}, err
+	}
+	return cards[0], nil
 }
 
 // CardInView returns the card and whether it belongs on a board filtered by f (a card
@@ -923,55 +1100,21 @@ type BoardOptions struct {
 	Agents []FilterOption
 }
 
-// FilterOptions loads the board's filter choices in one query: admins pick any team,
-// others their own; agents get no agent filter.
+// FilterOptions returns the board's filter choices, from the workspace's directory:
+// admins pick any team, others their own; agents get no agent filter.
 func (s *Service) FilterOptions(ctx context.Context, v accounts.Viewer) (BoardOptions, error) {
-	return live.Get(ctx, s.cache, v.Workspace.ID, "o|"+scopeKey(v), func(ctx context.Context) (BoardOptions, error) {
-		return s.filterOptions(ctx, v)
-	})
-}
-
-func (s *Service) filterOptions(ctx context.Context, v accounts.Viewer) (BoardOptions, error) {
-	var o BoardOptions
-	ws := v.Workspace.ID
-	teams := v.TeamIDs
-	if len(teams) == 0 {
-		teams = []int64{0}
-	}
-	teamCond, teamArgs := "workspace_id = ?", []any{ws}
-	if !v.IsAdmin() {
-		teamCond, teamArgs = "workspace_id = ? AND id IN ?", []any{ws, teams}
-	}
-	agents := v.User.Role != models.RoleAgent
-	var rows []struct {
-		Kind   string
-		ID     int64
-		Name   string
-		Color  string
-		Detail string
-	}
-	err := s.DB.WithContext(ctx).Raw(`
-		SELECT * FROM (
-			SELECT 'team' AS kind, id, name, color, '' AS detail FROM teams WHERE `+teamCond+`
-			UNION ALL SELECT 'label', id, name, color, '' FROM labels WHERE workspace_id = ?
-			UNION ALL SELECT 'channel', id, name, '', display_phone FROM channels WHERE workspace_id = ?
-			UNION ALL SELECT 'agent', id, name, '', presence FROM users WHERE workspace_id = ? AND active AND ?
-		) o ORDER BY kind, lower(name), id`, append(teamArgs, ws, ws, ws, agents)...).Scan(&rows).Error
+	d, err := s.directory(ctx, v.Workspace.ID)
 	if err != nil {
-		return o, err
+		return BoardOptions{}, err
 	}
-	for _, r := range rows {
-		opt := FilterOption{ID: r.ID, Name: r.Name, Color: r.Color, Detail: r.Detail}
-		switch r.Kind {
-		case "team":
-			o.Teams = append(o.Teams, opt)
-		case "label":
-			o.Labels = append(o.Labels, opt)
-		case "channel":
-			o.Channels = append(o.Channels, opt)
-		case "agent":
-			o.Agents = append(o.Agents, opt)
+	o := BoardOptions{Labels: slices.Clone(d.labelList), Channels: slices.Clone(d.channelList)}
+	for _, t := range d.teamList {
+		if v.IsAdmin() || slices.Contains(v.TeamIDs, t.ID) {
+			o.Teams = append(o.Teams, t)
 		}
+	}
+	if v.User.Role != models.RoleAgent {
+		o.Agents = slices.Clone(d.agentList)
 	}
 	return o, nil
 }

@@ -176,8 +176,11 @@ func TestBoardLoadsCardsInOneQuery(t *testing.T) {
 	if labelled == 0 {
 		t.Error("no labels loaded")
 	}
-	if n := len(rec.take()); n != 1 {
-		t.Errorf("a page of 30 cards took %d queries", n)
+	// One statement for the cards, one for the workspace's directory (the names of its
+	// numbers, teams, people and labels, which a running server keeps while only
+	// conversations change): none per card.
+	if sqls := rec.take(); len(sqls) != 2 {
+		t.Errorf("a page of 30 cards took %d queries:\n%s", len(sqls), strings.Join(sqls, "\n"))
 	}
 }
 

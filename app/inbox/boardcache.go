@@ -20,11 +20,14 @@ import (
 // EnableBoardCache sends the board reads through c.
 func (s *Service) EnableBoardCache(c *live.Cache) { s.cache = c }
 
-// Changed records a change this process committed in the workspace, so that its
-// next board reads (the very answer to the click that made it, too) see it.
+// Changed records a change this process committed to the workspace's conversations,
+// so that its next board reads (the very answer to the click that made it, too) see
+// it. What depends only on the workspace's settings and people (the signed-in viewer,
+// the names cards show) stays cached: writes to those bump everything (web requests
+// through bumpAfterWrite, other processes through their events).
 func (s *Service) Changed(workspaceID int64) {
 	if s.cache != nil {
-		s.cache.Changed(workspaceID)
+		s.cache.ChangedConversations(workspaceID)
 	}
 }
 

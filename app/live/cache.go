@@ -39,6 +39,10 @@ func NewCache(h *Hub, ttl time.Duration, max int) *Cache {
 // next reads (the very answer to the request that made it, too) see it.
 func (c *Cache) Changed(workspaceID int64) { c.hub.Bump(workspaceID) }
 
+// ChangedConversations is Changed for a change to conversations only: what
+// GetSettings keeps stays.
+func (c *Cache) ChangedConversations(workspaceID int64) { c.hub.BumpConversations(workspaceID) }
+
 // Get returns the value kept under key for the workspace's current version, or loads
 // it, once for all the callers asking at the same time. Keys must name everything the
 // value depends on except the workspace's data. With a nil cache it just loads. The
@@ -48,8 +52,30 @@ func Get[T any](ctx context.Context, c *Cache, workspaceID int64, key string, lo
 	if c == nil {
 		return load(ctx)
 	}
-	version := c.hub.Version(workspaceID)
-	key = fmt.Sprintf("w%d|%s", workspaceID, key)
+	return get(ctx, c, c.hub.Version(workspaceID), fmt.Sprintf("w%d|%s", workspaceID, key), load)
+}
+
+// GetSettings is Get for a value that depends on the workspace's settings, people and
+// presence but on none of its conversations (see Hub.SettingsVersion): it stays
+// cached while messages arrive and goes with any other change.
+func GetSettings[T any](ctx context.Context, c *Cache, workspaceID int64, key string, load func(ctx context.Context) (T, error)) (T, error) {
+	if c == nil {
+		return load(ctx)
+	}
+	return get(ctx, c, c.hub.SettingsVersion(workspaceID), fmt.Sprintf("w%d|settings|%s", workspaceID, key), load)
+}
+
+// Forget drops what GetSettings keeps under key (a value found out of date).
+func (c *Cache) Forget(workspaceID int64, key string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	delete(c.m, fmt.Sprintf("w%d|settings|%s", workspaceID, key))
+	c.mu.Unlock()
+}
+
+func get[T any](ctx context.Context, c *Cache, version uint64, key string, load func(ctx context.Context) (T, error)) (T, error) {
 	c.mu.Lock()
 	e, ok := c.m[key]
 	c.mu.Unlock()

@@ -72,8 +72,10 @@ type Hub struct {
 	ready      chan struct{}
 	readyOnce  sync.Once
 
-	// versions count the changes seen per workspace (see Version).
+	// versions count the changes seen per workspace (see Version); settings count
+	// those that may have changed more than conversations (see SettingsVersion).
 	versions sync.Map // workspace ID → *atomic.Uint64
+	settings sync.Map // workspace ID → *atomic.Uint64
 }
 
 // Subscription receives the events of one workspace.
@@ -97,27 +99,53 @@ func (h *Hub) Version(workspaceID int64) uint64 {
 	return h.counter(workspaceID).Load()
 }
 
+// SettingsVersion changes whenever something in the workspace other than its
+// conversations (and what hangs from them: messages, contacts, labels on them, leads)
+// may have changed: its people, their presence, teams, numbers, labels, settings.
+// It moves with every Bump, every event that is not about a conversation, and every
+// lost LISTEN connection, but not with BumpConversations nor with conversation
+// events: what only those change (who is signed in, the names a board shows) stays
+// cached while messages arrive.
+func (h *Hub) SettingsVersion(workspaceID int64) uint64 {
+	return counter(&h.settings, workspaceID).Load()
+}
+
 // Bump records a change this process just committed in the workspace: its own
 // readers must not wait for the notification to see it.
 func (h *Hub) Bump(workspaceID int64) {
 	h.counter(workspaceID).Add(1)
+	counter(&h.settings, workspaceID).Add(1)
 }
 
-// bumpAll moves every workspace's version: notifications may have been lost.
+// BumpConversations is Bump for a change to conversations only (a message, a move,
+// an assignment): SettingsVersion stays.
+func (h *Hub) BumpConversations(workspaceID int64) {
+	h.counter(workspaceID).Add(1)
+}
+
+// bumpAll moves every workspace's versions: notifications may have been lost.
 func (h *Hub) bumpAll() {
-	h.versions.Range(func(_, v any) bool {
-		v.(*atomic.Uint64).Add(1)
-		return true
-	})
+	for _, m := range []*sync.Map{&h.versions, &h.settings} {
+		m.Range(func(_, v any) bool {
+			v.(*atomic.Uint64).Add(1)
+			return true
+		})
+	}
 }
 
-func (h *Hub) counter(workspaceID int64) *atomic.Uint64 {
-	v, ok := h.versions.Load(workspaceID)
+func (h *Hub) counter(workspaceID int64) *atomic.Uint64 { return counter(&h.versions, workspaceID) }
+
+func counter(m *sync.Map, workspaceID int64) *atomic.Uint64 {
+	v, ok := m.Load(workspaceID)
 	if !ok {
-		v, _ = h.versions.LoadOrStore(workspaceID, new(atomic.Uint64))
+		v, _ = m.LoadOrStore(workspaceID, new(atomic.Uint64))
 	}
 	return v.(*atomic.Uint64)
 }
+
+// aboutConversation reports an event that changes a conversation only (SettingsVersion
+// stays): presence and everything without a conversation move both versions.
+func aboutConversation(e Event) bool { return e.ConversationID != 0 && e.Kind != "presence" }
 
 // Ready is closed once the hub listens for the first time.
 func (h *Hub) Ready() <-chan struct{} { return h.ready }
@@ -202,7 +230,11 @@ func (h *Hub) listen(ctx context.Context) error {
 func Ephemeral(kind string) bool { return kind == "viewing" || kind == "mention" }
 
 func (h *Hub) dispatch(e Event) {
-	if !Ephemeral(e.Kind) {
+	switch {
+	case Ephemeral(e.Kind):
+	case aboutConversation(e):
+		h.BumpConversations(e.WorkspaceID)
+	default:
 		h.Bump(e.WorkspaceID)
 	}
 	h.mu.Lock()

@@ -56,7 +56,9 @@ func (s *Server) loadViewer(ctx context.Context, userID, workspaceID int64) (acc
 		}
 		return v, err
 	}
-	return live.Get(ctx, s.cache, workspaceID, fmt.Sprintf("viewer|u%d", userID), func(ctx context.Context) (accounts.Viewer, error) {
+	// The viewer (role, teams, presence, workspace) does not change with conversations:
+	// kept while messages arrive (live.GetSettings).
+	return live.GetSettings(ctx, s.cache, workspaceID, fmt.Sprintf("viewer|u%d", userID), func(ctx context.Context) (accounts.Viewer, error) {
 		return s.Accounts.LoadViewer(ctx, userID)
 	})
 }

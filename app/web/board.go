@@ -112,7 +112,7 @@ func (s *Server) board(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	counts, err := s.Inbox.Counts(ctx, v, f)
+	counts, unread, err := s.Inbox.CountsAndUnread(ctx, v, f)
 	if err != nil {
 		return err
 	}
@@ -145,10 +145,6 @@ func (s *Server) board(c echo.Context) error {
 			return err
 		}
 		p.Empty = !anyConv
-	}
-	unread, err := s.Inbox.MyUnread(ctx, v)
-	if err != nil {
-		return err
 	}
 	g := s.globals(c, "Tablero", "board")
 	if unread > 0 {
@@ -198,11 +194,7 @@ func (s *Server) boardColumn(c echo.Context) error {
 // setCountsHeader computes the board's counts under f and sends them in a header.
 func (s *Server) setCountsHeader(c echo.Context, v accounts.Viewer, f inbox.BoardFilter) (map[string]int, error) {
 	ctx := c.Request().Context()
-	counts, err := s.Inbox.Counts(ctx, v, f)
-	if err != nil {
-		return nil, err
-	}
-	unread, err := s.Inbox.MyUnread(ctx, v)
+	counts, unread, err := s.Inbox.CountsAndUnread(ctx, v, f)
 	if err != nil {
 		return nil, err
 	}

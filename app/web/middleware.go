@@ -2,10 +2,12 @@ package web
 
 import (
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/labstack/echo/v4"
 )
 
@@ -64,5 +66,34 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			"method", c.Request().Method, "route", route, "path", c.Request().URL.Path,
 			"status", status, "duration_ms", float64(d.Microseconds())/1000, "ip", c.RealIP())
 		return nil
+	}
+}
+
+// compress gzips answers for clients that accept it, except where skip says so, with
+// klauspost/compress at level 1: most of the size win for a fraction of the CPU
+// (the standard library's level 1 took a fifth of a busy board's CPU; this one takes
+// about half of that). Answers under 1 KB and already compressed types go as they are.
+func compress(skip func(c echo.Context) bool) echo.MiddlewareFunc {
+	wrap, err := gzhttp.NewWrapper(gzhttp.CompressionLevel(1), gzhttp.EnableZstd(false))
+	if err != nil {
+		panic(err) // fixed options
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
+			res := c.Response()
+			plain := res.Writer
+			defer func() { res.Writer = plain }()
+			wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				res.Writer = w
+				c.SetRequest(r)
+				if err := next(c); err != nil {
+					c.Error(err) // written compressed, before the compressor closes
+				}
+			})).ServeHTTP(plain, c.Request())
+			return nil
+		}
 	}
 }

@@ -21,12 +21,12 @@ func (s *Server) routes(e *echo.Echo) {
 	e.Use(s.securityHeaders)
 	e.Use(cleanInput) // NUL and invalid UTF-8 never reach a handler (clean.go)
 	// Level 1: most of the size win for a fraction of the CPU (compression was a fifth
-	// of the board's CPU at the default level).
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 1, Skipper: func(c echo.Context) bool {
+	// of the board's CPU at the default level); see compress.
+	e.Use(compress(func(c echo.Context) bool {
 		p := c.Request().URL.Path
 		// /metrics compresses itself; SSE must not be buffered; webhooks and media are not worth it.
 		return p == "/metrics" || strings.HasPrefix(p, "/events") || strings.HasPrefix(p, "/webhooks/") || strings.HasPrefix(p, "/media/")
-	}}))
+	}))
 
 	// Operations: no session, no CSRF.
 	e.GET("/healthz", s.healthz)
