@@ -304,6 +304,8 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 			e164, country = n, c
 		}
 	}
+	// Found, or else created, in one round trip: the insert runs only when the lookup
+	// (same snapshot) found nobody.
 	var found []struct {
 		ID          int64
 		WaID        string
@@ -311,13 +313,29 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		Username    string
 		ProfileName string
 		HasReferral bool
+		Inserted    bool
 	}
-	err := tx.Raw(`SELECT id, wa_id, user_id, username, profile_name, referral IS NOT NULL AS has_referral FROM contacts
-		WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?) OR (phone <> '' AND phone = ?))
-		ORDER BY (wa_id = ? AND wa_id <> '') DESC, (user_id = ? AND user_id <> '') DESC, id`,
-		in.WorkspaceID, in.WaID, in.UserID, e164, in.WaID, in.UserID).Find(&found).Error
+	err := tx.Raw(`WITH f AS (
+			SELECT id, wa_id, user_id, username, profile_name, referral IS NOT NULL AS has_referral,
+				(wa_id = ? AND wa_id <> '') AS by_wa, (user_id = ? AND user_id <> '') AS by_user
+			FROM contacts
+			WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?) OR (phone <> '' AND phone = ?))
+		), ins AS (
+			INSERT INTO contacts (workspace_id, wa_id, user_id, username, phone, country, profile_name, referral, created_at, updated_at)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::timestamptz, ?::timestamptz WHERE NOT EXISTS (SELECT 1 FROM f)
+			ON CONFLICT DO NOTHING
+			RETURNING id
+		)
+		SELECT id, wa_id, user_id, username, profile_name, has_referral, false AS inserted, by_wa, by_user FROM f
+		UNION ALL SELECT id, '', '', '', '', false, true, false, false FROM ins
+		ORDER BY by_wa DESC, by_user DESC, id`,
+		in.WaID, in.UserID, in.WorkspaceID, in.WaID, in.UserID, e164,
+		in.WorkspaceID, in.WaID, in.UserID, in.Username, e164, country, in.ProfileName, models.JSON(in.Referral), in.At, in.At).Find(&found).Error
 	if err != nil {
 		return 0, err
+	}
+	if len(found) > 0 && found[0].Inserted {
+		return found[0].ID, nil
 	}
 	if len(found) > 0 {
 		existing := found[0]
@@ -353,15 +371,6 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 			}
 		}
 		return existing.ID, nil
-	}
-	var ins struct{ ID int64 }
-	err = tx.Raw(`
-		INSERT INTO contacts (workspace_id, wa_id, user_id, username, phone, country, profile_name, referral, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING
-		RETURNING id`, in.WorkspaceID, in.WaID, in.UserID, in.Username, e164, country, in.ProfileName, models.JSON(in.Referral), in.At, in.At).Find(&ins).Error
-	if err != nil || ins.ID != 0 {
-		return ins.ID, err
 	}
 	var id int64
 	// Another delivery created it meanwhile.
