@@ -39,6 +39,10 @@ type Inbound struct {
 	History bool
 	// NoAutoLead: the channel is known to create no leads, so the first-cycle hook is skipped.
 	NoAutoLead bool
+	// RoutingVersion is the workspace's routing setup version (routing_setup_versions,
+	// 0 before any change), read by ReceiveInbound with a message about to open a cycle
+	// and handed to PreRoute, which may then trust the setup it remembers; nil: not read.
+	RoutingVersion *int64
 }
 
 // Received says what ReceiveInbound did.
@@ -106,14 +110,18 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		// This message opens a cycle: routing decides now, written with the cycle. The
 		// message is stored first: a duplicate routes nothing, and the agent routing
 		// locks is held for the rest of the transaction only.
-		if m.ID, err = insertMessage(tx, "WITH "+insert+" SELECT id FROM m", insertArgs); err != nil {
+		var row struct{ ID, Version int64 }
+		if err := tx.Raw("WITH "+insert+` SELECT (SELECT id FROM m) AS id,
+				COALESCE((SELECT version FROM routing_setup_versions WHERE workspace_id = ?), 0) AS version`,
+			append(insertArgs, in.WorkspaceID)...).Find(&row).Error; err != nil {
 			return r, err
 		}
-		if m.ID == 0 {
+		if m.ID = row.ID; m.ID == 0 {
 			r.Duplicate = true
 			return r, nil
 		}
 		stored = true
+		in.RoutingVersion = &row.Version
 		if route, err = s.PreRoute(tx, in, &c); err != nil {
 			return r, err
 		}
