@@ -39,6 +39,10 @@ type Inbound struct {
 	History bool
 	// NoAutoLead: the channel is known to create no leads, so the first-cycle hook is skipped.
 	NoAutoLead bool
+	// RoutingVersion is the workspace's routing setup version (routing_setup_versions,
+	// 0 before any change), read by ReceiveInbound with a message about to open a cycle
+	// and handed to PreRoute, which may then trust the setup it remembers; nil: not read.
+	RoutingVersion *int64
 }
 
 // Received says what ReceiveInbound did.
@@ -93,10 +97,31 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 	if err != nil {
 		return r, err
 	}
+	insert := `m AS (INSERT INTO messages (workspace_id, conversation_id, cycle_id, channel_id, direction, kind, body, wamid, sender_type,
+			media_id, media_mime, data, context_wamid, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (channel_id, wamid) DO NOTHING
+		RETURNING id)`
+	insertArgs := []any{m.WorkspaceID, m.ConversationID, m.CycleID, m.ChannelID, m.Direction, m.Kind, m.Body, m.Wamid, m.SenderType,
+		m.MediaID, m.MediaMime, m.Data, m.ContextWamid, m.CreatedAt}
 	var route RouteDecision
-	routed := false
+	routed, stored := false, false
 	if cmd.Counts && !st.CycleOpen && s.PreRoute != nil && !in.History && in.PinTeamID == nil {
-		// This message opens a cycle: routing decides now, written with the cycle.
+		// This message opens a cycle: routing decides now, written with the cycle. The
+		// message is stored first: a duplicate routes nothing, and the agent routing
+		// locks is held for the rest of the transaction only.
+		var row struct{ ID, Version int64 }
+		if err := tx.Raw("WITH "+insert+` SELECT (SELECT id FROM m) AS id,
+				COALESCE((SELECT version FROM routing_setup_versions WHERE workspace_id = ?), 0) AS version`,
+			append(insertArgs, in.WorkspaceID)...).Find(&row).Error; err != nil {
+			return r, err
+		}
+		if m.ID = row.ID; m.ID == 0 {
+			r.Duplicate = true
+			return r, nil
+		}
+		stored = true
+		in.RoutingVersion = &row.Version
 		if route, err = s.PreRoute(tx, in, &c); err != nil {
 			return r, err
 		}
@@ -106,14 +131,7 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 	if err != nil {
 		return r, err
 	}
-	insert := `m AS (INSERT INTO messages (workspace_id, conversation_id, cycle_id, channel_id, direction, kind, body, wamid, sender_type,
-			media_id, media_mime, data, context_wamid, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (channel_id, wamid) DO NOTHING
-		RETURNING id)`
-	insertArgs := []any{m.WorkspaceID, m.ConversationID, m.CycleID, m.ChannelID, m.Direction, m.Kind, m.Body, m.Wamid, m.SenderType,
-		m.MediaID, m.MediaMime, m.Data, m.ContextWamid, m.CreatedAt}
-	if cmd.Counts && !o.Changed() {
+	if cmd.Counts && !o.Changed() && !stored {
 		// The common case, one round trip: the message moves nothing but the card's
 		// last-message fields, so it is inserted and the conversation updated (and
 		// notified) together; a duplicate inserts nothing and so updates nothing.
@@ -141,9 +159,10 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		}
 		return r, nil
 	}
-	res := tx.Raw("WITH "+insert+" SELECT id FROM m", insertArgs...).Scan(&m.ID)
-	if res.Error != nil {
-		return r, res.Error
+	if !stored {
+		if m.ID, err = insertMessage(tx, "WITH "+insert+" SELECT id FROM m", insertArgs); err != nil {
+			return r, err
+		}
 	}
 	if m.ID == 0 {
 		r.Duplicate = true
@@ -250,22 +269,33 @@ func findLocked(tx *gorm.DB, in Inbound) (models.Conversation, int64, error) {
 	return row.Conversation, row.ContactID, nil
 }
 
+// insertMessage runs q, the insert of a customer message, and returns its id (0: a
+// duplicate).
+func insertMessage(tx *gorm.DB, q string, args []any) (int64, error) {
+	var row struct{ ID int64 }
+	err := tx.Raw(q, args...).Find(&row).Error
+	return row.ID, err
+}
+
 // lockOrCreateConversation returns the (channel, contact) conversation locked for
 // update, creating it if needed. Concurrent deliveries for one conversation queue on
-// the row lock; the unique key settles a race to create it.
+// the row lock; the unique key settles a race to create it. It is called when
+// findLocked found none, so it tries to create it first.
 func lockOrCreateConversation(tx *gorm.DB, wsID, channelID, contactID int64, at time.Time) (models.Conversation, error) {
-	var c models.Conversation
 	for attempt := 0; attempt < 2; attempt++ {
-		if err := tx.Raw(`SELECT * FROM conversations WHERE channel_id = ? AND contact_id = ? FOR UPDATE`, channelID, contactID).Scan(&c).Error; err != nil || c.ID != 0 {
-			return c, err
-		}
+		var c models.Conversation
 		if err := tx.Raw(`INSERT INTO conversations (workspace_id, channel_id, contact_id, status, created_at, updated_at)
 			VALUES (?, ?, ?, 'new', ?, ?) ON CONFLICT (channel_id, contact_id) DO NOTHING RETURNING *`,
-			wsID, channelID, contactID, at, at).Scan(&c).Error; err != nil || c.ID != 0 {
+			wsID, channelID, contactID, at, at).Find(&c).Error; err != nil || c.ID != 0 {
 			return c, err // the new row is ours: inserted rows are locked by their transaction
 		}
+		// It exists (the contact was found by another form of its number, or another
+		// delivery created it meanwhile).
+		if err := tx.Raw(`SELECT * FROM conversations WHERE channel_id = ? AND contact_id = ? FOR UPDATE`, channelID, contactID).Find(&c).Error; err != nil || c.ID != 0 {
+			return c, err
+		}
 	}
-	return c, errors.New("inbox: conversation vanished while being created")
+	return models.Conversation{}, errors.New("inbox: conversation vanished while being created")
 }
 
 // upsertContact finds the contact of in by wa_id or by user id (the wa_id wins when
@@ -282,6 +312,8 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 			e164, country = n, c
 		}
 	}
+	// Found, or else created, in one round trip: the insert runs only when the lookup
+	// (same snapshot) found nobody.
 	var found []struct {
 		ID          int64
 		WaID        string
@@ -289,13 +321,29 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		Username    string
 		ProfileName string
 		HasReferral bool
+		Inserted    bool
 	}
-	err := tx.Raw(`SELECT id, wa_id, user_id, username, profile_name, referral IS NOT NULL AS has_referral FROM contacts
-		WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?) OR (phone <> '' AND phone = ?))
-		ORDER BY (wa_id = ? AND wa_id <> '') DESC, (user_id = ? AND user_id <> '') DESC, id`,
-		in.WorkspaceID, in.WaID, in.UserID, e164, in.WaID, in.UserID).Scan(&found).Error
+	err := tx.Raw(`WITH f AS (
+			SELECT id, wa_id, user_id, username, profile_name, referral IS NOT NULL AS has_referral,
+				(wa_id = ? AND wa_id <> '') AS by_wa, (user_id = ? AND user_id <> '') AS by_user
+			FROM contacts
+			WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?) OR (phone <> '' AND phone = ?))
+		), ins AS (
+			INSERT INTO contacts (workspace_id, wa_id, user_id, username, phone, country, profile_name, referral, created_at, updated_at)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::timestamptz, ?::timestamptz WHERE NOT EXISTS (SELECT 1 FROM f)
+			ON CONFLICT DO NOTHING
+			RETURNING id
+		)
+		SELECT id, wa_id, user_id, username, profile_name, has_referral, false AS inserted, by_wa, by_user FROM f
+		UNION ALL SELECT id, '', '', '', '', false, true, false, false FROM ins
+		ORDER BY by_wa DESC, by_user DESC, id`,
+		in.WaID, in.UserID, in.WorkspaceID, in.WaID, in.UserID, e164,
+		in.WorkspaceID, in.WaID, in.UserID, in.Username, e164, country, in.ProfileName, models.JSON(in.Referral), in.At, in.At).Find(&found).Error
 	if err != nil {
 		return 0, err
+	}
+	if len(found) > 0 && found[0].Inserted {
+		return found[0].ID, nil
 	}
 	if len(found) > 0 {
 		existing := found[0]
@@ -333,14 +381,6 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		return existing.ID, nil
 	}
 	var id int64
-	err = tx.Raw(`
-		INSERT INTO contacts (workspace_id, wa_id, user_id, username, phone, country, profile_name, referral, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING
-		RETURNING id`, in.WorkspaceID, in.WaID, in.UserID, in.Username, e164, country, in.ProfileName, models.JSON(in.Referral), in.At, in.At).Scan(&id).Error
-	if err != nil || id != 0 {
-		return id, err
-	}
 	// Another delivery created it meanwhile.
 	err = tx.Raw(`SELECT id FROM contacts WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?))
 		ORDER BY (wa_id = ? AND wa_id <> '') DESC, id LIMIT 1`, in.WorkspaceID, in.WaID, in.UserID, in.WaID).Scan(&id).Error

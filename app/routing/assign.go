@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +24,8 @@ type candidate struct {
 	RoutedAt           *time.Time
 	Load               int
 	Last               bool // handled this contact's previous cycle
+	Locked             bool // pickSQL locked their row
+	Claimed            bool // and claimed their turn
 }
 
 // choice is the agent chosen (nil: the team's queue) and why, as the activity says it.
@@ -37,95 +38,97 @@ type choice struct {
 // pick chooses an agent of team t for conversation c and locks that agent's row, so no
 // other transaction can give them a chat until this one commits: the capacity counted
 // after the lock is exact. prefer goes first when eligible; exclude is never chosen.
+//
+// The common case is one round trip (see pickSQL): the eligible agents in the
+// strategy's order, the first one no other assignment holds locked, and its turn
+// claimed, when its row did not change since the statement's snapshot (so the chats
+// counted in that snapshot are all it has). Otherwise the locked agent is counted
+// again in a statement of its own, and a burst that holds every agent waits its turn.
 func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, exclude *int64, cycle int64) (choice, error) {
 	queue := choice{why: "Sin agentes disponibles: espera en la cola de " + t.Name}
 	if t.RoutingMode == models.RoutingManual && prefer == nil {
 		return choice{why: t.Name + " asigna a mano: espera en su cola"}, nil
 	}
-	cands, err := s.candidates(tx, t, c, cycle)
+	now := s.Clock.Now()
+	q := pickQuery{team: t.ID, ws: c.WorkspaceID, conv: c.ID, cycle: cycle, sticky: t.Sticky,
+		leastBusy: t.RoutingMode == models.RoutingLeastBusy, now: now}
+	if prefer != nil {
+		q.prefer = *prefer
+		if t.RoutingMode == models.RoutingManual {
+			q.onlyPrefer = *prefer
+		}
+	}
+	if exclude != nil {
+		q.exclude = *exclude
+	}
+	order, err := q.run(tx)
 	if err != nil {
 		return queue, err
-	}
-	var order []candidate
-	reason := map[int64]string{}
-	for _, k := range cands {
-		if exclude != nil && k.ID == *exclude {
-			continue
-		}
-		order = append(order, k)
 	}
 	if len(order) == 0 {
 		return queue, nil
 	}
-	if t.RoutingMode == models.RoutingManual {
-		kept := order[:0]
-		for _, k := range order {
-			if k.ID == *prefer {
-				kept = append(kept, k)
-			}
+	if order.lockedIndex() < 0 && order.scheduled() {
+		// Some agents work by a schedule: nothing was locked until the calendars say
+		// who is inside theirs now.
+		closed, err := closedSchedules(tx, order, now)
+		if err != nil {
+			return queue, err
 		}
-		order = kept
+		q.schedulesKnown, q.closed = true, closed
+		if order, err = q.run(tx); err != nil {
+			return queue, err
+		}
+		if len(order) == 0 {
+			return queue, nil
+		}
 	}
-	// Strategy order: least recently routed first (round-robin), or fewest open chats
-	// first (least busy, ties by least recently routed).
-	sort.SliceStable(order, func(i, j int) bool {
-		a, b := order[i], order[j]
-		if t.RoutingMode == models.RoutingLeastBusy && a.Load != b.Load {
-			return a.Load < b.Load
-		}
+	reason := func(k candidate) string {
 		switch {
-		case a.RoutedAt == nil && b.RoutedAt != nil:
-			return true
-		case a.RoutedAt != nil && b.RoutedAt == nil:
-			return false
-		case a.RoutedAt != nil && b.RoutedAt != nil && !a.RoutedAt.Equal(*b.RoutedAt):
-			return a.RoutedAt.Before(*b.RoutedAt)
+		case t.Sticky && k.Last:
+			return fmt.Sprintf("Vuelve con %s, que la atendió antes", k.Name)
+		case t.RoutingMode == models.RoutingLeastBusy:
+			return fmt.Sprintf("Asignada a %s (el menos ocupado: %d %s)", k.Name, k.Load, plural(k.Load, "conversación", "conversaciones"))
 		}
-		return a.ID < b.ID
-	})
-	for _, k := range order {
-		if t.RoutingMode == models.RoutingLeastBusy {
-			reason[k.ID] = fmt.Sprintf("Asignada a %s (el menos ocupado: %d %s)", k.Name, k.Load, plural(k.Load, "conversación", "conversaciones"))
-		} else {
-			reason[k.ID] = fmt.Sprintf("Asignada a %s (turno rotativo)", k.Name)
-		}
+		return fmt.Sprintf("Asignada a %s (turno rotativo)", k.Name)
 	}
-	// Sticky: the agent who handled the contact's previous cycle goes first.
-	if t.Sticky {
-		for i, k := range order {
-			if k.Last {
-				order = append([]candidate{k}, append(order[:i:i], order[i+1:]...)...)
-				reason[k.ID] = fmt.Sprintf("Vuelve con %s, que la atendió antes", k.Name)
-				break
-			}
+	if i := order.lockedIndex(); i >= 0 {
+		k := order[i]
+		if k.Claimed {
+			id := k.ID
+			return choice{agent: &id, name: k.Name, why: reason(k)}, nil
 		}
-	}
-	if prefer != nil {
-		for i, k := range order {
-			if k.ID == *prefer {
-				order = append([]candidate{k}, append(order[:i:i], order[i+1:]...)...)
-				break
-			}
+		// Its row changed since the snapshot (a chat given meanwhile, its presence):
+		// count again now that it is locked.
+		ok, err := claim(tx, k.ID, c.WorkspaceID, now)
+		if err != nil {
+			return queue, err
 		}
+		if ok {
+			id := k.ID
+			return choice{agent: &id, name: k.Name, why: reason(k)}, nil
+		}
+		order = append(order[:i:i], order[i+1:]...)
 	}
 	byID := map[int64]candidate{}
 	for _, k := range order {
 		byID[k.ID] = k
 	}
-	now := s.Clock.Now()
 	for len(order) > 0 {
 		ids := make([]string, len(order))
 		for i, k := range order {
 			ids[i] = strconv.FormatInt(k.ID, 10)
 		}
-		list := "'{" + strings.Join(ids, ",") + "}'::bigint[]"
+		list := "{" + strings.Join(ids, ",") + "}"
 		// The first candidate in order whose row no other assignment holds.
 		var got int64
 		for try := 0; ; try++ {
-			if err := tx.Raw(`SELECT id FROM users WHERE id = ANY(` + list + `) ORDER BY array_position(` + list + `, id) LIMIT 1
-				FOR NO KEY UPDATE SKIP LOCKED`).Scan(&got).Error; err != nil {
+			var row struct{ ID int64 }
+			if err := tx.Raw(`SELECT id FROM users WHERE id = ANY(?::bigint[]) ORDER BY array_position(?::bigint[], id) LIMIT 1
+				FOR NO KEY UPDATE SKIP LOCKED`, list, list).Find(&row).Error; err != nil {
 				return queue, err
 			}
+			got = row.ID
 			if got != 0 || try == 3 {
 				break
 			}
@@ -140,17 +143,13 @@ func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, excl
 				return queue, err
 			}
 		}
-		// Locked: count again (a new statement sees every assignment committed before the
-		// lock was granted) and claim the turn.
-		var ok int64
-		if err := tx.Raw(`UPDATE users SET routed_at = ? WHERE id = ? AND active AND presence = 'online'
-				AND max_concurrent > (SELECT count(*) FROM conversations WHERE workspace_id = ? AND assignee_id = ? AND status IN ('new', 'active'))
-			RETURNING id`, now, got, c.WorkspaceID, got).Scan(&ok).Error; err != nil {
+		ok, err := claim(tx, got, c.WorkspaceID, now)
+		if err != nil {
 			return queue, err
 		}
-		if ok != 0 {
+		if ok {
 			id := got
-			return choice{agent: &id, name: byID[got].Name, why: reason[got]}, nil
+			return choice{agent: &id, name: byID[got].Name, why: reason(byID[got])}, nil
 		}
 		for i, k := range order {
 			if k.ID == got {
@@ -162,6 +161,17 @@ func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, excl
 	return queue, nil
 }
 
+// claim gives agent id (locked by the caller) the turn if they are still eligible:
+// counted again in a new statement, which sees every assignment committed before the
+// lock was granted.
+func claim(tx *gorm.DB, id, wsID int64, now time.Time) (bool, error) {
+	var row struct{ ID int64 }
+	err := tx.Raw(`UPDATE users SET routed_at = ? WHERE id = ? AND active AND presence = 'online'
+			AND max_concurrent > (SELECT count(*) FROM conversations WHERE workspace_id = ? AND assignee_id = ? AND status IN ('new', 'active'))
+		RETURNING id`, now, id, wsID, id).Find(&row).Error
+	return row.ID != 0, err
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
@@ -169,51 +179,109 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// candidates are the team's eligible agents: active, online, inside their schedule and
-// under their capacity (chats assigned to them in Nuevos and En atención).
-func (s *Service) candidates(tx *gorm.DB, t team, c *models.Conversation, cycle int64) ([]candidate, error) {
-	var rows []candidate
-	err := tx.Raw(`SELECT u.id, u.name, u.max_concurrent, u.schedule_calendar_id, u.routed_at,
+// pickQuery is one run of pickSQL.
+type pickQuery struct {
+	team, ws, conv, cycle       int64
+	prefer, onlyPrefer, exclude int64 // 0: none
+	sticky, leastBusy           bool
+	schedulesKnown              bool
+	closed                      []int64 // schedule calendars closed now (with schedulesKnown)
+	now                         time.Time
+}
+
+// pickSQL reads the team's eligible agents (active, online, under their capacity,
+// inside their schedule) in the order they get chats — the preferred agent, then the
+// one who handled the contact's previous cycle (sticky teams), then by the strategy:
+// least recently routed (round-robin), or fewest open chats then least recently
+// routed (least busy) — and locks the first one whose row no other transaction holds.
+// When that row is as the statement's snapshot saw it (same xmin: no assignment
+// committed to them since), the chats counted in the snapshot are all they have, and
+// their turn is claimed in the same statement. Without schedulesKnown, nobody is
+// locked when an eligible agent has a schedule (the caller checks the calendars).
+const pickSQL = `WITH cand AS MATERIALIZED (
+		SELECT u.id, u.name, u.max_concurrent, u.schedule_calendar_id, u.routed_at, u.xmin AS snap_xmin,
 			(SELECT count(*) FROM conversations x WHERE x.workspace_id = u.workspace_id AND x.assignee_id = u.id AND x.status IN ('new', 'active')) AS load,
 			COALESCE(u.id = (SELECT y.assignee_id FROM cycles y WHERE y.conversation_id = ? AND y.id <> ? AND y.assignee_id IS NOT NULL
 				ORDER BY y.opened_at DESC, y.id DESC LIMIT 1), false) AS last
 		FROM team_members m JOIN users u ON u.id = m.user_id
-		WHERE m.team_id = ? AND u.workspace_id = ? AND u.active AND u.presence = 'online'`, c.ID, cycle, t.ID, c.WorkspaceID).Scan(&rows).Error
-	if err != nil {
-		return nil, err
+		WHERE m.team_id = ? AND u.workspace_id = ? AND u.active AND u.presence = 'online'
+	), ok AS MATERIALIZED (
+		SELECT cand.*, row_number() OVER (ORDER BY id = ? DESC, (? AND last) DESC, CASE WHEN ? THEN load END, routed_at NULLS FIRST, id) AS rank
+		FROM cand
+		WHERE load < max_concurrent AND id <> ? AND (? = 0 OR id = ?)
+			AND (schedule_calendar_id IS NULL OR NOT schedule_calendar_id = ANY(?::bigint[]))
+	), got AS (
+		SELECT u.id, u.xmin AS lock_xmin FROM users u JOIN ok ON ok.id = u.id
+		WHERE ? OR NOT EXISTS (SELECT 1 FROM ok WHERE ok.schedule_calendar_id IS NOT NULL)
+		ORDER BY ok.rank LIMIT 1
+		FOR NO KEY UPDATE OF u SKIP LOCKED
+	), claimed AS (
+		UPDATE users u SET routed_at = ? FROM got, ok WHERE u.id = got.id AND ok.id = got.id AND got.lock_xmin = ok.snap_xmin
+		RETURNING u.id
+	)
+	SELECT ok.id, ok.name, ok.max_concurrent, ok.schedule_calendar_id, ok.routed_at, ok.load, ok.last,
+		got.id IS NOT NULL AS locked, claimed.id IS NOT NULL AS claimed
+	FROM ok LEFT JOIN got ON got.id = ok.id LEFT JOIN claimed ON claimed.id = ok.id
+	ORDER BY ok.rank`
+
+type candidates []candidate
+
+func (q pickQuery) run(tx *gorm.DB) (candidates, error) {
+	closed := make([]string, len(q.closed))
+	for i, id := range q.closed {
+		closed[i] = strconv.FormatInt(id, 10)
 	}
-	out := rows[:0]
-	var calIDs []int64
-	for _, k := range rows {
-		if k.Load >= k.MaxConcurrent {
-			continue
+	var rows candidates
+	err := tx.Raw(pickSQL, q.conv, q.cycle, q.team, q.ws,
+		q.prefer, q.sticky, q.leastBusy, q.exclude, q.onlyPrefer, q.onlyPrefer, "{"+strings.Join(closed, ",")+"}",
+		q.schedulesKnown, q.now).Find(&rows).Error
+	return rows, err
+}
+
+// lockedIndex is the position of the agent the statement locked (-1: none).
+func (cs candidates) lockedIndex() int {
+	for i, k := range cs {
+		if k.Locked {
+			return i
 		}
+	}
+	return -1
+}
+
+func (cs candidates) scheduled() bool {
+	for _, k := range cs {
+		if k.ScheduleCalendarID != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// closedSchedules are the schedule calendars of cs that are closed at now.
+func closedSchedules(tx *gorm.DB, cs candidates, now time.Time) ([]int64, error) {
+	var calIDs []int64
+	for _, k := range cs {
 		if k.ScheduleCalendarID != nil {
 			calIDs = append(calIDs, *k.ScheduleCalendarID)
 		}
-		out = append(out, k)
-	}
-	if len(calIDs) == 0 {
-		return out, nil
 	}
 	var cals []models.Calendar
 	if err := tx.Where("id IN ?", calIDs).Find(&cals).Error; err != nil {
 		return nil, err
 	}
 	open := map[int64]bool{}
-	now := s.Clock.Now()
 	for _, m := range cals {
 		if cal, err := calendar.FromModel(m); err == nil {
 			open[m.ID] = cal.IsOpen(now)
 		}
 	}
-	kept := out[:0]
-	for _, k := range out {
-		if k.ScheduleCalendarID == nil || open[*k.ScheduleCalendarID] {
-			kept = append(kept, k)
+	var closed []int64
+	for _, id := range calIDs {
+		if !open[id] {
+			closed = append(closed, id)
 		}
 	}
-	return kept, nil
+	return closed, nil
 }
 
 // assignQueued gives conversation c (locked, waiting in its team's queue) an agent by

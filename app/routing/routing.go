@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -44,6 +45,8 @@ type Service struct {
 	Inbox  *inbox.Service
 	Clock  clock.Clock
 	Logger *slog.Logger
+
+	setups setupCache
 }
 
 // New returns a routing service.
@@ -52,6 +55,49 @@ func New(db *gorm.DB, ib *inbox.Service, clk clock.Clock, logger *slog.Logger) *
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return &Service{DB: db, Inbox: ib, Clock: clk, Logger: logger}
+}
+
+// setupCache remembers each (workspace, channel)'s setup with the workspace's routing
+// setup version it was read at (routing_setup_versions, bumped by triggers on every
+// change of a rule, a menu, a team or a calendar). A cached setup is never modified.
+type setupCache struct {
+	mu sync.Mutex
+	m  map[[2]int64]versioned
+}
+
+type versioned struct {
+	version int64
+	set     setup
+}
+
+// maxSetups bounds the cache (it is emptied when it grows past it).
+const maxSetups = 10_000
+
+// setup returns the rules and menu for a message of channel channelID: remembered when
+// version (read in this transaction) is the one they were read at, else read now.
+func (s *Service) setup(tx *gorm.DB, wsID, channelID int64, version *int64) (setup, error) {
+	key := [2]int64{wsID, channelID}
+	if version != nil {
+		s.setups.mu.Lock()
+		v, ok := s.setups.m[key]
+		s.setups.mu.Unlock()
+		if ok && v.version == *version {
+			return v.set, nil
+		}
+	}
+	set, got, err := loadSetup(tx, wsID, channelID)
+	if err != nil {
+		return set, err
+	}
+	s.setups.mu.Lock()
+	if s.setups.m == nil || len(s.setups.m) >= maxSetups {
+		s.setups.m = map[[2]int64]versioned{}
+	}
+	if v, ok := s.setups.m[key]; !ok || v.version <= got {
+		s.setups.m[key] = versioned{version: got, set: set}
+	}
+	s.setups.mu.Unlock()
+	return set, nil
 }
 
 // rule is a routing rule as evaluated.
@@ -89,11 +135,13 @@ type setup struct {
 	Teams map[int64]team
 }
 
-func loadSetup(tx *gorm.DB, wsID, channelID int64) (setup, error) {
+// loadSetup reads the setup and the version it is at (one snapshot).
+func loadSetup(tx *gorm.DB, wsID, channelID int64) (setup, int64, error) {
 	var row struct {
-		Rules []byte
-		Menu  []byte
-		Teams []byte
+		Rules   []byte
+		Menu    []byte
+		Teams   []byte
+		Version int64
 	}
 	err := tx.Raw(`SELECT
 		(SELECT COALESCE(json_agg(json_build_object('id', r.id, 'name', r.name, 'kind', r.kind, 'cond', r.cond, 'team_id', r.team_id,
@@ -105,19 +153,20 @@ func loadSetup(tx *gorm.DB, wsID, channelID int64) (setup, error) {
 			'away_message', t.away_message, 'offline_grace_seconds', t.offline_grace_seconds, 'unanswered_limit_seconds', t.unanswered_limit_seconds,
 			'cal_timezone', cal.timezone, 'cal_hours', cal.hours, 'cal_holidays', cal.holidays, 'cal_name', cal.name))
 			FROM teams t LEFT JOIN calendars cal ON cal.id = t.calendar_id
-			WHERE t.workspace_id = ? AND t.id IN (SELECT r.team_id FROM routing_rules r WHERE r.workspace_id = ? AND r.active)) AS teams`,
-		wsID, channelID, wsID, wsID, wsID).Row().Scan(&row.Rules, &row.Menu, &row.Teams)
+			WHERE t.workspace_id = ? AND t.id IN (SELECT r.team_id FROM routing_rules r WHERE r.workspace_id = ? AND r.active)) AS teams,
+		COALESCE((SELECT v.version FROM routing_setup_versions v WHERE v.workspace_id = ?), 0) AS version`,
+		wsID, channelID, wsID, wsID, wsID, wsID).Row().Scan(&row.Rules, &row.Menu, &row.Teams, &row.Version)
 	if err != nil {
-		return setup{}, err
+		return setup{}, 0, err
 	}
 	var s setup
 	if err := json.Unmarshal(row.Rules, &s.Rules); err != nil {
-		return s, err
+		return s, 0, err
 	}
 	if len(row.Menu) > 0 {
 		var m menu
 		if err := json.Unmarshal(row.Menu, &m); err != nil {
-			return s, err
+			return s, 0, err
 		}
 		if len(m.Options) > 0 {
 			s.Menu = &m
@@ -126,7 +175,7 @@ func loadSetup(tx *gorm.DB, wsID, channelID int64) (setup, error) {
 	if len(row.Teams) > 0 {
 		var ts []teamJSON
 		if err := json.Unmarshal(row.Teams, &ts); err != nil {
-			return s, err
+			return s, 0, err
 		}
 		s.Teams = map[int64]team{}
 		for _, t := range ts {
@@ -135,7 +184,7 @@ func loadSetup(tx *gorm.DB, wsID, channelID int64) (setup, error) {
 				CalHours: t.CalHours, CalHolidays: t.CalHolidays, CalName: t.CalName}
 		}
 	}
-	return s, nil
+	return s, row.Version, nil
 }
 
 func (s setup) defaultRule() *rule {
@@ -170,7 +219,7 @@ func (s *Service) Route(tx *gorm.DB, in inbox.Inbound, c *models.Conversation, o
 		}
 		return nil
 	}
-	set, err := loadSetup(tx, c.WorkspaceID, c.ChannelID)
+	set, err := s.setup(tx, c.WorkspaceID, c.ChannelID, in.RoutingVersion)
 	if err != nil {
 		return err
 	}
@@ -189,7 +238,7 @@ func (s *Service) Decide(tx *gorm.DB, in inbox.Inbound, c *models.Conversation) 
 func (s *Service) decideOpening(tx *gorm.DB, in inbox.Inbound, c *models.Conversation, cycle int64) (inbox.RouteDecision, error) {
 	var d inbox.RouteDecision
 	a := inbox.As(inbox.ActorRouting, models.Workspace{ID: c.WorkspaceID})
-	set, err := loadSetup(tx, c.WorkspaceID, c.ChannelID)
+	set, err := s.setup(tx, c.WorkspaceID, c.ChannelID, in.RoutingVersion)
 	if err != nil {
 		return d, err
 	}
