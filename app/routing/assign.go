@@ -191,7 +191,8 @@ type pickQuery struct {
 
 // pickSQL reads the team's eligible agents (active, online, under their capacity,
 // inside their schedule) in the order they get chats — the preferred agent, then the
-// one who handled the contact's previous cycle (sticky teams), then by the strategy:
+// one who handled the contact's previous cycle, on this number or another of the
+// workspace's (sticky teams), then by the strategy:
 // least recently routed (round-robin), or fewest open chats then least recently
 // routed (least busy) — and locks the first one whose row no other transaction holds.
 // When that row is as the statement's snapshot saw it (same xmin: no assignment
@@ -201,7 +202,8 @@ type pickQuery struct {
 const pickSQL = `WITH cand AS MATERIALIZED (
 		SELECT u.id, u.name, u.max_concurrent, u.schedule_calendar_id, u.routed_at, u.xmin AS snap_xmin,
 			(SELECT count(*) FROM conversations x WHERE x.workspace_id = u.workspace_id AND x.assignee_id = u.id AND x.status IN ('new', 'active')) AS load,
-			COALESCE(u.id = (SELECT y.assignee_id FROM cycles y WHERE y.conversation_id = ? AND y.id <> ? AND y.assignee_id IS NOT NULL
+			COALESCE(u.id = (SELECT y.assignee_id FROM conversations yc JOIN cycles y ON y.conversation_id = yc.id
+				WHERE yc.contact_id = (SELECT contact_id FROM conversations WHERE id = ?) AND y.id <> ? AND y.assignee_id IS NOT NULL
 				ORDER BY y.opened_at DESC, y.id DESC LIMIT 1), false) AS last
 		FROM team_members m JOIN users u ON u.id = m.user_id
 		WHERE m.team_id = ? AND u.workspace_id = ? AND u.active AND u.presence = 'online'

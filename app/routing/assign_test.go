@@ -153,6 +153,41 @@ func TestStickyCapacityAndQueue(t *testing.T) {
 	}
 }
 
+// Sticky across numbers: a customer who talked to Ana on the main number and now
+// writes to the second one (another conversation, the same contact) goes back to Ana.
+func TestStickyFollowsTheContactToAnotherNumber(t *testing.T) {
+	e := newEnv(t, tuesday)
+	ventas := e.team("Ventas", models.RoutingRoundRobin)
+	ana := e.agent("Ana", 5, ventas)
+	beto := e.agent("Beto", 5, ventas)
+	e.rule("Todo a Ventas", models.RuleDefault, `{"default":true}`, &ventas, nil, "")
+
+	first := e.say("51944100001", "Hola")
+	if e.assignee(first.ID) != "Ana" {
+		t.Fatalf("first chat to %q", e.assignee(first.ID))
+	}
+	e.close(first.ID)
+	// Beto's turn by the strategy.
+	e.exec(`UPDATE users SET routed_at = ? WHERE id = ?`, e.clk.Now(), ana.ID)
+	e.exec(`UPDATE users SET routed_at = ? WHERE id = ?`, e.clk.Now().Add(-time.Hour), beto.ID)
+	e.clk.Advance(time.Hour)
+	other := e.app.Channel(e.ws, "Segundo")
+	again := e.postOn(other, "51944100001", "Hola, les escribo al otro número")
+	if again.ID == first.ID || again.ContactID != first.ContactID {
+		t.Fatalf("expected another conversation of the same contact: %d/%d, contacts %d/%d", again.ID, first.ID, again.ContactID, first.ContactID)
+	}
+	if e.assignee(again.ID) != "Ana" {
+		t.Fatalf("the returning customer on another number went to %q", e.assignee(again.ID))
+	}
+	if d := e.decisions(again.ID); !contains(d, "Vuelve con Ana, que la atendió antes") {
+		t.Fatalf("decisions %q", d)
+	}
+	// A new customer on that number follows the strategy: Beto's turn.
+	if c := e.postOn(other, "51944100002", "Hola"); e.assignee(c.ID) != "Beto" {
+		t.Fatalf("a new customer went to %q", e.assignee(c.ID))
+	}
+}
+
 // The queue drains when an agent comes online (the rail's picker) or frees capacity
 // (closing a chat), oldest first; the job is a safety net.
 func TestQueueDrainsWhenAnAgentComesOnlineOrFreesCapacity(t *testing.T) {
