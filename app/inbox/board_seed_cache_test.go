@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/testutil"
-	"github.com/atiende/atiende/migrations"
 	"github.com/atiende/atiende/models"
 )
 
@@ -37,21 +34,9 @@ const boardSeedMaxAge = 20 * time.Hour
 func seedBoardCached(tb testing.TB, conversations, open, messages int) boardSeed {
 	tb.Helper()
 	ctx := context.Background()
-	h := sha256.New()
-	entries, _ := fs.ReadDir(migrations.FS, ".")
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		body, _ := fs.ReadFile(migrations.FS, n)
-		h.Write([]byte(n))
-		h.Write(body)
-	}
-	fmt.Fprintf(h, "%s|%d|%d|%d", boardSeedVersion, conversations, open, messages)
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%d|%d|%d", testutil.MigrationsHash(), boardSeedVersion, conversations, open, messages))
 	prefix := "atiende_benchboard_"
-	tmpl := prefix + hex.EncodeToString(h.Sum(nil))[:16]
+	tmpl := prefix + hex.EncodeToString(sum[:])[:16]
 
 	admin, err := pgx.Connect(ctx, testutil.ServerURL())
 	testutil.Must(tb, err)

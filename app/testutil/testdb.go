@@ -85,7 +85,7 @@ func adminConn(t testing.TB) *pgx.Conn {
 // ensureTemplate builds (once per migration set, across parallel test processes) a
 // migrated template database named after a hash of the migrations.
 func ensureTemplate(ctx context.Context) (string, error) {
-	name := "atiende_tmpl_" + migrationsHash()[:12]
+	name := "atiende_tmpl_" + MigrationsHash()[:12]
 	c, err := pgx.Connect(ctx, ServerURL())
 	if err != nil {
 		return "", err
@@ -125,7 +125,10 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	return name, nil
 }
 
-func migrationsHash() string {
+// MigrationsHash identifies the migrations this binary holds (their names and texts):
+// a database migrated by other ones has another hash. Test and bench templates are
+// named after it.
+func MigrationsHash() string {
 	h := sha256.New()
 	entries, _ := fs.ReadDir(migrations.FS, ".")
 	names := make([]string, 0, len(entries))

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"sort"
 	"strings"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/atiende/atiende/app/clock"
 	"github.com/atiende/atiende/app/testutil"
-	"github.com/atiende/atiende/migrations"
 	"github.com/atiende/atiende/models"
 )
 
@@ -34,15 +32,8 @@ var benchNow = time.Date(2026, 10, 20, 20, 0, 0, 0, time.UTC)
 func benchHistory(b *testing.B, days int) string {
 	b.Helper()
 	ctx := context.Background()
-	h := sha256.New()
-	entries, _ := fs.ReadDir(migrations.FS, ".")
-	for _, e := range entries {
-		body, _ := fs.ReadFile(migrations.FS, e.Name())
-		h.Write([]byte(e.Name()))
-		h.Write(body)
-	}
-	h.Write([]byte("reports-bench-v1"))
-	tmpl := fmt.Sprintf("atiende_benchrep_%s_%d", hex.EncodeToString(h.Sum(nil))[:10], days)
+	sum := sha256.Sum256([]byte(testutil.MigrationsHash() + "|reports-bench-v1"))
+	tmpl := fmt.Sprintf("atiende_benchrep_%s_%d", hex.EncodeToString(sum[:])[:10], days)
 	admin, err := pgx.Connect(ctx, testutil.ServerURL())
 	testutil.Must(b, err)
 	defer admin.Close(ctx)
