@@ -323,11 +323,16 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		HasReferral bool
 		Inserted    bool
 	}
+	// Each way of finding someone is its own index lookup (an OR of the three would let
+	// a planner without fresh statistics scan the whole workspace's contacts instead).
 	err := tx.Raw(`WITH f AS (
-			SELECT id, wa_id, user_id, username, profile_name, referral IS NOT NULL AS has_referral,
+			SELECT DISTINCT ON (id) id, wa_id, user_id, username, profile_name, referral IS NOT NULL AS has_referral,
 				(wa_id = ? AND wa_id <> '') AS by_wa, (user_id = ? AND user_id <> '') AS by_user
-			FROM contacts
-			WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?) OR (phone <> '' AND phone = ?))
+			FROM (
+				SELECT * FROM contacts WHERE workspace_id = ? AND wa_id = ? AND wa_id <> ''
+				UNION ALL SELECT * FROM contacts WHERE workspace_id = ? AND user_id = ? AND user_id <> ''
+				UNION ALL SELECT * FROM contacts WHERE workspace_id = ? AND phone = ? AND phone <> '') k
+			ORDER BY id
 		), ins AS (
 			INSERT INTO contacts (workspace_id, wa_id, user_id, username, phone, country, profile_name, referral, created_at, updated_at)
 			SELECT ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::timestamptz, ?::timestamptz WHERE NOT EXISTS (SELECT 1 FROM f)
@@ -337,7 +342,7 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		SELECT id, wa_id, user_id, username, profile_name, has_referral, false AS inserted, by_wa, by_user FROM f
 		UNION ALL SELECT id, '', '', '', '', false, true, false, false FROM ins
 		ORDER BY by_wa DESC, by_user DESC, id`,
-		in.WaID, in.UserID, in.WorkspaceID, in.WaID, in.UserID, e164,
+		in.WaID, in.UserID, in.WorkspaceID, in.WaID, in.WorkspaceID, in.UserID, in.WorkspaceID, e164,
 		in.WorkspaceID, in.WaID, in.UserID, in.Username, e164, country, in.ProfileName, models.JSON(in.Referral), in.At, in.At).Find(&found).Error
 	if err != nil {
 		return 0, err

@@ -167,7 +167,8 @@ func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, excl
 func claim(tx *gorm.DB, id, wsID int64, now time.Time) (bool, error) {
 	var row struct{ ID int64 }
 	err := tx.Raw(`UPDATE users SET routed_at = ? WHERE id = ? AND active AND presence = 'online'
-			AND max_concurrent > (SELECT count(*) FROM conversations WHERE workspace_id = ? AND assignee_id = ? AND status IN ('new', 'active'))
+			AND max_concurrent > (SELECT count(*) FROM (SELECT FROM conversations WHERE workspace_id = ? AND assignee_id = ?
+				AND status IN ('new', 'active') LIMIT users.max_concurrent) x)
 		RETURNING id`, now, id, wsID, id).Find(&row).Error
 	return row.ID != 0, err
 }
@@ -201,9 +202,14 @@ type pickQuery struct {
 // locked when an eligible agent has a schedule (the caller checks the calendars).
 const pickSQL = `WITH cand AS MATERIALIZED (
 		SELECT u.id, u.name, u.max_concurrent, u.schedule_calendar_id, u.routed_at, u.xmin AS snap_xmin,
-			(SELECT count(*) FROM conversations x WHERE x.workspace_id = u.workspace_id AND x.assignee_id = u.id AND x.status IN ('new', 'active')) AS load,
-			COALESCE(u.id = (SELECT y.assignee_id FROM conversations yc JOIN cycles y ON y.conversation_id = yc.id
-				WHERE yc.contact_id = (SELECT contact_id FROM conversations WHERE id = ?) AND y.id <> ? AND y.assignee_id IS NOT NULL
+			-- Counted up to the capacity only: an agent at it is not eligible, however far.
+			(SELECT count(*) FROM (SELECT FROM conversations x WHERE x.workspace_id = u.workspace_id AND x.assignee_id = u.id
+				AND x.status IN ('new', 'active') LIMIT u.max_concurrent) x) AS load,
+			COALESCE(u.id = (SELECT y.assignee_id FROM conversations yc CROSS JOIN LATERAL (
+					SELECT y.assignee_id, y.opened_at, y.id FROM cycles y
+					WHERE y.conversation_id = yc.id AND y.id <> ? AND y.assignee_id IS NOT NULL
+					ORDER BY y.opened_at DESC, y.id DESC LIMIT 1) y
+				WHERE yc.contact_id = (SELECT contact_id FROM conversations WHERE id = ?)
 				ORDER BY y.opened_at DESC, y.id DESC LIMIT 1), false) AS last
 		FROM team_members m JOIN users u ON u.id = m.user_id
 		WHERE m.team_id = ? AND u.workspace_id = ? AND u.active AND u.presence = 'online'
@@ -234,7 +240,7 @@ func (q pickQuery) run(tx *gorm.DB) (candidates, error) {
 		closed[i] = strconv.FormatInt(id, 10)
 	}
 	var rows candidates
-	err := tx.Raw(pickSQL, q.conv, q.cycle, q.team, q.ws,
+	err := tx.Raw(pickSQL, q.cycle, q.conv, q.team, q.ws,
 		q.prefer, q.sticky, q.leastBusy, q.exclude, q.onlyPrefer, q.onlyPrefer, "{"+strings.Join(closed, ",")+"}",
 		q.schedulesKnown, q.now).Find(&rows).Error
 	return rows, err
