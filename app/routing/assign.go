@@ -98,16 +98,8 @@ func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, excl
 			id := k.ID
 			return choice{agent: &id, name: k.Name, why: reason(k)}, nil
 		}
-		// Its row changed since the snapshot (a chat given meanwhile, its presence):
-		// count again now that it is locked.
-		ok, err := claim(tx, k.ID, c.WorkspaceID, now)
-		if err != nil {
-			return queue, err
-		}
-		if ok {
-			id := k.ID
-			return choice{agent: &id, name: k.Name, why: reason(k)}, nil
-		}
+		// Counted again once locked (routing_can_take), they could not take it: at
+		// capacity or gone offline since the snapshot.
 		order = append(order[:i:i], order[i+1:]...)
 	}
 	byID := map[int64]candidate{}
@@ -120,15 +112,25 @@ func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, excl
 			ids[i] = strconv.FormatInt(k.ID, 10)
 		}
 		list := "{" + strings.Join(ids, ",") + "}"
-		// The first candidate in order whose row no other assignment holds.
+		// The first candidate in order whose row no other assignment holds, locked,
+		// counted again and its turn claimed in one statement.
 		var got int64
+		ok := false
 		for try := 0; ; try++ {
-			var row struct{ ID int64 }
-			if err := tx.Raw(`SELECT id FROM users WHERE id = ANY(?::bigint[]) ORDER BY array_position(?::bigint[], id) LIMIT 1
-				FOR NO KEY UPDATE SKIP LOCKED`, list, list).Find(&row).Error; err != nil {
+			var row struct {
+				ID      int64
+				Claimed bool
+			}
+			if err := tx.Raw(`WITH got AS (
+					SELECT id FROM users WHERE id = ANY(?::bigint[]) ORDER BY array_position(?::bigint[], id) LIMIT 1
+					FOR NO KEY UPDATE SKIP LOCKED
+				), claimed AS (
+					UPDATE users u SET routed_at = ? FROM got WHERE u.id = got.id AND routing_can_take(got.id, ?) RETURNING u.id
+				)
+				SELECT got.id, EXISTS (SELECT FROM claimed) AS claimed FROM got`, list, list, now, c.WorkspaceID).Find(&row).Error; err != nil {
 				return queue, err
 			}
-			got = row.ID
+			got, ok = row.ID, row.Claimed
 			if got != 0 || try == 3 {
 				break
 			}
@@ -142,10 +144,10 @@ func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, excl
 			if err := tx.Exec(`SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE`, got).Error; err != nil {
 				return queue, err
 			}
-		}
-		ok, err := claim(tx, got, c.WorkspaceID, now)
-		if err != nil {
-			return queue, err
+			var err error
+			if ok, err = claim(tx, got, c.WorkspaceID, now); err != nil {
+				return queue, err
+			}
 		}
 		if ok {
 			id := got
@@ -196,10 +198,13 @@ type pickQuery struct {
 // workspace's (sticky teams), then by the strategy:
 // least recently routed (round-robin), or fewest open chats then least recently
 // routed (least busy) — and locks the first one whose row no other transaction holds.
-// When that row is as the statement's snapshot saw it (same xmin: no assignment
-// committed to them since), the chats counted in the snapshot are all they have, and
-// their turn is claimed in the same statement. Without schedulesKnown, nobody is
-// locked when an eligible agent has a schedule (the caller checks the calendars).
+// Their turn is claimed in the same statement when they can take the chat: when their
+// row is as the statement's snapshot saw it (same xmin: no assignment committed to them
+// since, so the chats counted in the snapshot are all they have), or else when counted
+// again by routing_can_take, whose own snapshot sees everything committed before the
+// lock.
+// Without schedulesKnown, nobody is locked when an eligible agent has a schedule (the
+// caller checks the calendars).
 const pickSQL = `WITH cand AS MATERIALIZED (
 		SELECT u.id, u.name, u.max_concurrent, u.schedule_calendar_id, u.routed_at, u.xmin AS snap_xmin,
 			-- Counted up to the capacity only: an agent at it is not eligible, however far.
@@ -224,7 +229,8 @@ const pickSQL = `WITH cand AS MATERIALIZED (
 		ORDER BY ok.rank LIMIT 1
 		FOR NO KEY UPDATE OF u SKIP LOCKED
 	), claimed AS (
-		UPDATE users u SET routed_at = ? FROM got, ok WHERE u.id = got.id AND ok.id = got.id AND got.lock_xmin = ok.snap_xmin
+		UPDATE users u SET routed_at = ? FROM got, ok WHERE u.id = got.id AND ok.id = got.id
+			AND CASE WHEN got.lock_xmin = ok.snap_xmin THEN true ELSE routing_can_take(got.id, ?) END
 		RETURNING u.id
 	)
 	SELECT ok.id, ok.name, ok.max_concurrent, ok.schedule_calendar_id, ok.routed_at, ok.load, ok.last,
@@ -242,7 +248,7 @@ func (q pickQuery) run(tx *gorm.DB) (candidates, error) {
 	var rows candidates
 	err := tx.Raw(pickSQL, q.cycle, q.conv, q.team, q.ws,
 		q.prefer, q.sticky, q.leastBusy, q.exclude, q.onlyPrefer, q.onlyPrefer, "{"+strings.Join(closed, ",")+"}",
-		q.schedulesKnown, q.now).Find(&rows).Error
+		q.schedulesKnown, q.now, q.ws).Find(&rows).Error
 	return rows, err
 }
 
