@@ -4,14 +4,33 @@
 -- Routing reads one row per agent instead of counting their chats, which an agent with
 -- hundreds of them open (or thousands closed on pages not yet vacuumed) makes slow.
 CREATE TABLE agent_loads (
-    user_id  bigint PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
-    n        integer NOT NULL
+    user_id       bigint PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    workspace_id  bigint NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    n             integer NOT NULL
 );
 
-INSERT INTO agent_loads (user_id, n)
-SELECT assignee_id, count(*) FROM conversations
+INSERT INTO agent_loads (user_id, workspace_id, n)
+SELECT assignee_id, workspace_id, count(*) FROM conversations
 WHERE assignee_id IS NOT NULL AND status IN ('new', 'active')
-GROUP BY assignee_id;
+GROUP BY assignee_id, workspace_id;
+
+-- agent_loads_recount sets the loads of a workspace's agents from their chats. The
+-- history importer writes with the triggers off (its parallel parts would otherwise
+-- wait on each other's agent rows until they all commit) and recounts afterwards; the
+-- table lock lets changes committed before it in and holds new ones until the recount
+-- commits, so none is missed or counted twice.
+-- +goose StatementBegin
+CREATE FUNCTION agent_loads_recount(ws bigint) RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    LOCK TABLE agent_loads IN SHARE ROW EXCLUSIVE MODE;
+    INSERT INTO agent_loads (user_id, workspace_id, n)
+    SELECT u.id, u.workspace_id, (SELECT count(*) FROM conversations c WHERE c.workspace_id = ws AND c.assignee_id = u.id
+        AND c.status IN ('new', 'active'))
+    FROM users u WHERE u.workspace_id = ws
+    ON CONFLICT (user_id) DO UPDATE SET n = EXCLUDED.n;
+END
+$$;
+-- +goose StatementEnd
 
 -- +goose StatementBegin
 CREATE FUNCTION agent_loads_apply() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -19,6 +38,9 @@ DECLARE
     left_by bigint;
     taken_by bigint;
 BEGIN
+    IF current_setting('atiende.agent_loads_off', true) = 'on' THEN
+        RETURN NULL; -- the history importer recounts when it commits
+    END IF;
     IF TG_OP <> 'INSERT' AND OLD.status IN ('new', 'active') THEN
         left_by := OLD.assignee_id;
     END IF;
@@ -35,7 +57,7 @@ BEGIN
         left_by := NULL;
     END IF;
     IF taken_by IS NOT NULL THEN
-        INSERT INTO agent_loads (user_id, n) VALUES (taken_by, 1)
+        INSERT INTO agent_loads (user_id, workspace_id, n) VALUES (taken_by, NEW.workspace_id, 1)
         ON CONFLICT (user_id) DO UPDATE SET n = agent_loads.n + 1;
     END IF;
     IF left_by IS NOT NULL THEN
@@ -94,4 +116,5 @@ DROP TRIGGER agent_loads_delete ON conversations;
 DROP TRIGGER agent_loads_update ON conversations;
 DROP TRIGGER agent_loads_insert ON conversations;
 DROP FUNCTION agent_loads_apply();
+DROP FUNCTION agent_loads_recount(bigint);
 DROP TABLE agent_loads;
