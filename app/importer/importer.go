@@ -473,11 +473,6 @@ func (st *run) applyParallel(ctx context.Context, lines [][]byte, firstNo int) (
 			if o.err = tx.Exec("SET LOCAL lock_timeout = '60s'").Error; o.err != nil {
 				return
 			}
-			// The parts would all update the same agents' load rows and wait on each
-			// other until they commit together: the loads are recounted after the commit.
-			if o.err = tx.Exec("SET LOCAL atiende.agent_loads_off = 'on'").Error; o.err != nil {
-				return
-			}
 			for _, i := range buckets[w] {
 				if parsed[i].Type == "" {
 					continue
@@ -523,25 +518,16 @@ func (st *run) applyParallel(ctx context.Context, lines [][]byte, firstNo int) (
 		}
 		return 0, 0, first, firstErr
 	}
-	recount := func() error {
-		return st.im.DB.WithContext(ctx).Exec(`SELECT agent_loads_recount(?)`, st.ws.ID).Error
-	}
 	for i, o := range outs {
 		if err := o.tx.Commit().Error; err != nil {
 			for _, rest := range outs[i+1:] {
 				rest.tx.Rollback()
 			}
 			st.resetParts()
-			if i > 0 {
-				_ = recount()
-			}
 			return 0, 0, 0, fmt.Errorf("commit: %w (part of the batch may be applied: run the import again, what was applied is skipped)", err)
 		}
 		applied += o.applied
 		skipped += o.skipped
-	}
-	if err := recount(); err != nil {
-		return 0, 0, 0, fmt.Errorf("agents' open chats: %w", err)
 	}
 	for _, p := range st.parts {
 		st.keep(p)

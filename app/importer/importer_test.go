@@ -226,42 +226,6 @@ func TestImportReportsProgressOnLongFiles(t *testing.T) {
 	}
 }
 
-// The parts of a batch write with the load triggers off: routing reads the agents'
-// open chats recounted after the commit, the imported ones included.
-func TestImportedOpenChatsCountTowardsAgentsLoads(t *testing.T) {
-	app := testutil.NewApp(t)
-	var b strings.Builder
-	b.WriteString(setup)
-	t0 := time.Date(2026, 10, 1, 13, 0, 0, 0, time.UTC)
-	for i := 0; i < 120; i++ {
-		wa := fmt.Sprintf("519%08d", i)
-		at := t0.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)
-		fmt.Fprintf(&b, `{"type":"inbound","at":%q,"channel":"106540352242922","from":%q,"name":"Cliente %d","text":"Hola","id":"wamid.O%d","team":"Ventas"}`+"\n", at, wa, i, i)
-		if i%3 > 0 {
-			fmt.Fprintf(&b, `{"type":"reply","at":%q,"contact":%q,"agent":"ana@example.com","text":"¡Hola!"}`+"\n", at, wa)
-		}
-		if i%3 == 2 {
-			fmt.Fprintf(&b, `{"type":"transfer","at":%q,"contact":%q,"team":"Soporte","agent":"luis@example.com"}`+"\n", at, wa)
-		}
-		if i%2 == 0 { // the customer writes back: En atención
-			fmt.Fprintf(&b, `{"type":"inbound","at":%q,"contact":%q,"from":%q,"text":"Gracias","id":"wamid.P%d"}`+"\n", at, wa, wa, i)
-		}
-	}
-	im := *app.Server.Services.Importer
-	im.BatchSize, im.Workers = 40, 3
-	_, err := im.Run(context.Background(), strings.NewReader(b.String()), importer.Options{})
-	testutil.Must(t, err)
-	var open, wrong int64
-	testutil.Must(t, app.DB.Gorm.Raw(`SELECT count(*) FROM conversations WHERE assignee_id IS NOT NULL AND status IN ('new', 'active')`).Row().Scan(&open))
-	testutil.Must(t, app.DB.Gorm.Raw(`SELECT count(*) FROM users u WHERE COALESCE((SELECT n FROM agent_loads WHERE user_id = u.id), 0) <>
-		(SELECT count(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status IN ('new', 'active'))`).Row().Scan(&wrong))
-	if open == 0 || wrong != 0 {
-		var st []string
-		app.DB.Gorm.Raw(`SELECT status || '/' || COALESCE(assignee_id::text, '-') || '/' || count(*) FROM conversations GROUP BY status, assignee_id`).Scan(&st)
-		t.Fatalf("%d open assigned chats; %d agents with a wrong load %v", open, wrong, st)
-	}
-}
-
 // What the review found: one id on two customers' lines, several workspaces in one
 // file, and a message that is already stored.
 func TestImportEdgeCases(t *testing.T) {

@@ -168,7 +168,10 @@ func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, excl
 // lock was granted.
 func claim(tx *gorm.DB, id, wsID int64, now time.Time) (bool, error) {
 	var row struct{ ID int64 }
-	err := tx.Raw(`UPDATE users SET routed_at = ? WHERE id = ? AND routing_can_take(id, ?) RETURNING id`, now, id, wsID).Find(&row).Error
+	err := tx.Raw(`UPDATE users SET routed_at = ? WHERE id = ? AND active AND presence = 'online'
+			AND max_concurrent > (SELECT count(*) FROM (SELECT FROM conversations WHERE workspace_id = ? AND assignee_id = ?
+				AND status IN ('new', 'active') LIMIT users.max_concurrent) x)
+		RETURNING id`, now, id, wsID, id).Find(&row).Error
 	return row.ID != 0, err
 }
 
@@ -204,7 +207,9 @@ type pickQuery struct {
 // caller checks the calendars).
 const pickSQL = `WITH cand AS MATERIALIZED (
 		SELECT u.id, u.name, u.max_concurrent, u.schedule_calendar_id, u.routed_at, u.xmin AS snap_xmin,
-			COALESCE((SELECT n FROM agent_loads WHERE user_id = u.id), 0) AS load,
+			-- Counted up to the capacity only: an agent at it is not eligible, however far.
+			(SELECT count(*) FROM (SELECT FROM conversations x WHERE x.workspace_id = u.workspace_id AND x.assignee_id = u.id
+				AND x.status IN ('new', 'active') LIMIT u.max_concurrent) x) AS load,
 			COALESCE(u.id = (SELECT y.assignee_id FROM conversations yc CROSS JOIN LATERAL (
 					SELECT y.assignee_id, y.opened_at, y.id FROM cycles y
 					WHERE y.conversation_id = yc.id AND y.id <> ? AND y.assignee_id IS NOT NULL
