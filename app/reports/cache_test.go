@@ -3,10 +3,8 @@ package reports_test
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 
-	"github.com/atiende/atiende/app/importer"
 	"github.com/atiende/atiende/app/reports"
 	"github.com/atiende/atiende/app/testutil"
 )
@@ -15,12 +13,8 @@ import (
 // new message, a cycle deleted, the settling or a team's SLA policy changing, the
 // figures are those of a service that never saw the report before.
 func TestReportCacheFollowsChanges(t *testing.T) {
-	app := testutil.NewApp(t)
+	app, ws := withHistory(t)
 	ctx := context.Background()
-	_, err := app.Server.Services.Importer.Run(ctx, strings.NewReader(history), importer.Options{})
-	testutil.Must(t, err)
-	var ws int64
-	testutil.Must(t, app.DB.Gorm.Raw("SELECT id FROM workspaces").Row().Scan(&ws))
 	svc := app.Server.Services.Reports
 	q := reports.Query{WorkspaceID: ws, From: "2026-10-01", To: "2026-10-05"}
 	page := q
@@ -70,7 +64,7 @@ func TestReportCacheFollowsChanges(t *testing.T) {
 	check("a target")
 
 	// The settling, then a cycle deleted.
-	_, err = svc.Settle(ctx, svc.Clock.Now())
+	_, err := svc.Settle(ctx, svc.Clock.Now())
 	testutil.Must(t, err)
 	check("settled")
 	testutil.Must(t, app.DB.Gorm.Exec(`DELETE FROM cycles WHERE id = (SELECT max(id) FROM cycles WHERE closed_at IS NOT NULL)`).Error)
@@ -87,13 +81,9 @@ func must[T any](v T, err error) T {
 // A cycle whose packed figures are too long for the read index (hundreds of next
 // responses) is read all the same.
 func TestReportReadsLongCycles(t *testing.T) {
-	app := testutil.NewApp(t)
+	app, ws := withHistory(t)
 	ctx := context.Background()
-	_, err := app.Server.Services.Importer.Run(ctx, strings.NewReader(history), importer.Options{})
-	testutil.Must(t, err)
-	var ws int64
-	testutil.Must(t, app.DB.Gorm.Raw("SELECT id FROM workspaces").Row().Scan(&ws))
-	_, err = app.Server.Services.Reports.Rollup(ctx, app.Server.Services.Reports.Clock.Now())
+	_, err := app.Server.Services.Reports.Rollup(ctx, app.Server.Services.Reports.Clock.Now())
 	testutil.Must(t, err)
 	testutil.Must(t, app.DB.Gorm.Exec(`UPDATE cycle_figures SET next_s = ARRAY(SELECT g * 1.5 FROM generate_series(1, 300) g),
 		next_bs = ARRAY(SELECT g * 0.5 FROM generate_series(1, 300) g)

@@ -3,12 +3,10 @@ package reports_test
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 
 	"gorm.io/gorm"
 
-	"github.com/atiende/atiende/app/importer"
 	"github.com/atiende/atiende/app/testutil"
 )
 
@@ -16,12 +14,10 @@ import (
 // touching it again after a savepoint that undid its first mark still queues it: no
 // change a report depends on is ever left out of the queue.
 func TestDirtyQueueMarksEachTouchedCycle(t *testing.T) {
-	app := testutil.NewApp(t)
+	app, _ := withHistory(t)
 	ctx := context.Background()
-	_, err := app.Server.Services.Importer.Run(ctx, strings.NewReader(history), importer.Options{})
-	testutil.Must(t, err)
 	svc := app.Server.Services.Reports
-	_, err = svc.Rollup(ctx, svc.Clock.Now())
+	_, err := svc.Rollup(ctx, svc.Clock.Now())
 	testutil.Must(t, err)
 	queued := func() []int64 {
 		t.Helper()

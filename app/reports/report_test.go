@@ -43,12 +43,19 @@ const history = `{"type":"workspace","name":"Demo","timezone":"America/Lima"}
 {"type":"inbound","at":"2026-10-06T09:00:00-05:00","from":"51955555555","text":"Fuera del rango","id":"E1","team":"Ventas"}
 `
 
-func TestReportByHand(t *testing.T) {
+// withHistory is an app with history imported, and its workspace.
+func withHistory(t *testing.T) (*testutil.App, int64) {
+	t.Helper()
 	app := testutil.NewApp(t)
 	_, err := app.Server.Services.Importer.Run(context.Background(), strings.NewReader(history), importer.Options{})
 	testutil.Must(t, err)
 	var ws int64
 	testutil.Must(t, app.DB.Gorm.Raw("SELECT id FROM workspaces").Row().Scan(&ws))
+	return app, ws
+}
+
+func TestReportByHand(t *testing.T) {
+	app, ws := withHistory(t)
 	r, err := app.Server.Services.Reports.Run(context.Background(), reports.Query{WorkspaceID: ws, From: "2026-10-01", To: "2026-10-05"})
 	testutil.Must(t, err)
 	b, _ := json.Marshal(r)

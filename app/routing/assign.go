@@ -41,9 +41,9 @@ type choice struct {
 //
 // The common case is one round trip (see pickSQL): the eligible agents in the
 // strategy's order, the first one no other assignment holds locked, and its turn
-// claimed, when its row did not change since the statement's snapshot (so the chats
-// counted in that snapshot are all it has). Otherwise the locked agent is counted
-// again in a statement of its own, and a burst that holds every agent waits its turn.
+// claimed when it can take the chat. When another assignment holds every one of them
+// (a burst), the next free one is locked and claimed one statement at a time, and
+// after a few tries the burst waits its turn.
 func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, exclude *int64, cycle int64) (choice, error) {
 	queue := choice{why: "Sin agentes disponibles: espera en la cola de " + t.Name}
 	if t.RoutingMode == models.RoutingManual && prefer == nil {
@@ -168,10 +168,7 @@ func (s *Service) pick(tx *gorm.DB, t team, c *models.Conversation, prefer, excl
 // lock was granted.
 func claim(tx *gorm.DB, id, wsID int64, now time.Time) (bool, error) {
 	var row struct{ ID int64 }
-	err := tx.Raw(`UPDATE users SET routed_at = ? WHERE id = ? AND active AND presence = 'online'
-			AND max_concurrent > (SELECT count(*) FROM (SELECT FROM conversations WHERE workspace_id = ? AND assignee_id = ?
-				AND status IN ('new', 'active') LIMIT users.max_concurrent) x)
-		RETURNING id`, now, id, wsID, id).Find(&row).Error
+	err := tx.Raw(`UPDATE users SET routed_at = ? WHERE id = ? AND routing_can_take(id, ?) RETURNING id`, now, id, wsID).Find(&row).Error
 	return row.ID != 0, err
 }
 
