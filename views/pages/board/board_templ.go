@@ -643,7 +643,7 @@ func ColumnCards(e Env, c Column) templ.Component {
 		}
 		ctx = templ.ClearChildren(ctx)
 		for _, card := range c.Cards {
-			templ_7745c5c3_Err = Card(e, card).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = CachedCard(e, card).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
