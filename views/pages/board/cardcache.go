@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
