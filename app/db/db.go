@@ -32,6 +32,14 @@ type DB struct {
 	Pool *pgxpool.Pool
 	SQL  *sql.DB
 	Gorm *gorm.DB
+
+	// Reads is a few more connections that keep one plan per statement
+	// (plan_cache_mode = force_generic_plan), for the board's reads: planning their
+	// joins took longer than running them, on every request. Only statements whose
+	// generic plan was checked against the custom one go through it (see inbox).
+	Reads *gorm.DB
+
+	readPool *pgxpool.Pool
 }
 
 // ErrUnreachable wraps a failure to reach the PostgreSQL server at all.
@@ -64,22 +72,47 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 		return nil, explain(dbURL, err)
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
-		Logger:                 logger.Discard,
-		SkipDefaultTransaction: true,
-		TranslateError:         true,
-	})
+	g, err := openGorm(sqlDB)
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return &DB{URL: dbURL, Pool: pool, SQL: sqlDB, Gorm: g}, nil
+	rcfg := cfg.Copy()
+	rcfg.MaxConns = int32(max(4, 2*runtime.GOMAXPROCS(0)))
+	rcfg.MinConns = 0
+	rcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	readPool, err := pgxpool.NewWithConfig(ctx, rcfg)
+	if err != nil {
+		pool.Close()
+		return nil, explain(dbURL, err)
+	}
+	reads, err := openGorm(stdlib.OpenDBFromPool(readPool))
+	if err != nil {
+		pool.Close()
+		readPool.Close()
+		return nil, err
+	}
+	return &DB{URL: dbURL, Pool: pool, SQL: sqlDB, Gorm: g, Reads: reads, readPool: readPool}, nil
+}
+
+func openGorm(sqlDB *sql.DB) (*gorm.DB, error) {
+	return gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+	})
 }
 
 // Close releases every connection.
 func (d *DB) Close() {
 	_ = d.SQL.Close()
 	d.Pool.Close()
+	if d.readPool != nil {
+		if sqlDB, err := d.Reads.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+		d.readPool.Close()
+	}
 }
 
 // EnsureDatabase creates the database named in dbURL when it does not exist yet,

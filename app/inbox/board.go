@@ -139,6 +139,26 @@ type Card struct {
 	Lead *CardLead
 }
 
+// Equal reports whether c and o show the same (every field, pointed-to values and
+// labels included): the board keeps a card's markup while it is Equal.
+func (c Card) Equal(o Card) bool {
+	return c.ID == o.ID && c.Status == o.Status && c.ContactID == o.ContactID && c.ContactName == o.ContactName &&
+		c.Phone == o.Phone && c.UserID == o.UserID && c.Username == o.Username && c.Company == o.Company &&
+		c.ChannelID == o.ChannelID && c.ChannelName == o.ChannelName && c.ChannelPhone == o.ChannelPhone &&
+		eqPtr(c.TeamID, o.TeamID) && c.TeamName == o.TeamName && c.TeamColor == o.TeamColor &&
+		eqPtr(c.AssigneeID, o.AssigneeID) && c.AssigneeName == o.AssigneeName && c.AssigneePresence == o.AssigneePresence &&
+		c.Preview == o.Preview && c.PreviewOut == o.PreviewOut && c.LastMessageAt.Equal(o.LastMessageAt) &&
+		eqTime(c.LastInboundAt, o.LastInboundAt) && eqTime(c.WaitingSince, o.WaitingSince) && c.UnreadCount == o.UnreadCount &&
+		c.SLAState == o.SLAState && eqTime(c.SLADueAt, o.SLADueAt) && c.SLATarget == o.SLATarget &&
+		eqTime(c.FirstResponseDueAt, o.FirstResponseDueAt) && eqTime(c.NextResponseDueAt, o.NextResponseDueAt) &&
+		eqTime(c.ResolutionDueAt, o.ResolutionDueAt) && eqTime(c.ClosedAt, o.ClosedAt) && c.CloseReason == o.CloseReason &&
+		slices.Equal(c.Labels, o.Labels) && eqPtr(c.Lead, o.Lead)
+}
+
+func eqPtr[T comparable](a, b *T) bool { return a == b || (a != nil && b != nil && *a == *b) }
+
+func eqTime(a, b *time.Time) bool { return a == b || (a != nil && b != nil && a.Equal(*b)) }
+
 // CardLabel is a label chip.
 type CardLabel struct {
 	ID    int64  `json:"id"`
@@ -266,9 +286,9 @@ func scanCards(rows *sql.Rows, col bool) ([]cardRow, error) {
 	return out, rows.Err()
 }
 
-// queryCards runs a statement made of cardSelect.
-func (s *Service) queryCards(ctx context.Context, col bool, q string, args ...any) ([]cardRow, error) {
-	rows, err := s.DB.WithContext(ctx).Raw(q, args...).Rows()
+// queryCards runs a statement made of cardSelect on db.
+func (s *Service) queryCards(ctx context.Context, db *gorm.DB, col bool, q string, args ...any) ([]cardRow, error) {
+	rows, err := db.WithContext(ctx).Raw(q, args...).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -706,7 +726,12 @@ func (s *Service) statusWhere(status string, f BoardFilter) (string, []any) {
 		}
 		return "c.status = 'closed' AND c.closed_at >= ?", []any{s.closedSince(f)}
 	}
-	return "c.status = ?", []any{status}
+	if !IsBoardStatus(status) {
+		return "false", nil
+	}
+	// Written out (one of the board's four words): a plan kept for the statement then
+	// knows which column it reads.
+	return "c.status = '" + status + "'", nil
 }
 
 // ListColumn returns one page of a column, newest activity first, and the cursor of
@@ -741,10 +766,9 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 		where += " AND (" + sortCol + ", c.id) " + before + " (?, ?)"
 		args = append(args, at, id)
 	}
-	args = append(args, limit+1)
 	key := fmt.Sprintf("c|%s|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), status, cursor, limit)
 	page, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) (columnPage, error) {
-		rows, err := s.queryCards(ctx, false, cardSelect+cardFrom+" WHERE "+where+" ORDER BY "+order+" LIMIT ?", args...)
+		rows, err := s.queryCards(ctx, s.boardReads(f), false, cardSelect+cardFrom+" WHERE "+where+" ORDER BY "+order+" LIMIT "+strconv.Itoa(limit+1), args...)
 		if err != nil {
 			return columnPage{}, err
 		}
@@ -827,12 +851,12 @@ func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []
 		}
 		sw, sargs := s.statusWhere(st, f)
 		branches = append(branches, fmt.Sprintf(`(SELECT c.id, %d AS col FROM conversations c WHERE %s AND %s
-			ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?)`, i, where, sw))
-		all = append(append(append(all, args...), sargs...), limit+1)
+			ORDER BY c.last_message_at DESC, c.id DESC LIMIT %d)`, i, where, sw, limit+1))
+		all = append(append(all, args...), sargs...)
 	}
 	key := fmt.Sprintf("p|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), strings.Join(statuses, ","), limit)
 	pages, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) ([]columnPage, error) {
-		rows, err := s.queryCards(ctx, true, `WITH page AS (`+strings.Join(branches, " UNION ALL ")+`)
+		rows, err := s.queryCards(ctx, s.boardReads(f), true, `WITH page AS (`+strings.Join(branches, " UNION ALL ")+`)
 			`+strings.Replace(cardSelect, "SELECT ", "SELECT page.col, ", 1)+`
 			FROM page JOIN conversations c ON c.id = page.id JOIN contacts k ON k.id = c.contact_id
 			ORDER BY page.col, c.last_message_at DESC, c.id DESC`, all...)
@@ -868,6 +892,18 @@ func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []
 		cards[st], next[st] = slices.Clone(pages[i].cards), pages[i].next
 	}
 	return cards, next, nil
+}
+
+// boardReads is where the board's reads under f run: on the connections that keep
+// one plan per statement (db.DB.Reads) unless f searches or sorts by deadline, whose
+// best plans depend on the values asked for. Every other board statement walks
+// conversations_board_idx (or the counts' small tables) whatever the values, and
+// planning it anew took longer than running it.
+func (s *Service) boardReads(f BoardFilter) *gorm.DB {
+	if s.Reads == nil || f.Risk || f.searched || strings.TrimSpace(f.Q) != "" {
+		return s.DB
+	}
+	return s.Reads
 }
 
 // columnPage is one page of a column as ListColumn caches it.
@@ -911,30 +947,29 @@ const unreadKey = "-unread"
 func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) (map[string]int, error) {
 	where, args := boardWhere(v, f)
 	closedWhere, closedArgs := s.statusWhere(models.StatusClosed, f)
-	open := `SELECT c.status, count(*) AS n FROM conversations c
+	// Each row: a column, its count, and (from board_count_deltas) how many changes
+	// wait to be folded in.
+	open := `SELECT c.status, count(*) AS n, 0 AS d FROM conversations c
 		WHERE ` + where + ` AND c.status IN ('new', 'active', 'pending') GROUP BY c.status`
 	all := append([]any{}, args...)
 	keyed := false
 	if kw, kargs, ok := keyedWhere(v, f); ok {
-		// The folded counts and the changes since, read in one snapshot; the last row
-		// says how many changes are waiting to be folded.
+		// The folded counts and the changes since, read in one snapshot and one pass.
 		keyed = true
-		open = `SELECT c.status, sum(c.n)::bigint AS n FROM (
-				SELECT workspace_id, status, channel_id, team_id, assignee_id, n FROM board_counts WHERE workspace_id = ?
+		open = `SELECT c.status, COALESCE(sum(c.n) FILTER (WHERE ` + kw + `), 0)::bigint AS n, count(*) FILTER (WHERE c.delta) AS d FROM (
+				SELECT workspace_id, status, channel_id, team_id, assignee_id, n, false AS delta FROM board_counts WHERE workspace_id = ?
 				UNION ALL
-				SELECT workspace_id, status, channel_id, team_id, assignee_id, n FROM board_count_deltas WHERE workspace_id = ?
-			) c WHERE ` + kw + ` GROUP BY c.status
-			UNION ALL
-			SELECT '-deltas', count(*) FROM board_count_deltas WHERE workspace_id = ?`
-		all = append(append([]any{v.Workspace.ID, v.Workspace.ID}, kargs...), v.Workspace.ID)
+				SELECT workspace_id, status, channel_id, team_id, assignee_id, n, true FROM board_count_deltas WHERE workspace_id = ?
+			) c GROUP BY c.status`
+		all = append(append([]any{}, kargs...), v.Workspace.ID, v.Workspace.ID)
 	}
 	all = append(append(all, args...), closedArgs...)
 	all = append(all, v.Workspace.ID, v.User.ID)
-	res, err := s.DB.WithContext(ctx).Raw(open+`
+	res, err := s.boardReads(f).WithContext(ctx).Raw(open+`
 		UNION ALL
-		SELECT 'closed', count(*) FROM conversations c WHERE `+where+` AND `+closedWhere+`
+		SELECT 'closed', count(*), 0 FROM conversations c WHERE `+where+` AND `+closedWhere+`
 		UNION ALL
-		SELECT '`+unreadKey+`', count(*) FROM conversations
+		SELECT '`+unreadKey+`', count(*), 0 FROM conversations
 		WHERE workspace_id = ? AND assignee_id = ? AND status IN ('new', 'active', 'pending') AND unread_count > 0`, all...).Rows()
 	if err != nil {
 		return nil, err
@@ -947,15 +982,12 @@ func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 	pending := 0
 	for res.Next() {
 		var status string
-		var n int
-		if err := res.Scan(&status, &n); err != nil {
+		var n, d int
+		if err := res.Scan(&status, &n, &d); err != nil {
 			return nil, err
 		}
-		if status == "-deltas" {
-			pending = n
-			continue
-		}
 		out[status] += n
+		pending += d
 	}
 	if err := res.Err(); err != nil {
 		return nil, err
@@ -971,7 +1003,7 @@ func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 
 // compactAfter is how many changes may wait in board_count_deltas before a board read
 // folds them into board_counts.
-const compactAfter = 500
+const compactAfter = 200
 
 // compactCounts folds the workspace's waiting changes into board_counts, in one
 // statement. One process at a time does it (the others carry on reading the changes);
@@ -1052,7 +1084,7 @@ func (s *Service) HasConversations(ctx context.Context, workspaceID int64) (bool
 // CardByID returns one card if v may see it, whatever the board's filters; otherwise ErrNotFound.
 func (s *Service) CardByID(ctx context.Context, v accounts.Viewer, id int64) (Card, error) {
 	cond, args := Visible(v, "c")
-	rows, err := s.queryCards(ctx, false, cardSelect+cardFrom+" WHERE c.id = ? AND c.last_message_at IS NOT NULL AND "+cond, append([]any{id}, args...)...)
+	rows, err := s.queryCards(ctx, s.DB, false, cardSelect+cardFrom+" WHERE c.id = ? AND c.last_message_at IS NOT NULL AND "+cond, append([]any{id}, args...)...)
 	if err != nil {
 		return Card{}, err
 	}

@@ -3,6 +3,8 @@ package inbox_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -240,5 +242,54 @@ func TestBoardCountsMatchColumns(t *testing.T) {
 		AND (assignee_id = ? OR (assignee_id IS NULL AND (team_id = ? OR team_id IS NULL)))`, s.ws.ID, s.agent.ID, s.teams[0].ID).Scan(&want).Error)
 	if counts["new"] != want || want == 0 {
 		t.Errorf("agent's Nuevos: %d, want %d", counts["new"], want)
+	}
+}
+
+// Card.Equal tells apart two cards that differ in any one field (a field added later
+// too: the board would otherwise keep showing a card's old markup).
+func TestCardEqualSeesEveryField(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	base := inbox.Card{Labels: []inbox.CardLabel{{ID: 1, Name: "VIP", Color: "#111"}}}
+	typ := reflect.TypeOf(base)
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		a, b := base, base
+		a.Labels, b.Labels = slices.Clone(base.Labels), slices.Clone(base.Labels)
+		fb := reflect.ValueOf(&b).Elem().Field(i)
+		switch v := fb.Addr().Interface().(type) {
+		case *int64:
+			*v = 7
+		case *int:
+			*v = 7
+		case *bool:
+			*v = true
+		case *string:
+			*v = "x"
+		case *time.Time:
+			*v = now
+		case **time.Time:
+			*v = &now
+		case **int64:
+			n := int64(7)
+			*v = &n
+		case *[]inbox.CardLabel:
+			*v = []inbox.CardLabel{{ID: 1, Name: "VIP", Color: "#222"}}
+		case **inbox.CardLead:
+			*v = &inbox.CardLead{ID: 3, Stage: "Propuesta"}
+		default:
+			t.Fatalf("field %s (%s): teach this test to change it", f.Name, f.Type)
+		}
+		if a.Equal(b) || b.Equal(a) {
+			t.Errorf("cards differing in %s are Equal", f.Name)
+		}
+		if !b.Equal(b) {
+			t.Errorf("a card differing in %s is not Equal to itself", f.Name)
+		}
+	}
+	// Same values through other pointers are the same card.
+	t1, t2 := now, now.In(time.FixedZone("Lima", -5*3600))
+	team1, team2 := int64(4), int64(4)
+	if !(inbox.Card{WaitingSince: &t1, TeamID: &team1}).Equal(inbox.Card{WaitingSince: &t2, TeamID: &team2}) {
+		t.Error("equal values behind other pointers are not Equal")
 	}
 }

@@ -33,6 +33,9 @@ var ErrNoConversation = apperr.NotFound{Msg: "No existe esa conversación o no t
 type Service struct {
 	DB    *gorm.DB
 	Clock clock.Clock
+	// Reads, when set, runs the board's reads whose plan does not depend on the values
+	// asked for (db.DB.Reads; see boardReads).
+	Reads *gorm.DB
 
 	cache *live.Cache // nil: board reads go to the database every time
 

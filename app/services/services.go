@@ -86,6 +86,7 @@ func New(cfg config.Config, d *db.DB, clk clock.Clock, logger *slog.Logger, m *m
 	s.Channels = channels.New(d.Gorm, box, clk)
 	s.Catalog = catalog.New(d.Gorm, clk)
 	s.Inbox = inbox.New(d.Gorm, clk)
+	s.Inbox.Reads = d.Reads
 	s.CRM = crm.New(d.Gorm, clk, s.Inbox)
 	s.Inbox.OnFirstCycle = s.CRM.AutoLead
 	s.Routing = routing.New(d.Gorm, s.Inbox, clk, logger)

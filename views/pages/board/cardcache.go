@@ -20,7 +20,7 @@ import (
 // shows eighty. CachedCard keeps each card's markup and writes it again while
 // nothing it shows has changed, the same bytes Card would write:
 //
-//   - the card's data is the same (compared field by field);
+//   - the card's data is the same (inbox.Card.Equal);
 //   - the clock has not crossed a step of any of its relative times: every time a
 //     card shows ("hace 4 min", "espera 12 min", "Vence en 55 min", the window's
 //     hours) counts whole minutes from one of its timestamps, so its text can only
@@ -87,8 +87,7 @@ func CachedCard(e Env, c inbox.Card) templ.Component {
 
 func (m *cardMarkup) fits(e Env, c inbox.Card) bool {
 	now := e.Now
-	return !now.Before(m.from) && now.Before(m.end) && m.risk == e.Risk && m.zone == zoneName(e.Loc) &&
-		reflect.DeepEqual(m.card, c)
+	return !now.Before(m.from) && now.Before(m.end) && m.risk == e.Risk && m.zone == zoneName(e.Loc) && m.card.Equal(c)
 }
 
 func zoneName(l *time.Location) string {
