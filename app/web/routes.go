@@ -52,9 +52,9 @@ func (s *Server) routes(e *echo.Echo) {
 	app.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/board") })
 
 	// Tablero (board.go): the kanban, its columns, moves, and live updates.
-	app.GET("/board", s.board)
-	app.GET("/board/columns/:status", s.boardColumn)
-	app.GET("/board/cards/:id", s.boardCard)
+	app.GET("/board", s.board, s.gateBoard)
+	app.GET("/board/columns/:status", s.boardColumn, s.gateBoard)
+	app.GET("/board/cards/:id", s.boardCard, s.gateBoard)
 	app.POST("/conversations/:id/move", s.conversationMove)
 	app.POST("/board/bulk", s.boardBulk) // bulk.go
 	app.GET("/events", s.events)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -50,6 +51,8 @@ type Server struct {
 	Ready func(ctx context.Context) error
 
 	chCache channelCache
+	// boardGate lets a few board reads work at once (see gateBoard).
+	boardGate chan struct{}
 }
 
 // Deps are what New needs; the rest is built from them.
@@ -107,6 +110,7 @@ func New(d Deps) (*Server, *echo.Echo) {
 	// Nothing cached outlives a change this process makes or hears of; what no event
 	// announces (another process's settings change, a sliding window) lasts 5 s at most.
 	s.cache = live.NewCache(s.Hub, 5*time.Second, 20_000)
+	s.boardGate = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 	s.Inbox.EnableBoardCache(s.cache)
 	s.Services.CRM.EnableCache(s.cache)
 	e := echo.New()
