@@ -20,14 +20,21 @@ const ChromiumPath = "/usr/bin/chromium"
 // browser test with its Chromium start-up and a dozen round trips can take a minute.
 const BrowserTimeout = 3 * time.Minute
 
+// NeedBrowser skips t when there is no Chromium (a test whose browser parts run in
+// subtests calls it first, so that it checks nothing of what they would have done).
+func NeedBrowser(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat(ChromiumPath); err != nil {
+		t.Skipf("browser test skipped: no Chromium at %s (`make chromium`, which `make test` runs, installs it)", ChromiumPath)
+	}
+}
+
 // NewBrowser starts a headless Chromium with a fresh profile for t and returns a
 // chromedp context for its first tab, cancelled after BrowserTimeout. The browser
 // stops when t ends. Without Chromium the test is skipped.
 func NewBrowser(t testing.TB) context.Context {
 	t.Helper()
-	if _, err := os.Stat(ChromiumPath); err != nil {
-		t.Skipf("browser test skipped: no Chromium at %s (`make chromium`, which `make test` runs, installs it)", ChromiumPath)
-	}
+	NeedBrowser(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(ChromiumPath),
 		chromedp.Headless,

@@ -17,6 +17,7 @@ import (
 // caption box, send it, and find it in the history; a file WhatsApp would refuse is
 // explained before anything is uploaded.
 func TestAttachBrowserPreviewSendAndRefuse(t *testing.T) {
+	testutil.NeedBrowser(t)
 	app := testutil.NewApp(t)
 	ws := app.Workspace("Acme")
 	ch := app.Channel(ws, "Principal")
