@@ -1,8 +1,10 @@
+-- +goose NO TRANSACTION
 -- +goose Up
 -- The unread badge (an agent's open conversations with customer messages nobody has
 -- read) comes with every board answer: with this index it reads those conversations
--- only, not every open conversation of the agent.
-CREATE INDEX conversations_unread_idx ON conversations (workspace_id, assignee_id)
+-- only, not every open conversation of the agent. Built without blocking the
+-- webhooks that write conversations meanwhile.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS conversations_unread_idx ON conversations (workspace_id, assignee_id)
     WHERE unread_count > 0 AND status IN ('new', 'active', 'pending');
 
 -- Conversations change with every message, and each change leaves the visibility map
@@ -13,4 +15,4 @@ ALTER TABLE conversations SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum
 
 -- +goose Down
 ALTER TABLE conversations RESET (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor);
-DROP INDEX conversations_unread_idx;
+DROP INDEX CONCURRENTLY IF EXISTS conversations_unread_idx;

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,20 +35,34 @@ const (
 // on card, column and move answers, so the board's headers follow every change.
 const headerBoardCounts = "X-Board-Counts"
 
-// gateBoard lets as many board reads work at once as there are cores; the others wait
+// boardGateSend is how long a board answer may take to go out within its turn.
+const boardGateSend = 100 * time.Millisecond
+
+// gateBoard lets as many board reads work at once as twice the cores; the others wait
 // their turn before reading anything. Sixteen boards reloading together then take
 // turns instead of sharing the CPU sixteen ways: each answer comes as soon (they are
 // served in the same total time), and a signed webhook arriving meanwhile (which
 // Meta wants answered quickly and retries otherwise) competes with a few reads, not
-// with all of them.
+// with all of them. The turn ends once the answer is sent, or boardGateSend after it
+// started going out: a slow or stalled client receiving it holds no one else up.
 func (s *Server) gateBoard(next echo.HandlerFunc) echo.HandlerFunc {
+	// (Sending is compressing too, so normally it stays within the turn.)
 	return func(c echo.Context) error {
 		select {
 		case s.boardGate <- struct{}{}:
 		case <-c.Request().Context().Done():
 			return clientGone(c, c.Request().Context().Err())
 		}
-		defer func() { <-s.boardGate }()
+		var once sync.Once
+		release := func() { once.Do(func() { <-s.boardGate }) }
+		var timer *time.Timer
+		c.Response().Before(func() { timer = time.AfterFunc(boardGateSend, release) })
+		defer func() {
+			if timer != nil {
+				timer.Stop()
+			}
+			release()
+		}()
 		return next(c)
 	}
 }

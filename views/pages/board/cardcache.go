@@ -59,6 +59,8 @@ type cardMarkup struct {
 
 // CachedCard writes what Card(e, c) writes, from the markup kept for c when it still fits.
 func CachedCard(e Env, c inbox.Card) templ.Component {
+	// Wall-clock readings only: a clock set back makes the kept markup too new to use.
+	e.Now = e.Now.Round(0)
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		cardCache.Lock()
 		m := cardCache.m[c.ID]
@@ -67,6 +69,9 @@ func CachedCard(e Env, c inbox.Card) templ.Component {
 			var err error
 			if m, err = renderCard(ctx, e, c); err != nil {
 				return err
+			}
+			if m.end.IsZero() { // not to be kept (see renderCard)
+				return m.write(w, e)
 			}
 			cardCache.Lock()
 			if len(cardCache.m) >= cardCacheMax {

@@ -105,4 +105,10 @@ func TestCachedCardWithANulIsNotKept(t *testing.T) {
 			t.Fatalf("want %q\n got %q", want.String(), got.String())
 		}
 	}
+	cardCache.Lock()
+	_, kept := cardCache.m[c.ID]
+	cardCache.Unlock()
+	if kept {
+		t.Fatal("a card with a NUL was kept (with its viewer's token in it)")
+	}
 }
