@@ -971,12 +971,10 @@ func (s *Service) CountsAndUnread(ctx context.Context, v accounts.Viewer, f Boar
 // unreadKey carries MyUnread among the counts.
 const unreadKey = "-unread"
 
-// counts reads the columns from board_counts (kept by triggers in the statements that
-// change conversations: a few hundred rows) when f filters only by what that table
-// keys: the open columns whole, and Cerrados' window as the days (UTC) after the one
-// it starts in plus that first day's part from conversations_closed_idx. Any other
-// filter (a label, a search, a window with an end) counts the conversations
-// themselves. One statement either way.
+// counts reads the open columns from board_counts (kept by triggers in the statements
+// that change conversations: a few hundred rows at most) when f filters only by what
+// that table keys, and Cerrados' window from conversations_closed_idx; any other filter
+// (a label, a search) counts the conversations themselves. One statement either way.
 func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) (map[string]int, error) {
 	where, args := boardWhere(v, f)
 	closedWhere, closedArgs := s.statusWhere(models.StatusClosed, f)
@@ -989,29 +987,12 @@ func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 	if kw, kargs, ok := keyedWhere(v, f); ok {
 		// The folded counts and the changes since, read in one snapshot and one pass.
 		keyed = true
-		days, dayArgs := "", []any{}
-		if f.ClosedUntil.IsZero() {
-			since := s.closedSince(f).UTC()
-			firstDay := time.Date(since.Year(), since.Month(), since.Day(), 0, 0, 0, 0, time.UTC)
-			days = `
-				UNION ALL
-				SELECT workspace_id, status, channel_id, team_id, assignee_id, closed_day, n, false FROM board_counts
-				WHERE workspace_id = ? AND status = 'closed' AND closed_day > ?::date`
-			dayArgs = []any{v.Workspace.ID, firstDay.Format(time.DateOnly)}
-			closedWhere = "c.status = 'closed' AND c.closed_at >= ? AND c.closed_at < ?"
-			closedArgs = []any{since, firstDay.AddDate(0, 0, 1)}
-			kw += " AND (c.closed_day IS NULL OR c.closed_day > ?::date)"
-			kargs = append(kargs, firstDay.Format(time.DateOnly))
-		} else {
-			kw += " AND c.status <> 'closed'"
-		}
 		open = `SELECT c.status, COALESCE(sum(c.n) FILTER (WHERE ` + kw + `), 0)::bigint AS n, count(*) FILTER (WHERE c.delta) AS d FROM (
-				SELECT workspace_id, status, channel_id, team_id, assignee_id, closed_day, n, false AS delta FROM board_counts
-				WHERE workspace_id = ? AND status IN ('new', 'active', 'pending')` + days + `
+				SELECT workspace_id, status, channel_id, team_id, assignee_id, n, false AS delta FROM board_counts WHERE workspace_id = ?
 				UNION ALL
-				SELECT workspace_id, status, channel_id, team_id, assignee_id, closed_day, n, true FROM board_count_deltas WHERE workspace_id = ?
+				SELECT workspace_id, status, channel_id, team_id, assignee_id, n, true FROM board_count_deltas WHERE workspace_id = ?
 			) c GROUP BY c.status`
-		all = append(append(append(append([]any{}, kargs...), v.Workspace.ID), dayArgs...), v.Workspace.ID)
+		all = append(append([]any{}, kargs...), v.Workspace.ID, v.Workspace.ID)
 	}
 	all = append(append(all, args...), closedArgs...)
 	all = append(all, v.Workspace.ID, v.User.ID)
@@ -1064,9 +1045,9 @@ func (s *Service) compactCounts(ctx context.Context, workspaceID int64) error {
 		if err := tx.Raw(`SELECT pg_try_advisory_xact_lock(hashtextextended('board_counts', ?))`, workspaceID).Scan(&mine).Error; err != nil || !mine {
 			return err
 		}
-		return tx.Exec(`WITH d AS (DELETE FROM board_count_deltas WHERE workspace_id = ? RETURNING status, channel_id, team_id, assignee_id, closed_day, n)
-			INSERT INTO board_counts AS b (workspace_id, status, channel_id, team_id, assignee_id, closed_day, n)
-			SELECT ?, status, channel_id, team_id, assignee_id, closed_day, sum(n) FROM d GROUP BY status, channel_id, team_id, assignee_id, closed_day
+		return tx.Exec(`WITH d AS (DELETE FROM board_count_deltas WHERE workspace_id = ? RETURNING status, channel_id, team_id, assignee_id, n)
+			INSERT INTO board_counts AS b (workspace_id, status, channel_id, team_id, assignee_id, n)
+			SELECT ?, status, channel_id, team_id, assignee_id, sum(n) FROM d GROUP BY status, channel_id, team_id, assignee_id
 			ON CONFLICT ON CONSTRAINT board_counts_key DO UPDATE SET n = b.n + EXCLUDED.n`, workspaceID, workspaceID).Error
 	})
 }
