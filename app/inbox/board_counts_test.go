@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/atiende/atiende/app/accounts"
 	"github.com/atiende/atiende/app/inbox"
@@ -39,7 +40,7 @@ func TestBoardCountsFollowEveryChange(t *testing.T) {
 				who := vw.User.Email
 				counts, err := w.svc.Counts(ctx, vw, v)
 				testutil.Must(t, err)
-				for _, st := range []string{models.StatusNew, models.StatusActive, models.StatusPending} {
+				for _, st := range inbox.BoardStatuses {
 					cards, next, err := w.svc.ListColumn(ctx, vw, st, v, "", inbox.MaxColumnLimit)
 					testutil.Must(t, err)
 					if next != "" {
@@ -129,4 +130,66 @@ func ids(cards []inbox.Card) []int64 {
 		out[i] = c.ID
 	}
 	return out
+}
+
+// TestClosedCountWindow: Cerrados' count is exactly what its column shows whatever hour
+// its window starts (its start included, a microsecond before not), with an end or
+// without, after closings are moved, reopened or deleted.
+func TestClosedCountWindow(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	db := w.app.DB.Gorm
+	start := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
+	closedAt := []time.Time{
+		start.Add(-time.Hour),        // the first day, before the start: out
+		start.Add(-time.Microsecond), // out, by a hair
+		start,                        // in: the window includes its start
+		start.Add(time.Hour),         // the first day, after the start
+		time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC), // the next day's first instant
+		time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC),
+		time.Date(2026, 11, 19, 23, 59, 0, 0, time.UTC), // the day before: out
+	}
+	var ids []int64
+	for i, at := range closedAt {
+		id := w.inbound(t, fmt.Sprintf("5199100000%d", i), "Hola").ID
+		testutil.Must(t, w.svc.SetStatus(ctx, inbox.By(w.admin), id, models.StatusClosed, "Resuelto"))
+		testutil.Must(t, db.Exec(`UPDATE conversations SET closed_at = ? WHERE id = ?`, at, id).Error)
+		ids = append(ids, id)
+	}
+	count := func(f inbox.BoardFilter) int {
+		t.Helper()
+		w.app.Server.Inbox.Changed(w.ws.ID)
+		counts, err := w.svc.Counts(ctx, w.admin, f)
+		testutil.Must(t, err)
+		cards, _, err := w.svc.ListColumn(ctx, w.admin, models.StatusClosed, f, "", inbox.MaxColumnLimit)
+		testutil.Must(t, err)
+		if counts[models.StatusClosed] != len(cards) {
+			t.Fatalf("Cerrados counts %d with %+v but shows %d cards", counts[models.StatusClosed], f, len(cards))
+		}
+		return len(cards)
+	}
+	if n := count(inbox.BoardFilter{ClosedSince: start}); n != 4 {
+		t.Errorf("window from %s: %d closed, want 4", start, n)
+	}
+	midnight := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	if n := count(inbox.BoardFilter{ClosedSince: midnight}); n != 6 {
+		t.Errorf("window from midnight: %d closed, want 6", n)
+	}
+	if n := count(inbox.BoardFilter{ClosedSince: start, ClosedUntil: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)}); n != 2 {
+		t.Errorf("window from %s to the next midnight: %d closed, want 2", start, n)
+	}
+	// A closing moved out of the window, one reopened, one deleted.
+	testutil.Must(t, db.Exec(`UPDATE conversations SET closed_at = ? WHERE id = ?`, start.Add(-2*time.Hour), ids[5]).Error)
+	testutil.Must(t, w.svc.SetStatus(ctx, inbox.By(w.admin), ids[3], models.StatusActive, ""))
+	testutil.Must(t, db.Exec(`DELETE FROM conversations WHERE id = ?`, ids[4]).Error)
+	if n := count(inbox.BoardFilter{ClosedSince: start}); n != 1 {
+		t.Errorf("after moving, reopening and deleting: %d closed, want 1", n)
+	}
+	// For an agent, by the same rules (none of these is theirs or their teams').
+	w.app.Server.Inbox.Changed(w.ws.ID)
+	counts, err := w.svc.Counts(ctx, w.ana, inbox.BoardFilter{ClosedSince: midnight, View: inbox.ViewMine})
+	testutil.Must(t, err)
+	if counts[models.StatusClosed] != 0 {
+		t.Errorf("an agent's Mías counts %d closed, want 0", counts[models.StatusClosed])
+	}
 }

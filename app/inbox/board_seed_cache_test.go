@@ -19,7 +19,7 @@ import (
 
 // boardSeedVersion names the seed's recipe (seedBoardInto): change it whenever the
 // recipe changes, so that no benchmark runs on a template seeded the old way.
-const boardSeedVersion = "board-bench-v1"
+const boardSeedVersion = "board-bench-v2"
 
 // boardSeedMaxAge bounds a template's age: the seed spreads its conversations over the
 // days before it ran (open ones within the last 3 days), so a template from long ago
