@@ -994,6 +994,22 @@ func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 			) c GROUP BY c.status`
 		all = append(append([]any{}, kargs...), v.Workspace.ID, v.Workspace.ID)
 	}
+	// Cerrados' window, counted by the index, or (kept) what was counted a moment ago
+	// for an earlier start minus the closings the window has slid past since.
+	since := s.closedSince(f)
+	ck := fmt.Sprintf("w%d|%s|%s", v.Workspace.ID, scopeKey(v), s.filterKey(f))
+	var seq uint64
+	var kept closedCount
+	slide := false
+	if keyed && f.ClosedUntil.IsZero() && s.cache != nil {
+		seq = s.cache.ClosedSeq(v.Workspace.ID)
+		kept, slide = s.keptClosed(ck)
+		slide = slide && !since.Before(kept.since) && time.Since(kept.at) < s.cache.TTL() &&
+			!s.cache.ClosedChangedSince(v.Workspace.ID, kept.seq, kept.since)
+		if slide {
+			closedWhere, closedArgs = "c.status = 'closed' AND c.closed_at >= ? AND c.closed_at < ?", []any{kept.since, since}
+		}
+	}
 	all = append(append(all, args...), closedArgs...)
 	all = append(all, v.Workspace.ID, v.User.ID)
 	res, err := s.boardReads(v, f, "").WithContext(ctx).Raw(open+`
@@ -1024,12 +1040,57 @@ func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 		return nil, err
 	}
 	res.Close()
+	switch {
+	case slide:
+		out[models.StatusClosed] = kept.count - out[models.StatusClosed]
+	case keyed && f.ClosedUntil.IsZero() && s.cache != nil:
+		s.keepClosed(ck, closedCount{count: out[models.StatusClosed], since: since, seq: seq, at: time.Now()})
+	}
 	if keyed && pending >= compactAfter {
 		if err := s.compactCounts(ctx, v.Workspace.ID); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// closedCount is Cerrados' count for a scope and filters, kept while no change can
+// have moved it (live.Hub.ClosedChangedSince): a busy workspace's messages mostly
+// reopen chats closed long before any window, or touch open ones, and counting a
+// week of closings for every board read was the largest part of its counts. Kept no
+// longer than the board cache's TTL (what no notification announces).
+type closedCount struct {
+	count int
+	since time.Time // the window's start it was counted for
+	seq   uint64    // the hub's closed log before counting
+	at    time.Time
+}
+
+type closedKeep struct {
+	mu sync.Mutex
+	m  map[string]closedCount
+}
+
+func (s *Service) keptClosed(key string) (closedCount, bool) {
+	if s.closed == nil {
+		return closedCount{}, false
+	}
+	s.closed.mu.Lock()
+	defer s.closed.mu.Unlock()
+	c, ok := s.closed.m[key]
+	return c, ok
+}
+
+func (s *Service) keepClosed(key string, c closedCount) {
+	if s.closed == nil {
+		return
+	}
+	s.closed.mu.Lock()
+	defer s.closed.mu.Unlock()
+	if s.closed.m == nil || len(s.closed.m) >= 10_000 {
+		s.closed.m = make(map[string]closedCount, 64)
+	}
+	s.closed.m[key] = c
 }
 
 // compactAfter is how many changes may wait in board_count_deltas before a board read

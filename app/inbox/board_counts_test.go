@@ -193,3 +193,62 @@ func TestClosedCountWindow(t *testing.T) {
 		t.Errorf("an agent's Mías counts %d closed, want 0", counts[models.StatusClosed])
 	}
 }
+
+// TestClosedCountKeptFollowsChanges: the server keeps Cerrados' count while nothing can
+// have moved it and slides it with the clock; customers reopening chats closed before
+// the window leave it, those closed inside it and agents' closings move it, and it
+// always equals the column. A change no notification announces (a bare UPDATE) is
+// seen at the next announced change.
+func TestClosedCountKeptFollowsChanges(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	db := w.app.DB.Gorm
+	srv := w.app.Server.Inbox
+	now := time.Now()
+	check := func(step string, want int) {
+		t.Helper()
+		w.app.SyncLive()
+		counts, err := srv.Counts(ctx, w.admin, inbox.BoardFilter{})
+		testutil.Must(t, err)
+		cards, _, err := srv.ListColumn(ctx, w.admin, models.StatusClosed, inbox.BoardFilter{}, "", inbox.MaxColumnLimit)
+		testutil.Must(t, err)
+		if counts[models.StatusClosed] != want || len(cards) != want {
+			t.Fatalf("after %s: Cerrados counts %d and shows %d, want %d", step, counts[models.StatusClosed], len(cards), want)
+		}
+	}
+	closeAt := func(id int64, at time.Time) {
+		t.Helper()
+		testutil.Must(t, srv.SetStatus(ctx, inbox.By(w.admin), id, models.StatusClosed, "Resuelto"))
+		testutil.Must(t, db.Exec(`UPDATE conversations SET closed_at = ? WHERE id = ?`, at, id).Error)
+	}
+	old := w.inbound(t, "51992000001", "Hola")
+	recent := w.inbound(t, "51992000002", "Hola")
+	edge := w.inbound(t, "51992000003", "Hola")
+	open := w.inbound(t, "51992000004", "Hola")
+	closeAt(old.ID, now.Add(-10*24*time.Hour))
+	closeAt(recent.ID, now.Add(-2*24*time.Hour))
+	closeAt(edge.ID, now.Add(-inbox.ClosedWindow+3*time.Second)) // leaves the window in 3 s
+	srv.Changed(w.ws.ID)
+	check("closing three chats, one before the window", 2)
+
+	w.inbound(t, "51992000001", "¿Siguen ahí?") // reopens a chat closed before the window
+	check("a customer reopening a chat closed 10 days ago", 2)
+	w.inbound(t, "51992000002", "Una cosa más")
+	check("a customer reopening a chat closed 2 days ago", 1)
+	testutil.Must(t, srv.SetStatus(ctx, inbox.By(w.admin), open.ID, models.StatusClosed, "Listo"))
+	check("an agent closing a chat", 2)
+	time.Sleep(3500 * time.Millisecond)
+	srv.ChangedByMessages(w.ws.ID) // a message elsewhere: the board reads again
+	check("the window sliding past a closing", 1)
+
+	// A bare UPDATE announces nothing: the kept count holds until a change is announced.
+	testutil.Must(t, db.Exec(`UPDATE conversations SET closed_at = ? WHERE id = ?`, now.Add(-30*24*time.Hour), open.ID).Error)
+	srv.ChangedByMessages(w.ws.ID)
+	counts, err := srv.Counts(ctx, w.admin, inbox.BoardFilter{})
+	testutil.Must(t, err)
+	if counts[models.StatusClosed] != 1 {
+		t.Fatalf("Cerrados was counted again (%d) without any change announced: nothing is kept", counts[models.StatusClosed])
+	}
+	srv.Changed(w.ws.ID)
+	check("an announced change", 0)
+}

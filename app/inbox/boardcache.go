@@ -31,6 +31,15 @@ func (s *Service) Changed(workspaceID int64) {
 	}
 }
 
+// ChangedByMessages is Changed for customers' messages stored by the webhook: their
+// notifications, committed with them, say how they moved Cerrados, so what is kept
+// of Cerrados' count waits for those.
+func (s *Service) ChangedByMessages(workspaceID int64) {
+	if s.cache != nil {
+		s.cache.ChangedMessages(workspaceID)
+	}
+}
+
 // scopeKey names what v may see within the workspace: admins all see the same;
 // supervisors and agents see by their teams and by themselves.
 func scopeKey(v accounts.Viewer) string {

@@ -138,7 +138,8 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		touchByCustomer(&c, in)
 		c.UpdatedAt = s.Clock.Now()
 		q, args, err := saveSQL(&c, live.Event{Kind: "message", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
-			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID, Incoming: true},
+			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID, Incoming: true,
+			ClosedSame: c.Status != models.StatusClosed},
 			" AND EXISTS (SELECT 1 FROM m)", !in.History)
 		if err != nil {
 			return r, err
@@ -174,7 +175,7 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 			return r, nil
 		}
 		return r, live.Publish(tx, live.Event{Kind: "message", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
-			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID})
+			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID, ClosedSame: true})
 	}
 	w := write{live: "message", incoming: true, touch: func(c *models.Conversation, o Outcome, _ bool) {
 		if o.OpenCycle != "" {

@@ -39,6 +39,8 @@ type Service struct {
 
 	cache *live.Cache // nil: board reads go to the database every time
 
+	closed *closedKeep // Cerrados' counts kept (see closedCount); shared by copies
+
 	// slaPolicies remembers teams' SLA policies for the engine (nil: read every time).
 	slaPolicies *sla.Cache
 
@@ -97,7 +99,7 @@ func LockForRouting(tx *gorm.DB, wsID, id int64, skipLocked bool) (models.Conver
 
 // New returns a Service.
 func New(db *gorm.DB, c clock.Clock) *Service {
-	return &Service{DB: db, Clock: c, slaPolicies: sla.NewCache(sla.TTL)}
+	return &Service{DB: db, Clock: c, slaPolicies: sla.NewCache(sla.TTL), closed: &closedKeep{}}
 }
 
 // WithTx returns a copy of the service that runs its commands inside tx with clock c
@@ -218,6 +220,7 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 	}
 	at := cmd.At
 	prevTeam, prevAssignee := c.TeamID, c.AssigneeID
+	prevStatus, prevClosedAt := c.Status, c.ClosedAt
 	// The SLA clocks (app/inbox/sla.go): c's due times now, and what the cycle records.
 	clocks, err := s.planSLA(tx, c, st, o, cmd)
 	if err != nil {
@@ -327,9 +330,11 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 	notified := "0"
 	if !cmd.Actor.history() {
 		// History is not news: the importer tells open boards once, when it is done.
-		payload, err := live.Payload(live.Event{Kind: w.live, WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
+		e := live.Event{Kind: w.live, WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
 			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: prevTeam, PrevAssigneeID: prevAssignee,
-			ActorID: cmd.Actor.UserID(), Incoming: w.incoming})
+			ActorID: cmd.Actor.UserID(), Incoming: w.incoming}
+		e.ClosedSame, e.ClosedAt = closedEffect(prevStatus, prevClosedAt, c.Status, c.ClosedAt)
+		payload, err := live.Payload(e)
 		if err != nil {
 			return o, err
 		}
@@ -388,6 +393,30 @@ func (b *cte) add(part string, args ...any) {
 }
 
 func (b *cte) sql() string { return "WITH " + strings.Join(b.parts, ",\n") }
+
+// closedEffect is how a change from (prevStatus, prevClosedAt) to (status, closedAt)
+// may move Cerrados, for live.Event: not at all between open statuses; for windows
+// starting at or before the later closing time otherwise (any window when a closed
+// conversation has none).
+func closedEffect(prevStatus string, prevClosedAt *time.Time, status string, closedAt *time.Time) (same bool, at *time.Time) {
+	prevClosed, closed := prevStatus == models.StatusClosed, status == models.StatusClosed
+	if !prevClosed && !closed {
+		return true, nil
+	}
+	var latest *time.Time
+	for i, t := range []*time.Time{prevClosedAt, closedAt} {
+		if (i == 0 && !prevClosed) || (i == 1 && !closed) {
+			continue
+		}
+		if t == nil {
+			return false, nil
+		}
+		if latest == nil || t.After(*latest) {
+			latest = t
+		}
+	}
+	return false, latest
+}
 
 // save writes the conversation's mutable fields and publishes a live event.
 func (s *Service) save(tx *gorm.DB, c *models.Conversation, kind string, prevTeam, prevAssignee *int64, actor Actor, incoming bool) error {

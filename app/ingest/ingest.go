@@ -71,7 +71,7 @@ func (g *Ingester) Apply(ctx context.Context, ch models.Channel, body []byte) (S
 		sum, err = g.apply(ctx, ch, w, body, now, true)
 	}
 	if g.Inbox != nil {
-		g.Inbox.Changed(ch.WorkspaceID)
+		g.Inbox.ChangedByMessages(ch.WorkspaceID)
 	}
 	if err == nil && g.Metrics != nil {
 		g.Metrics.WebhookMessages.WithLabelValues("message").Add(float64(sum.Messages))
@@ -435,7 +435,8 @@ func (g *Ingester) applyStatus(tx *gorm.DB, wsID, chID int64, st whatsapp.Status
 		// Routed like every conversation event (only those who see it hear of it); the
 		// delivery status travels in Text, Status stays the conversation's column.
 		if err := live.Publish(tx, live.Event{Kind: "delivery", WorkspaceID: wsID, ConversationID: h.ConversationID, Status: h.ConvStatus,
-			TeamID: h.TeamID, AssigneeID: h.AssigneeID, PrevTeamID: h.TeamID, PrevAssigneeID: h.AssigneeID, Text: status}); err != nil {
+			TeamID: h.TeamID, AssigneeID: h.AssigneeID, PrevTeamID: h.TeamID, PrevAssigneeID: h.AssigneeID, Text: status,
+			ClosedSame: true}); err != nil {
 			return err
 		}
 	}

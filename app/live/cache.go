@@ -43,6 +43,21 @@ func (c *Cache) Changed(workspaceID int64) { c.hub.Bump(workspaceID) }
 // GetSettings keeps stays.
 func (c *Cache) ChangedConversations(workspaceID int64) { c.hub.BumpConversations(workspaceID) }
 
+// ChangedMessages is ChangedConversations for changes whose notifications say how
+// they moved Cerrados (Hub.BumpMessages).
+func (c *Cache) ChangedMessages(workspaceID int64) { c.hub.BumpMessages(workspaceID) }
+
+// ClosedSeq and ClosedChangedSince are the hub's (see Hub.ClosedSeq).
+func (c *Cache) ClosedSeq(workspaceID int64) uint64 { return c.hub.ClosedSeq(workspaceID) }
+
+// ClosedChangedSince: see Hub.ClosedChangedSince.
+func (c *Cache) ClosedChangedSince(workspaceID int64, seq uint64, since time.Time) bool {
+	return c.hub.ClosedChangedSince(workspaceID, seq, since)
+}
+
+// TTL is how long anything stays kept.
+func (c *Cache) TTL() time.Duration { return c.ttl }
+
 // Get returns the value kept under key for the workspace's current version, or loads
 // it, once for all the callers asking at the same time. Keys must name everything the
 // value depends on except the workspace's data. With a nil cache it just loads. The

@@ -39,6 +39,12 @@ type Event struct {
 	Text   string `json:"text,omitempty"`
 	// At is when the change was committed by its process (latency measurement).
 	At time.Time `json:"at"`
+	// How the change may have moved Cerrados (the closed conversations a board counts
+	// in its window): ClosedSame, not at all (it neither closed nor reopened nor changed
+	// a closed conversation); ClosedAt, for windows starting at or before that closing
+	// time; neither, for any window (see Hub.ClosedChangedSince).
+	ClosedSame bool       `json:"closed_same,omitempty"`
+	ClosedAt   *time.Time `json:"closed_at,omitempty"`
 }
 
 // Publish queues e inside tx; PostgreSQL delivers it only if tx commits.
@@ -76,7 +82,22 @@ type Hub struct {
 	// those that may have changed more than conversations (see SettingsVersion).
 	versions sync.Map // workspace ID → *atomic.Uint64
 	settings sync.Map // workspace ID → *atomic.Uint64
+	closed   sync.Map // workspace ID → *closedLog
 }
+
+// closedLog remembers a workspace's latest changes that may have moved Cerrados.
+type closedLog struct {
+	mu   sync.Mutex
+	seq  uint64
+	ring [closedLogSize]closedMark
+}
+
+type closedMark struct {
+	seq uint64
+	at  time.Time // windows starting at or before it moved; the zero time: every window
+}
+
+const closedLogSize = 512
 
 // Subscription receives the events of one workspace.
 type Subscription struct {
@@ -115,12 +136,64 @@ func (h *Hub) SettingsVersion(workspaceID int64) uint64 {
 func (h *Hub) Bump(workspaceID int64) {
 	h.counter(workspaceID).Add(1)
 	counter(&h.settings, workspaceID).Add(1)
+	h.bumpClosed(workspaceID, time.Time{})
 }
 
 // BumpConversations is Bump for a change to conversations only (a message, a move,
 // an assignment): SettingsVersion stays.
 func (h *Hub) BumpConversations(workspaceID int64) {
 	h.counter(workspaceID).Add(1)
+	h.bumpClosed(workspaceID, time.Time{})
+}
+
+// BumpMessages is BumpConversations for changes whose notifications (already
+// committed, on their way) say how they moved Cerrados: what is kept of it waits for
+// them (a customer's messages through the webhook).
+func (h *Hub) BumpMessages(workspaceID int64) {
+	h.counter(workspaceID).Add(1)
+}
+
+// ClosedSeq is where the workspace's log of changes to Cerrados stands: read it before
+// counting, and ask ClosedChangedSince later.
+func (h *Hub) ClosedSeq(workspaceID int64) uint64 {
+	l := h.closedLog(workspaceID)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seq
+}
+
+// ClosedChangedSince reports whether a change after seq may have moved the closed
+// conversations of a window starting at since (or whether the log no longer knows).
+func (h *Hub) ClosedChangedSince(workspaceID int64, seq uint64, since time.Time) bool {
+	l := h.closedLog(workspaceID)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seq-seq >= closedLogSize {
+		return l.seq != seq
+	}
+	for n := seq + 1; n <= l.seq; n++ {
+		m := l.ring[n%closedLogSize]
+		if m.at.IsZero() || !since.After(m.at) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Hub) bumpClosed(workspaceID int64, at time.Time) {
+	l := h.closedLog(workspaceID)
+	l.mu.Lock()
+	l.seq++
+	l.ring[l.seq%closedLogSize] = closedMark{seq: l.seq, at: at}
+	l.mu.Unlock()
+}
+
+func (h *Hub) closedLog(workspaceID int64) *closedLog {
+	if v, ok := h.closed.Load(workspaceID); ok {
+		return v.(*closedLog)
+	}
+	v, _ := h.closed.LoadOrStore(workspaceID, &closedLog{})
+	return v.(*closedLog)
 }
 
 // bumpAll moves every workspace's versions: notifications may have been lost.
@@ -131,6 +204,10 @@ func (h *Hub) bumpAll() {
 			return true
 		})
 	}
+	h.closed.Range(func(k, _ any) bool {
+		h.bumpClosed(k.(int64), time.Time{})
+		return true
+	})
 }
 
 func (h *Hub) counter(workspaceID int64) *atomic.Uint64 { return counter(&h.versions, workspaceID) }
@@ -233,7 +310,14 @@ func (h *Hub) dispatch(e Event) {
 	switch {
 	case Ephemeral(e.Kind):
 	case aboutConversation(e):
-		h.BumpConversations(e.WorkspaceID)
+		h.counter(e.WorkspaceID).Add(1)
+		switch {
+		case e.ClosedSame:
+		case e.ClosedAt != nil:
+			h.bumpClosed(e.WorkspaceID, *e.ClosedAt)
+		default:
+			h.bumpClosed(e.WorkspaceID, time.Time{})
+		}
 	default:
 		h.Bump(e.WorkspaceID)
 	}
