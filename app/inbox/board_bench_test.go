@@ -102,7 +102,7 @@ func seedBoardInto(tb testing.TB, app *testutil.App, conversations, open, messag
 		SELECT ?, '519' || lpad(i::text, 8, '0'), '+519' || lpad(i::text, 8, '0'), 'PE',
 			CASE WHEN i % 4 = 0 THEN '' ELSE (ARRAY['María','José','Luis','Carmen','Jorge','Rosa','Pedro','Lucía','Andrés','Valeria','Diego','Gabriela','Fernando','Patricia','Ricardo','Sofía'])[1 + i % 16]
 				|| ' ' || (ARRAY['Quispe','Flores','Sánchez','Ramírez','Torres','Rojas','Mendoza','Castillo','Huamán','Paredes','Salazar','Vargas','Chávez','Gutiérrez'])[1 + (i / 16) % 14] END,
-			(ARRAY['Mari','Jose','Lu','Carmen R','J','Rosita','Pedro','Lucy'])[1 + i % 8] || i % 97,
+			(ARRAY['Mari','Jose','Lu','Carmen R','J','Rosita','Pedro','Lucy'])[1 + i % 8] || i % 97, -- seedProfileNames
 			CASE WHEN i % 3 = 0 THEN '' ELSE (ARRAY['Ferretería','Clínica','Distribuidora','Colegio','Constructora','Minimarket','Transportes','Estudio'])[1 + i % 8]
 				|| ' ' || (ARRAY['El Sol','San Gabriel','Norte','Santa Rosa','Lima Sur','Andina','del Pacífico','Central'])[1 + (i / 8) % 8] || ' ' || i % 500 END,
 			now(), now()

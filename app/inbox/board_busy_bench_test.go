@@ -112,6 +112,10 @@ func BenchmarkBoardBusy(b *testing.B) {
 
 var busySeq int64
 
+// seedProfileNames are the seed's WhatsApp names (seedBoardInto: contact i is named
+// seedProfileNames[i % 8] followed by i % 97).
+var seedProfileNames = [...]string{"Mari", "Jose", "Lu", "Carmen R", "J", "Rosita", "Pedro", "Lucy"}
+
 // webhooks sends rate signed webhooks a second for d and returns their latencies.
 func webhooks(b testing.TB, s boardSeed, ch models.Channel, rate int, d time.Duration, offset int) []time.Duration {
 	stop := make(chan struct{})
@@ -142,8 +146,13 @@ func webhooksUntil(b testing.TB, s boardSeed, ch models.Channel, rate int, stop 
 		n := busySeq
 		// Customers of the seeded conversations (on this channel or not: a customer who
 		// writes to another number opens a conversation there).
-		wa := fmt.Sprintf("519%08d", 1+(n*7919+int64(offset))%200_000)
-		body := testutil.InboundText(ch, wa, "Cliente", fmt.Sprintf("wamid.BUSY%d.%d", time.Now().UnixNano(), n), "Hola, ¿me confirman el pedido?", time.Now())
+		i := 1 + (n*7919+int64(offset))%200_000
+		wa := fmt.Sprintf("519%08d", i)
+		// Each customer writes under the WhatsApp name the seed gave them, as Meta sends
+		// it with every message (a name that changed with every message would make each
+		// one rename its contact).
+		profile := fmt.Sprintf("%s%d", seedProfileNames[i%8], i%97)
+		body := testutil.InboundText(ch, wa, profile, fmt.Sprintf("wamid.BUSY%d.%d", time.Now().UnixNano(), n), "Hola, ¿me confirman el pedido?", time.Now())
 		sig := whatsapp.Sign([]byte(testutil.AppSecret), body)
 		wg.Add(1)
 		go func() {
