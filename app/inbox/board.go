@@ -766,6 +766,14 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 		where += " AND (" + sortCol + ", c.id) " + before + " (?, ?)"
 		args = append(args, at, id)
 	}
+	keepKey, keepSince, keepSeq := "", time.Time{}, uint64(0)
+	if status == models.StatusClosed && cursor == "" && s.closedKeepable(f) {
+		keepKey = s.closedPageKey(v, f, limit)
+		keepSince, keepSeq = s.closedSince(f), s.cache.ClosedSeq(v.Workspace.ID)
+		if kp, ok := s.keptClosedPage(keepKey); ok && s.closedPageValid(v.Workspace.ID, kp, keepSince) {
+			return slices.Clone(kp.page.cards), kp.page.next, nil
+		}
+	}
 	key := fmt.Sprintf("c|%s|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), status, cursor, limit)
 	page, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) (columnPage, error) {
 		rows, err := s.queryCards(ctx, s.boardReads(v, f, status), false, cardSelect+cardFrom+" WHERE "+where+" ORDER BY "+order+" LIMIT "+strconv.Itoa(limit+1), args...)
@@ -774,6 +782,7 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 		}
 		var p columnPage
 		if len(rows) > limit {
+			p.beyond = rows[limit].ClosedAt
 			rows = rows[:limit]
 			last := rows[limit-1]
 			p.next = encodeCursor(*last.LastMessageAt, last.ID) // the board lists only conversations with messages
@@ -786,6 +795,9 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 	})
 	if err != nil {
 		return nil, "", err
+	}
+	if keepKey != "" {
+		s.keepClosedPage(keepKey, closedPage{page: page, since: keepSince, seq: keepSeq, at: time.Now()})
 	}
 	return slices.Clone(page.cards), page.next, nil
 }
@@ -842,6 +854,20 @@ func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []
 	if err != nil {
 		return nil, nil, err
 	}
+	// Cerrados' first page, kept while nothing can have changed it (see closedPage).
+	keepKey, keepSince, keepSeq := "", time.Time{}, uint64(0)
+	if i := slices.Index(statuses, models.StatusClosed); i >= 0 && s.closedKeepable(f) {
+		keepKey = s.closedPageKey(v, f, limit)
+		keepSince, keepSeq = s.closedSince(f), s.cache.ClosedSeq(v.Workspace.ID)
+		if kp, ok := s.keptClosedPage(keepKey); ok && s.closedPageValid(v.Workspace.ID, kp, keepSince) {
+			cards[models.StatusClosed], next[models.StatusClosed] = slices.Clone(kp.page.cards), kp.page.next
+			statuses = slices.Delete(slices.Clone(statuses), i, i+1)
+			keepKey = ""
+			if len(statuses) == 0 {
+				return cards, next, nil
+			}
+		}
+	}
 	where, args := boardWhere(v, f)
 	// One statement per connection kind (see boardReads): usually all the columns in one.
 	type statement struct {
@@ -897,6 +923,7 @@ func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []
 		out := make([]columnPage, len(statuses))
 		for i, cs := range byCol {
 			if len(cs) > limit {
+				out[i].beyond = cs[limit].ClosedAt
 				cs = cs[:limit]
 				last := cs[limit-1]
 				out[i].next = encodeCursor(last.LastMessageAt, last.ID)
@@ -910,6 +937,9 @@ func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []
 	}
 	for i, st := range statuses {
 		cards[st], next[st] = slices.Clone(pages[i].cards), pages[i].next
+		if st == models.StatusClosed && keepKey != "" {
+			s.keepClosedPage(keepKey, closedPage{page: pages[i], since: keepSince, seq: keepSeq, at: time.Now()})
+		}
 	}
 	return cards, next, nil
 }
@@ -941,6 +971,8 @@ func (s *Service) boardReads(v accounts.Viewer, f BoardFilter, status string) *g
 type columnPage struct {
 	cards []Card
 	next  string
+	// beyond is the closing time of the first card past the page (Cerrados; nil: none).
+	beyond *time.Time
 }
 
 // Counts returns how many cards each column holds under f (Cerrados within its window).
@@ -1067,8 +1099,60 @@ type closedCount struct {
 }
 
 type closedKeep struct {
-	mu sync.Mutex
-	m  map[string]closedCount
+	mu    sync.Mutex
+	m     map[string]closedCount
+	pages map[string]closedPage
+}
+
+// closedPage is Cerrados' first page for a viewer's scope and filters, kept like its
+// count (closedCount): while no change can have moved Cerrados within its window, and
+// none of its cards (nor the first one past it) has slid out of the window since.
+// Any change to a closed conversation moves Cerrados (its notification says so), so
+// the cards show what they are. Kept no longer than the board cache's TTL.
+type closedPage struct {
+	page  columnPage
+	since time.Time
+	seq   uint64
+	at    time.Time
+}
+
+// closedKeepable reports whether Cerrados under f may be kept: a window without an
+// end, no search, not En riesgo, and a board cache to hear of changes.
+func (s *Service) closedKeepable(f BoardFilter) bool {
+	return s.cache != nil && s.closed != nil && !f.Risk && !f.searched && strings.TrimSpace(f.Q) == "" && f.ClosedUntil.IsZero()
+}
+
+func (s *Service) closedPageKey(v accounts.Viewer, f BoardFilter, limit int) string {
+	return fmt.Sprintf("w%d|%s|%s|%d", v.Workspace.ID, scopeKey(v), s.filterKey(f), limit)
+}
+
+func (s *Service) closedPageValid(workspaceID int64, kp closedPage, since time.Time) bool {
+	if since.Before(kp.since) || time.Since(kp.at) >= s.cache.TTL() || s.cache.ClosedChangedSince(workspaceID, kp.seq, kp.since) {
+		return false
+	}
+	in := func(t *time.Time) bool { return t != nil && !t.Before(since) }
+	for _, c := range kp.page.cards {
+		if !in(c.ClosedAt) {
+			return false
+		}
+	}
+	return kp.page.beyond == nil || in(kp.page.beyond)
+}
+
+func (s *Service) keptClosedPage(key string) (closedPage, bool) {
+	s.closed.mu.Lock()
+	defer s.closed.mu.Unlock()
+	p, ok := s.closed.pages[key]
+	return p, ok
+}
+
+func (s *Service) keepClosedPage(key string, p closedPage) {
+	s.closed.mu.Lock()
+	defer s.closed.mu.Unlock()
+	if s.closed.pages == nil || len(s.closed.pages) >= 10_000 {
+		s.closed.pages = make(map[string]closedPage, 64)
+	}
+	s.closed.pages[key] = p
 }
 
 func (s *Service) keptClosed(key string) (closedCount, bool) {

@@ -215,6 +215,21 @@ func TestClosedCountKeptFollowsChanges(t *testing.T) {
 		if counts[models.StatusClosed] != want || len(cards) != want {
 			t.Fatalf("after %s: Cerrados counts %d and shows %d, want %d", step, counts[models.StatusClosed], len(cards), want)
 		}
+		// The column (alone and on the full board) is what the conversations say now.
+		var ids []int64
+		testutil.Must(t, db.Raw(`SELECT id FROM conversations WHERE workspace_id = ? AND status = 'closed' AND closed_at >= ?
+			ORDER BY last_message_at DESC, id DESC`, w.ws.ID, time.Now().Add(-inbox.ClosedWindow)).Scan(&ids).Error)
+		pages, _, err := srv.FirstPages(ctx, w.admin, inbox.BoardStatuses, inbox.BoardFilter{}, inbox.MaxColumnLimit)
+		testutil.Must(t, err)
+		for name, got := range map[string][]inbox.Card{"column": cards, "board": pages[models.StatusClosed]} {
+			var gotIDs []int64
+			for _, c := range got {
+				gotIDs = append(gotIDs, c.ID)
+			}
+			if !slices.Equal(gotIDs, ids) && !(len(gotIDs) == 0 && len(ids) == 0) {
+				t.Fatalf("after %s: Cerrados' %s shows %v, the conversations say %v", step, name, gotIDs, ids)
+			}
+		}
 	}
 	closeAt := func(id int64, at time.Time) {
 		t.Helper()
