@@ -775,7 +775,14 @@ func (s *Service) ListColumn(ctx context.Context, v accounts.Viewer, status stri
 		}
 	}
 	key := fmt.Sprintf("c|%s|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), status, cursor, limit)
-	page, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) (columnPage, error) {
+	get := live.Get[columnPage]
+	if cursor == "" && s.columnsCacheable(f) {
+		// Kept while no change touches this column (see FirstPages).
+		get = func(ctx context.Context, c *live.Cache, ws int64, key string, load func(context.Context) (columnPage, error)) (columnPage, error) {
+			return live.GetColumn(ctx, c, ws, status, key, load)
+		}
+	}
+	page, err := get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) (columnPage, error) {
 		rows, err := s.queryCards(ctx, s.boardReads(v, f, status), false, cardSelect+cardFrom+" WHERE "+where+" ORDER BY "+order+" LIMIT "+strconv.Itoa(limit+1), args...)
 		if err != nil {
 			return columnPage{}, err
@@ -854,6 +861,11 @@ func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []
 	if err != nil {
 		return nil, nil, err
 	}
+	for _, st := range statuses {
+		if !IsBoardStatus(st) {
+			return nil, nil, apperr.ErrNotFound
+		}
+	}
 	// Cerrados' first page, kept while nothing can have changed it (see closedPage).
 	keepKey, keepSince, keepSeq := "", time.Time{}, uint64(0)
 	if i := slices.Index(statuses, models.StatusClosed); i >= 0 && s.closedKeepable(f) {
@@ -868,8 +880,55 @@ func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []
 			}
 		}
 	}
+	var pages []columnPage
+	if s.columnsCacheable(f) {
+		// Each open column kept while no change touches it (live.GetColumn): a message
+		// on a chat in Nuevos reads Nuevos again, not En atención and Pendientes.
+		pages = make([]columnPage, len(statuses))
+		for i, st := range statuses {
+			key := fmt.Sprintf("p|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), st, limit)
+			load := func(ctx context.Context) (columnPage, error) {
+				ps, err := s.loadFirstPages(ctx, v, f, []string{st}, limit)
+				if err != nil {
+					return columnPage{}, err
+				}
+				return ps[0], nil
+			}
+			var err error
+			if pages[i], err = live.GetColumn(ctx, s.cache, v.Workspace.ID, st, key, load); err != nil {
+				return nil, nil, err
+			}
+		}
+	} else {
+		key := fmt.Sprintf("p|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), strings.Join(statuses, ","), limit)
+		pages, err = live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) ([]columnPage, error) {
+			return s.loadFirstPages(ctx, v, f, statuses, limit)
+		})
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, st := range statuses {
+		cards[st], next[st] = slices.Clone(pages[i].cards), pages[i].next
+		if st == models.StatusClosed && keepKey != "" {
+			s.keepClosedPage(keepKey, closedPage{page: pages[i], since: keepSince, seq: keepSeq, at: time.Now()})
+		}
+	}
+	return cards, next, nil
+}
+
+// columnsCacheable reports whether the board's open columns under f may be kept by
+// column (live.GetColumn): not a search (its matches move with any message) nor En
+// riesgo (ordered by deadlines the SLA job moves).
+func (s *Service) columnsCacheable(f BoardFilter) bool {
+	return s.cache != nil && !f.Risk && !f.searched && strings.TrimSpace(f.Q) == ""
+}
+
+// loadFirstPages reads the first page of each column in statuses (valid board
+// statuses), one statement per connection kind (see boardReads): usually all the
+// columns in one.
+func (s *Service) loadFirstPages(ctx context.Context, v accounts.Viewer, f BoardFilter, statuses []string, limit int) ([]columnPage, error) {
 	where, args := boardWhere(v, f)
-	// One statement per connection kind (see boardReads): usually all the columns in one.
 	type statement struct {
 		db       *gorm.DB
 		branches []string
@@ -877,9 +936,6 @@ func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []
 	}
 	var stmts []*statement
 	for i, st := range statuses {
-		if !IsBoardStatus(st) {
-			return nil, nil, apperr.ErrNotFound
-		}
 		db := s.boardReads(v, f, st)
 		var q *statement
 		for _, x := range stmts {
@@ -896,52 +952,39 @@ func (s *Service) FirstPages(ctx context.Context, v accounts.Viewer, statuses []
 			ORDER BY c.last_message_at DESC, c.id DESC LIMIT %d)`, i, where, sw, limit+1))
 		q.args = append(append(q.args, args...), sargs...)
 	}
-	key := fmt.Sprintf("p|%s|%s|%s|%d", scopeKey(v), s.filterKey(f), strings.Join(statuses, ","), limit)
-	pages, err := live.Get(ctx, s.cache, v.Workspace.ID, key, func(ctx context.Context) ([]columnPage, error) {
-		var rows []cardRow
-		for _, q := range stmts {
-			rs, err := s.queryCards(ctx, q.db, true, `WITH page AS (`+strings.Join(q.branches, " UNION ALL ")+`)
+	var rows []cardRow
+	for _, q := range stmts {
+		rs, err := s.queryCards(ctx, q.db, true, `WITH page AS (`+strings.Join(q.branches, " UNION ALL ")+`)
 			`+strings.Replace(cardSelect, "SELECT ", "SELECT page.col, ", 1)+`
 			FROM page JOIN conversations c ON c.id = page.id JOIN contacts k ON k.id = c.contact_id
 			ORDER BY page.col, c.last_message_at DESC, c.id DESC`, q.args...)
-			if err != nil {
-				return nil, err
-			}
-			rows = append(rows, rs...)
-		}
-		cards, err := s.toCards(ctx, v.Workspace.ID, rows)
 		if err != nil {
 			return nil, err
 		}
-		byCol := make([][]Card, len(statuses))
-		for i := range byCol {
-			byCol[i] = []Card{} // as a column of its own: empty, not nil
-		}
-		for i, r := range rows {
-			byCol[r.Col] = append(byCol[r.Col], cards[i])
-		}
-		out := make([]columnPage, len(statuses))
-		for i, cs := range byCol {
-			if len(cs) > limit {
-				out[i].beyond = cs[limit].ClosedAt
-				cs = cs[:limit]
-				last := cs[limit-1]
-				out[i].next = encodeCursor(last.LastMessageAt, last.ID)
-			}
-			out[i].cards = cs
-		}
-		return out, nil
-	})
+		rows = append(rows, rs...)
+	}
+	cards, err := s.toCards(ctx, v.Workspace.ID, rows)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	for i, st := range statuses {
-		cards[st], next[st] = slices.Clone(pages[i].cards), pages[i].next
-		if st == models.StatusClosed && keepKey != "" {
-			s.keepClosedPage(keepKey, closedPage{page: pages[i], since: keepSince, seq: keepSeq, at: time.Now()})
+	byCol := make([][]Card, len(statuses))
+	for i := range byCol {
+		byCol[i] = []Card{} // as a column of its own: empty, not nil
+	}
+	for i, r := range rows {
+		byCol[r.Col] = append(byCol[r.Col], cards[i])
+	}
+	out := make([]columnPage, len(statuses))
+	for i, cs := range byCol {
+		if len(cs) > limit {
+			out[i].beyond = cs[limit].ClosedAt
+			cs = cs[:limit]
+			last := cs[limit-1]
+			out[i].next = encodeCursor(last.LastMessageAt, last.ID)
 		}
+		out[i].cards = cs
 	}
-	return cards, next, nil
+	return out, nil
 }
 
 // boardReads is where v's board reads of a column (status; "" for the counts) under

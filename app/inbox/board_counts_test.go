@@ -269,3 +269,77 @@ func TestClosedCountKeptFollowsChanges(t *testing.T) {
 	srv.Changed(w.ws.ID)
 	check("an announced change", 0)
 }
+
+// TestOpenColumnsKeptByColumn: the server keeps each open column's first page until a
+// change touches that column: a customer writing on a chat in Nuevos reads Nuevos again
+// and leaves En atención as it was (a bare UPDATE there, announced by nothing, stays
+// unseen); a message on the chat in En atención, or a chat moving between columns,
+// brings the columns it touched up to date.
+func TestOpenColumnsKeptByColumn(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	db := w.app.DB.Gorm
+	srv := w.app.Server.Inbox
+	preview := func(st string, id int64) string {
+		t.Helper()
+		w.app.SyncLive()
+		pages, _, err := srv.FirstPages(ctx, w.admin, inbox.BoardStatuses, inbox.BoardFilter{}, inbox.DefaultColumnLimit)
+		testutil.Must(t, err)
+		col, _, err := srv.ListColumn(ctx, w.admin, st, inbox.BoardFilter{}, "", inbox.DefaultColumnLimit)
+		testutil.Must(t, err)
+		got := ""
+		for _, c := range pages[st] {
+			if c.ID == id {
+				got = c.Preview
+			}
+		}
+		alone := ""
+		for _, c := range col {
+			if c.ID == id {
+				alone = c.Preview
+			}
+		}
+		if got != alone {
+			t.Fatalf("the board shows %q and the column %q for chat %d in %s", got, alone, id, st)
+		}
+		return got
+	}
+	fresh := w.inbound(t, "51993000001", "Hola, ¿hay stock?")
+	taken := w.inbound(t, "51993000002", "Buenas")
+	testutil.Must(t, srv.Take(ctx, inbox.By(w.admin), taken.ID))
+	if got := preview(models.StatusActive, taken.ID); got != "Buenas" {
+		t.Fatalf("En atención shows %q", got)
+	}
+	testutil.Must(t, db.Exec(`UPDATE conversations SET last_message_preview = 'sin anunciar' WHERE id = ?`, taken.ID).Error)
+	w.inbound(t, "51993000001", "¿Y el precio?")
+	if got := preview(models.StatusNew, fresh.ID); got != "¿Y el precio?" {
+		t.Errorf("Nuevos shows %q after its customer wrote", got)
+	}
+	if got := preview(models.StatusActive, taken.ID); got != "Buenas" {
+		t.Errorf("En atención was read again (%q) though no change touched it", got)
+	}
+	w.inbound(t, "51993000002", "¿Me confirman?")
+	if got := preview(models.StatusActive, taken.ID); got != "¿Me confirman?" {
+		t.Errorf("En atención shows %q after its customer wrote", got)
+	}
+	testutil.Must(t, srv.Take(ctx, inbox.By(w.admin), fresh.ID))
+	if got := preview(models.StatusNew, fresh.ID); got != "" {
+		t.Errorf("Nuevos still shows the chat taken (%q)", got)
+	}
+	if got := preview(models.StatusActive, fresh.ID); got != "¿Y el precio?" {
+		t.Errorf("En atención shows %q for the chat just taken", got)
+	}
+	// Waiting on the customer, who answers: the chat moves from Pendientes to En
+	// atención by the webhook alone.
+	testutil.Must(t, srv.SetStatus(ctx, inbox.By(w.admin), taken.ID, models.StatusPending, ""))
+	if got := preview(models.StatusPending, taken.ID); got != "¿Me confirman?" {
+		t.Fatalf("Pendientes shows %q", got)
+	}
+	w.inbound(t, "51993000002", "Listo, ya pagué")
+	if got := preview(models.StatusPending, taken.ID); got != "" {
+		t.Errorf("Pendientes still shows the chat its customer answered (%q)", got)
+	}
+	if got := preview(models.StatusActive, taken.ID); got != "Listo, ya pagué" {
+		t.Errorf("En atención shows %q for the chat its customer answered", got)
+	}
+}

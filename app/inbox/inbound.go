@@ -139,7 +139,7 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 		c.UpdatedAt = s.Clock.Now()
 		q, args, err := saveSQL(&c, live.Event{Kind: "message", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
 			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID, Incoming: true,
-			ClosedSame: c.Status != models.StatusClosed},
+			ClosedSame: c.Status != models.StatusClosed, PrevStatus: c.Status},
 			" AND EXISTS (SELECT 1 FROM m)", !in.History)
 		if err != nil {
 			return r, err
@@ -175,7 +175,8 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 			return r, nil
 		}
 		return r, live.Publish(tx, live.Event{Kind: "message", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
-			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID, ClosedSame: true})
+			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID, ClosedSame: true,
+			PrevStatus: c.Status})
 	}
 	w := write{live: "message", incoming: true, touch: func(c *models.Conversation, o Outcome, _ bool) {
 		if o.OpenCycle != "" {

@@ -334,6 +334,7 @@ func (s *Service) run(tx *gorm.DB, c *models.Conversation, cmd Command, w write)
 			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: prevTeam, PrevAssigneeID: prevAssignee,
 			ActorID: cmd.Actor.UserID(), Incoming: w.incoming}
 		e.ClosedSame, e.ClosedAt = closedEffect(prevStatus, prevClosedAt, c.Status, c.ClosedAt)
+		e.PrevStatus = prevStatus
 		payload, err := live.Payload(e)
 		if err != nil {
 			return o, err

@@ -436,7 +436,7 @@ func (g *Ingester) applyStatus(tx *gorm.DB, wsID, chID int64, st whatsapp.Status
 		// delivery status travels in Text, Status stays the conversation's column.
 		if err := live.Publish(tx, live.Event{Kind: "delivery", WorkspaceID: wsID, ConversationID: h.ConversationID, Status: h.ConvStatus,
 			TeamID: h.TeamID, AssigneeID: h.AssigneeID, PrevTeamID: h.TeamID, PrevAssigneeID: h.AssigneeID, Text: status,
-			ClosedSame: true}); err != nil {
+			ClosedSame: true, PrevStatus: h.ConvStatus}); err != nil {
 			return err
 		}
 	}

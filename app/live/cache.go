@@ -70,6 +70,20 @@ func Get[T any](ctx context.Context, c *Cache, workspaceID int64, key string, lo
 	return get(ctx, c, c.hub.Version(workspaceID), fmt.Sprintf("w%d|%s", workspaceID, key), load)
 }
 
+// GetColumn is Get for a value that depends only on the conversations of one open
+// column (Hub.ColumnVersion): it stays cached while changes touch other columns. For
+// any other status it is Get.
+func GetColumn[T any](ctx context.Context, c *Cache, workspaceID int64, status, key string, load func(ctx context.Context) (T, error)) (T, error) {
+	if c == nil {
+		return load(ctx)
+	}
+	v := c.hub.ColumnVersion(workspaceID, status)
+	if v == 0 && slicesIndex(status) < 0 {
+		return Get(ctx, c, workspaceID, key, load)
+	}
+	return get(ctx, c, v, fmt.Sprintf("w%d|column|%s|%s", workspaceID, status, key), load)
+}
+
 // GetSettings is Get for a value that depends on the workspace's settings, people and
 // presence but on none of its conversations (see Hub.SettingsVersion): it stays
 // cached while messages arrive and goes with any other change.

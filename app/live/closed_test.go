@@ -63,3 +63,52 @@ func TestClosedChangedSince(t *testing.T) {
 		t.Error("a lost connection did not move Cerrados")
 	}
 }
+
+// Open columns' versions move only with the changes that name them, and all of them
+// with anything that does not say.
+func TestColumnVersions(t *testing.T) {
+	h := NewHub("", nil)
+	const ws = 3
+	at := func() [3]uint64 {
+		return [3]uint64{h.ColumnVersion(ws, "new"), h.ColumnVersion(ws, "active"), h.ColumnVersion(ws, "pending")}
+	}
+	moved := func(before, after [3]uint64) (out [3]bool) {
+		for i := range before {
+			out[i] = before[i] != after[i]
+		}
+		return out
+	}
+	steps := []struct {
+		name string
+		do   func()
+		want [3]bool
+	}{
+		{"a message in Nuevos", func() {
+			h.dispatch(Event{Kind: "message", WorkspaceID: ws, ConversationID: 1, Status: "new", PrevStatus: "new"})
+		}, [3]bool{true, false, false}},
+		{"a move from Pendientes to En atención", func() {
+			h.dispatch(Event{Kind: "status", WorkspaceID: ws, ConversationID: 1, Status: "active", PrevStatus: "pending"})
+		}, [3]bool{false, true, true}},
+		{"a reopening", func() {
+			h.dispatch(Event{Kind: "message", WorkspaceID: ws, ConversationID: 1, Status: "new", PrevStatus: "closed"})
+		}, [3]bool{true, false, false}},
+		{"a change that does not say its column", func() {
+			h.dispatch(Event{Kind: "lead", WorkspaceID: ws, ConversationID: 1, Status: "active"})
+		}, [3]bool{true, true, true}},
+		{"messages whose notifications are on their way", func() { h.BumpMessages(ws) }, [3]bool{}},
+		{"this process's own change", func() { h.BumpConversations(ws) }, [3]bool{true, true, true}},
+		{"a settings change", func() { h.dispatch(Event{Kind: "team", WorkspaceID: ws}) }, [3]bool{true, true, true}},
+		{"someone viewing", func() { h.dispatch(Event{Kind: "viewing", WorkspaceID: ws, ConversationID: 1}) }, [3]bool{}},
+		{"a lost connection", func() { h.bumpAll() }, [3]bool{true, true, true}},
+	}
+	for _, s := range steps {
+		before := at()
+		s.do()
+		if got := moved(before, at()); got != s.want {
+			t.Errorf("%s moved (Nuevos, En atención, Pendientes) %v, want %v", s.name, got, s.want)
+		}
+	}
+	if h.ColumnVersion(ws, "closed") != 0 {
+		t.Error("Cerrados has a column version")
+	}
+}

@@ -45,6 +45,9 @@ type Event struct {
 	// time; neither, for any window (see Hub.ClosedChangedSince).
 	ClosedSame bool       `json:"closed_same,omitempty"`
 	ClosedAt   *time.Time `json:"closed_at,omitempty"`
+	// PrevStatus is the conversation's column before the change ("": unknown, which
+	// moves every open column's version; see Hub.ColumnVersion).
+	PrevStatus string `json:"prev_status,omitempty"`
 }
 
 // Publish queues e inside tx; PostgreSQL delivers it only if tx commits.
@@ -83,6 +86,57 @@ type Hub struct {
 	versions sync.Map // workspace ID → *atomic.Uint64
 	settings sync.Map // workspace ID → *atomic.Uint64
 	closed   sync.Map // workspace ID → *closedLog
+	columns  sync.Map // workspace ID → *[3]atomic.Uint64 (new, active, pending)
+}
+
+// openColumns are the columns with versions of their own (ColumnVersion).
+var openColumns = [...]string{"new", "active", "pending"}
+
+// ColumnVersion changes whenever a change may have touched the workspace's open
+// column status (new, active or pending): a card entering, leaving or changing in it,
+// or anything else Version moves for without saying which conversation and columns
+// (settings, this process's own changes, a lost connection). A customer's message on
+// a chat in Nuevos leaves En atención's version as it was. Other statuses have none
+// (0: use Version).
+func (h *Hub) ColumnVersion(workspaceID int64, status string) uint64 {
+	i := slicesIndex(status)
+	if i < 0 {
+		return 0
+	}
+	return h.columnCounters(workspaceID)[i].Load()
+}
+
+func slicesIndex(status string) int {
+	for i, st := range openColumns {
+		if st == status {
+			return i
+		}
+	}
+	return -1
+}
+
+func (h *Hub) columnCounters(workspaceID int64) *[3]atomic.Uint64 {
+	if v, ok := h.columns.Load(workspaceID); ok {
+		return v.(*[3]atomic.Uint64)
+	}
+	v, _ := h.columns.LoadOrStore(workspaceID, new([3]atomic.Uint64))
+	return v.(*[3]atomic.Uint64)
+}
+
+// bumpColumns moves the versions of the open columns named (all of them when none is).
+func (h *Hub) bumpColumns(workspaceID int64, statuses ...string) {
+	c := h.columnCounters(workspaceID)
+	if len(statuses) == 0 {
+		for i := range c {
+			c[i].Add(1)
+		}
+		return
+	}
+	for _, st := range statuses {
+		if i := slicesIndex(st); i >= 0 {
+			c[i].Add(1)
+		}
+	}
 }
 
 // closedLog remembers a workspace's latest changes that may have moved Cerrados.
@@ -137,6 +191,7 @@ func (h *Hub) Bump(workspaceID int64) {
 	h.counter(workspaceID).Add(1)
 	counter(&h.settings, workspaceID).Add(1)
 	h.bumpClosed(workspaceID, time.Time{})
+	h.bumpColumns(workspaceID)
 }
 
 // BumpConversations is Bump for a change to conversations only (a message, a move,
@@ -144,11 +199,14 @@ func (h *Hub) Bump(workspaceID int64) {
 func (h *Hub) BumpConversations(workspaceID int64) {
 	h.counter(workspaceID).Add(1)
 	h.bumpClosed(workspaceID, time.Time{})
+	h.bumpColumns(workspaceID)
 }
 
 // BumpMessages is BumpConversations for changes whose notifications (already
-// committed, on their way) say how they moved Cerrados: what is kept of it waits for
-// them (a customer's messages through the webhook).
+// committed, on their way) say how they moved Cerrados and which columns they touched:
+// what is kept of those waits for them (a customer's messages through the webhook).
+// Boards hear of the change from the same notifications, after the hub has moved
+// the versions, so their next reads see it.
 func (h *Hub) BumpMessages(workspaceID int64) {
 	h.counter(workspaceID).Add(1)
 }
@@ -206,6 +264,10 @@ func (h *Hub) bumpAll() {
 	}
 	h.closed.Range(func(k, _ any) bool {
 		h.bumpClosed(k.(int64), time.Time{})
+		return true
+	})
+	h.columns.Range(func(k, _ any) bool {
+		h.bumpColumns(k.(int64))
 		return true
 	})
 }
@@ -311,6 +373,11 @@ func (h *Hub) dispatch(e Event) {
 	case Ephemeral(e.Kind):
 	case aboutConversation(e):
 		h.counter(e.WorkspaceID).Add(1)
+		if e.PrevStatus != "" && e.Status != "" {
+			h.bumpColumns(e.WorkspaceID, e.PrevStatus, e.Status)
+		} else {
+			h.bumpColumns(e.WorkspaceID)
+		}
 		switch {
 		case e.ClosedSame:
 		case e.ClosedAt != nil:
