@@ -343,3 +343,36 @@ func TestOpenColumnsKeptByColumn(t *testing.T) {
 		t.Errorf("En atención shows %q for the chat its customer answered", got)
 	}
 }
+
+// TestContactRenameRefreshesItsOtherCards: a customer writing under a new WhatsApp
+// name on one number renames the card of their chat on another number too, in
+// whatever column it is.
+func TestContactRenameRefreshesItsOtherCards(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	srv := w.app.Server.Inbox
+	second := w.app.Channel(w.ws, "Segundo")
+	w.app.Inbound(w.ch, "51994000001", "Rosa", "Hola")
+	other := w.app.Inbound(second, "51994000001", "Rosa", "Hola por aquí")
+	testutil.Must(t, srv.Take(ctx, inbox.By(w.admin), other.ID))
+	name := func() string {
+		t.Helper()
+		w.app.SyncLive()
+		pages, _, err := srv.FirstPages(ctx, w.admin, inbox.BoardStatuses, inbox.BoardFilter{}, inbox.DefaultColumnLimit)
+		testutil.Must(t, err)
+		for _, c := range pages[models.StatusActive] {
+			if c.ID == other.ID {
+				return c.ContactName
+			}
+		}
+		t.Fatalf("chat %d is not in En atención", other.ID)
+		return ""
+	}
+	if got := name(); got != "Rosa" {
+		t.Fatalf("the card shows %q", got)
+	}
+	w.app.Inbound(w.ch, "51994000001", "Rosa Quispe", "Soy yo otra vez")
+	if got := name(); got != "Rosa Quispe" {
+		t.Errorf("after the customer's new name on the other number, the card shows %q", got)
+	}
+}

@@ -67,20 +67,30 @@ func opensCycle(kind string) bool {
 func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (Received, error) {
 	var r Received
 	tx = tx.WithContext(ctx)
-	c, contactID, err := findLocked(tx, in)
+	c, contactID, contactChanged, err := findLocked(tx, in)
 	if err != nil {
 		return r, err
 	}
 	if c.ID == 0 { // a new contact or a new conversation with this number
-		if contactID, err = upsertContact(tx, in); err != nil {
+		var changed bool
+		if contactID, changed, err = upsertContact(tx, in); err != nil {
 			return r, err
 		}
+		contactChanged = contactChanged || changed
 		if c, err = lockOrCreateConversation(tx, in.WorkspaceID, in.ChannelID, contactID, in.At); err != nil {
 			return r, err
 		}
 	}
 	r.ContactID = contactID
 	r.ConversationID = c.ID
+	if contactChanged && !in.History {
+		// The contact's name or number shows on the cards of all its conversations, in
+		// any column: a change that names no column moves them all.
+		if err := live.Publish(tx, live.Event{Kind: "contact", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
+			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID}); err != nil {
+			return r, err
+		}
+	}
 	m := models.Message{WorkspaceID: in.WorkspaceID, ConversationID: c.ID, ChannelID: in.ChannelID, Direction: models.DirectionIn,
 		Kind: in.Kind, Body: in.Body, Wamid: &in.Wamid, SenderType: models.SenderContact, MediaID: in.MediaID, MediaMime: in.MediaMime,
 		Data: models.JSON(in.Data), ContextWamid: in.ContextWamid, CreatedAt: in.At}
@@ -175,8 +185,8 @@ func (s *Service) ReceiveInbound(ctx context.Context, tx *gorm.DB, in Inbound) (
 			return r, nil
 		}
 		return r, live.Publish(tx, live.Event{Kind: "message", WorkspaceID: c.WorkspaceID, ConversationID: c.ID, Status: c.Status,
-			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID, ClosedSame: true,
-			PrevStatus: c.Status})
+			TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID,
+			ClosedSame: c.Status != models.StatusClosed, PrevStatus: c.Status})
 	}
 	w := write{live: "message", incoming: true, touch: func(c *models.Conversation, o Outcome, _ bool) {
 		if o.OpenCycle != "" {
@@ -236,7 +246,7 @@ func touchByCustomer(c *models.Conversation, in Inbound) {
 // profile name or ad referral when they changed. c.ID is 0 when either is missing.
 // (Raw(…).Find rather than Scan on the webhook's path: GORM's Scan formats every
 // statement with its arguments, a regexp pass, for a trace nobody reads.)
-func findLocked(tx *gorm.DB, in Inbound) (models.Conversation, int64, error) {
+func findLocked(tx *gorm.DB, in Inbound) (models.Conversation, int64, bool, error) {
 	var row struct {
 		models.Conversation `gorm:"embedded"`
 		KProfileName        string
@@ -252,23 +262,22 @@ func findLocked(tx *gorm.DB, in Inbound) (models.Conversation, int64, error) {
 		key, val = "user_id", in.UserID // a customer known only by a username
 	}
 	if val == "" {
-		return models.Conversation{}, 0, errors.New("inbox: a customer message needs a wa_id or a user id")
+		return models.Conversation{}, 0, false, errors.New("inbox: a customer message needs a wa_id or a user id")
 	}
 	err := tx.Raw(`SELECT c.*, k.profile_name AS k_profile_name, k.wa_id AS k_wa_id, k.user_id AS k_user_id, k.username AS k_username
 		FROM conversations c JOIN contacts k ON k.id = c.contact_id
 		WHERE c.channel_id = ? AND c.contact_id = (SELECT id FROM contacts WHERE workspace_id = ? AND `+key+` = ? AND `+key+` <> '')
 		FOR UPDATE OF c`, in.ChannelID, in.WorkspaceID, val).Find(&row).Error
 	if err != nil || row.ID == 0 {
-		return models.Conversation{}, 0, err
+		return models.Conversation{}, 0, false, err
 	}
 	if (in.ProfileName != "" && in.ProfileName != row.KProfileName) || len(in.Referral) > 0 ||
 		(in.UserID != "" && in.UserID != row.KUserID) || (in.WaID != "" && row.KWaID == "") ||
 		(in.Username != "" && in.Username != row.KUsername) {
-		if _, err := upsertContact(tx, in); err != nil {
-			return models.Conversation{}, 0, err
-		}
+		_, changed, err := upsertContact(tx, in)
+		return row.Conversation, row.ContactID, changed, err
 	}
-	return row.Conversation, row.ContactID, nil
+	return row.Conversation, row.ContactID, false, nil
 }
 
 // insertMessage runs q, the insert of a customer message, and returns its id (0: a
@@ -303,7 +312,7 @@ func lockOrCreateConversation(tx *gorm.DB, wsID, channelID, contactID int64, at 
 // upsertContact finds the contact of in by wa_id or by user id (the wa_id wins when
 // both name someone), refreshes what changed (profile name, username, referral), and
 // attaches a phone or a user id it learns for the first time; or creates the contact.
-func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
+func upsertContact(tx *gorm.DB, in Inbound) (id int64, changed bool, err error) {
 	// One contact per person: by WhatsApp id, by business-scoped user id (a customer
 	// known only by a username), or by the number written another way (Mexico's 521…,
 	// Argentina without the 9, a contact imported or created by hand).
@@ -327,7 +336,7 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 	}
 	// Each way of finding someone is its own index lookup (an OR of the three would let
 	// a planner without fresh statistics scan the whole workspace's contacts instead).
-	err := tx.Raw(`WITH f AS (
+	err = tx.Raw(`WITH f AS (
 			SELECT DISTINCT ON (id) id, wa_id, user_id, username, profile_name, referral IS NOT NULL AS has_referral,
 				(wa_id = ? AND wa_id <> '') AS by_wa, (user_id = ? AND user_id <> '') AS by_user
 			FROM (
@@ -347,10 +356,10 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		in.WaID, in.UserID, in.WorkspaceID, in.WaID, in.WorkspaceID, in.UserID, in.WorkspaceID, e164,
 		in.WorkspaceID, in.WaID, in.UserID, in.Username, e164, country, in.ProfileName, models.JSON(in.Referral), in.At, in.At).Find(&found).Error
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if len(found) > 0 && found[0].Inserted {
-		return found[0].ID, nil
+		return found[0].ID, false, nil
 	}
 	if len(found) > 0 {
 		existing := found[0]
@@ -382,16 +391,15 @@ func upsertContact(tx *gorm.DB, in Inbound) (int64, error) {
 		if len(upd) > 0 {
 			upd["updated_at"] = in.At
 			if err := tx.Model(&models.Contact{}).Where("id = ?", existing.ID).Updates(upd).Error; err != nil {
-				return 0, err
+				return 0, false, err
 			}
 		}
-		return existing.ID, nil
+		return existing.ID, len(upd) > 0, nil
 	}
-	var id int64
 	// Another delivery created it meanwhile.
 	err = tx.Raw(`SELECT id FROM contacts WHERE workspace_id = ? AND ((wa_id <> '' AND wa_id = ?) OR (user_id <> '' AND user_id = ?))
 		ORDER BY (wa_id = ? AND wa_id <> '') DESC, id LIMIT 1`, in.WorkspaceID, in.WaID, in.UserID, in.WaID).Scan(&id).Error
-	return id, err
+	return id, false, err
 }
 
 // Preview is the one-line summary of a message shown on cards.

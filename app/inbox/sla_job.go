@@ -283,7 +283,8 @@ func checkSLABatch(ctx context.Context, pool *pgxpool.Pool, now time.Time) (aler
 			return 0, 0, err
 		}
 		p, err := live.Payload(live.Event{Kind: "sla", WorkspaceID: r.ws, ConversationID: r.id, Status: r.status,
-			TeamID: r.team, AssigneeID: r.agent, PrevTeamID: r.team, PrevAssigneeID: r.agent, Text: string(toast), PrevStatus: r.status})
+			TeamID: r.team, AssigneeID: r.agent, PrevTeamID: r.team, PrevAssigneeID: r.agent, Text: string(toast), PrevStatus: r.status,
+			ClosedSame: r.status != models.StatusClosed})
 		if err != nil {
 			return 0, 0, err
 		}

@@ -357,7 +357,7 @@ func (g *Ingester) applyMessage(ctx context.Context, tx *gorm.DB, wsID, chID int
 		}
 	}
 	if m.Type == "system" && m.System != nil {
-		return applyNumberChange(tx, wsID, r.ContactID, *m.System, in.At)
+		return applyNumberChange(tx, wsID, r.ContactID, r.ConversationID, *m.System, in.At)
 	}
 	return nil
 }
@@ -627,16 +627,30 @@ func newNumber(s whatsapp.System) string {
 // applyNumberChange moves the contact to the number it changed to, so the next reply
 // goes there. When another contact already has that number, the contact keeps its
 // own (the system message in the history still says what happened).
-func applyNumberChange(tx *gorm.DB, wsID, contactID int64, s whatsapp.System, at time.Time) error {
+func applyNumberChange(tx *gorm.DB, wsID, contactID, convID int64, s whatsapp.System, at time.Time) error {
 	nw := newNumber(s)
 	if nw == "" || contactID == 0 {
 		return nil
 	}
 	e164, country := phone.FromWaID(nw)
-	return tx.Exec(`UPDATE contacts SET wa_id = ?, phone = ?, country = ?, updated_at = ?
+	res := tx.Exec(`UPDATE contacts SET wa_id = ?, phone = ?, country = ?, updated_at = ?
 		WHERE id = ? AND workspace_id = ? AND wa_id <> ?
 		  AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.workspace_id = ? AND o.wa_id = ? AND o.id <> ?)`,
-		nw, e164, country, at, contactID, wsID, nw, wsID, nw, contactID).Error
+		nw, e164, country, at, contactID, wsID, nw, wsID, nw, contactID)
+	if res.Error != nil || res.RowsAffected == 0 {
+		return res.Error
+	}
+	// The number shows on the cards of all the contact's conversations, in any column:
+	// a change that names no column moves them all.
+	var c struct {
+		Status             string
+		TeamID, AssigneeID *int64
+	}
+	if err := tx.Raw(`SELECT status, team_id, assignee_id FROM conversations WHERE id = ?`, convID).Scan(&c).Error; err != nil {
+		return err
+	}
+	return live.Publish(tx, live.Event{Kind: "contact", WorkspaceID: wsID, ConversationID: convID, Status: c.Status,
+		TeamID: c.TeamID, AssigneeID: c.AssigneeID, PrevTeamID: c.TeamID, PrevAssigneeID: c.AssigneeID})
 }
 
 // applyEdit puts an edited message's new content on the original, keeping what it said
