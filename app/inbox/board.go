@@ -1076,7 +1076,7 @@ func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 	var seq uint64
 	var kept closedCount
 	slide := false
-	if keyed && f.ClosedUntil.IsZero() && s.cache != nil {
+	if keyed && s.closedKeepable(f) {
 		seq = s.cache.ClosedSeq(v.Workspace.ID)
 		kept, slide = s.keptClosed(ck)
 		slide = slide && !since.Before(kept.since) && time.Since(kept.at) < s.cache.TTL() &&
@@ -1118,7 +1118,7 @@ func (s *Service) counts(ctx context.Context, v accounts.Viewer, f BoardFilter) 
 	switch {
 	case slide:
 		out[models.StatusClosed] = kept.count - out[models.StatusClosed]
-	case keyed && f.ClosedUntil.IsZero() && s.cache != nil:
+	case keyed && s.closedKeepable(f):
 		s.keepClosed(ck, closedCount{count: out[models.StatusClosed], since: since, seq: seq, at: time.Now()})
 	}
 	if keyed && pending >= compactAfter {

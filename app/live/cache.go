@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -77,11 +78,10 @@ func GetColumn[T any](ctx context.Context, c *Cache, workspaceID int64, status, 
 	if c == nil {
 		return load(ctx)
 	}
-	v := c.hub.ColumnVersion(workspaceID, status)
-	if v == 0 && slicesIndex(status) < 0 {
+	if !slices.Contains(openColumns[:], status) {
 		return Get(ctx, c, workspaceID, key, load)
 	}
-	return get(ctx, c, v, fmt.Sprintf("w%d|column|%s|%s", workspaceID, status, key), load)
+	return get(ctx, c, c.hub.ColumnVersion(workspaceID, status), fmt.Sprintf("w%d|column|%s|%s", workspaceID, status, key), load)
 }
 
 // GetSettings is Get for a value that depends on the workspace's settings, people and

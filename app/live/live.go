@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,20 +100,11 @@ var openColumns = [...]string{"new", "active", "pending"}
 // a chat in Nuevos leaves En atención's version as it was. Other statuses have none
 // (0: use Version).
 func (h *Hub) ColumnVersion(workspaceID int64, status string) uint64 {
-	i := slicesIndex(status)
+	i := slices.Index(openColumns[:], status)
 	if i < 0 {
 		return 0
 	}
 	return h.columnCounters(workspaceID)[i].Load()
-}
-
-func slicesIndex(status string) int {
-	for i, st := range openColumns {
-		if st == status {
-			return i
-		}
-	}
-	return -1
 }
 
 func (h *Hub) columnCounters(workspaceID int64) *[3]atomic.Uint64 {
@@ -133,7 +125,7 @@ func (h *Hub) bumpColumns(workspaceID int64, statuses ...string) {
 		return
 	}
 	for _, st := range statuses {
-		if i := slicesIndex(st); i >= 0 {
+		if i := slices.Index(openColumns[:], st); i >= 0 {
 			c[i].Add(1)
 		}
 	}
@@ -147,8 +139,7 @@ type closedLog struct {
 }
 
 type closedMark struct {
-	seq uint64
-	at  time.Time // windows starting at or before it moved; the zero time: every window
+	at time.Time // windows starting at or before it moved; the zero time: every window
 }
 
 const closedLogSize = 512
@@ -242,7 +233,7 @@ func (h *Hub) bumpClosed(workspaceID int64, at time.Time) {
 	l := h.closedLog(workspaceID)
 	l.mu.Lock()
 	l.seq++
-	l.ring[l.seq%closedLogSize] = closedMark{seq: l.seq, at: at}
+	l.ring[l.seq%closedLogSize] = closedMark{at: at}
 	l.mu.Unlock()
 }
 
